@@ -1,0 +1,355 @@
+//! The command line: clap types, and their translation into library settings
+//! (the one place where the two meet).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use vaekit::data::prepare::{Binarize, Split};
+use vaekit::data::{Format, LoadOptions, ScalerKind};
+use vaekit::distributions::GaussianVariance;
+use vaekit::model::run::Weights;
+use vaekit::nn::Activation;
+use vaekit::settings::{
+    ArchitectureKind, LikelihoodKind, TrainSettings, parse_image_size, parse_sizes,
+};
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  vaekit demo                                   train on the embedded digits, write pictures
+  vaekit train --data ../data/mnist --out runs/mnist --epochs 10
+  vaekit eval --run runs/mnist
+  vaekit sample --run runs/mnist --n 64 --out samples.png
+  vaekit info ../data/mnist";
+
+/// Variational autoencoders: train on your data, evaluate, generate, and use the latent space.
+#[derive(Debug, Parser)]
+#[command(name = "vaekit", version, after_help = MAIN_EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where to compute: cpu, or cuda[:N], rocm[:N], wgpu, metal, vulkan in builds with that feature.
+    #[arg(long, global = true, default_value = "cpu", value_name = "DEVICE")]
+    pub device: String,
+    /// CPU threads for the tensor kernels [default: all cores].
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print only results and errors: no progress bars or per-epoch lines.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a VAE and write a run directory.
+    #[command(after_help = "\
+Examples:
+  vaekit train --data digits --out runs/digits --epochs 50 --hidden 256,256 --latent 8
+  vaekit train --data ../data/mnist --out runs/mnist --val-fraction 0 --epochs 10
+  vaekit train --data images/ --image-size 32x32 --model conv --likelihood gaussian --out runs/faces
+  vaekit train --data table.csv --label-column species --out runs/table
+  vaekit train --out runs/mnist --resume --epochs 20      continue a run to 20 epochs
+  vaekit train --config settings.toml --out runs/x         keys are the long flag names")]
+    Train(Box<TrainArgs>),
+    /// Score a run: -ELBO, reconstruction and KL, per example and per dimension.
+    #[command(after_help = "\
+Examples:
+  vaekit eval --run runs/mnist                  the test split, or validation if there is none
+  vaekit eval --run runs/mnist --split train --json
+  vaekit eval --run runs/mnist --data other/mnist-like/")]
+    Eval(EvalArgs),
+    /// Draw samples from the prior and write them as an image grid (or CSV for tables).
+    #[command(after_help = "\
+Examples:
+  vaekit sample --run runs/mnist --n 64 --out samples.png
+  vaekit sample --run runs/table --n 500 --out synthetic.csv --seed 3")]
+    Sample(SampleArgs),
+    /// Write examples beside their reconstructions.
+    #[command(after_help = "\
+Examples:
+  vaekit reconstruct --run runs/mnist --n 32 --out recon.png
+  vaekit reconstruct --run runs/mnist --split train --out recon-train.png")]
+    Reconstruct(ReconstructArgs),
+    /// Write the latent mean and log-variance of every example (CSV or NPY).
+    #[command(after_help = "\
+Columns: mu_0..mu_{K-1}, logvar_0..logvar_{K-1}, then label where the data has labels.
+Rows follow the input: the training file's rows, then the test file's (or one --split).
+
+Examples:
+  vaekit encode --run runs/mnist --out codes.csv
+  vaekit encode --run runs/mnist --split test --out test-codes.npy
+  vaekit encode --run runs/mnist --data new-images/ --out new.csv")]
+    Encode(EncodeArgs),
+    /// Describe a data source or a run directory.
+    #[command(after_help = "\
+Examples:
+  vaekit info digits
+  vaekit info ../data/mnist
+  vaekit info runs/mnist --json")]
+    Info(InfoArgs),
+    /// Train on the embedded digits and write samples, reconstructions and curves.
+    #[command(after_help = "\
+Example:
+  vaekit demo --out vaekit-demo")]
+    Demo(DemoArgs),
+}
+
+/// How to read a data source.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DataArgs {
+    /// Read the source as this format instead of detecting it: digits, idx-dir, idx, npy, csv, images.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Labels for a single IDX or NPY file (an IDX labels file or a 1-D NPY array).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// CSV column holding the labels, by name or 0-based index.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub label_column: Option<String>,
+    /// Resize the images of an image folder to HxW, such as 28x28.
+    #[arg(long, value_name = "HxW", value_parser = parse_image_size)]
+    pub image_size: Option<[usize; 2]>,
+}
+
+impl DataArgs {
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.format,
+            labels: self.labels.clone(),
+            label_column: self.label_column.clone(),
+            image_size: self.image_size,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct TrainArgs {
+    /// The data: `digits` (embedded), a folder of IDX files, an IDX, NPY or CSV file, or a folder of images.
+    #[arg(long, value_name = "SOURCE")]
+    pub data: Option<String>,
+    /// The run directory to create (or to continue with --resume).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub out: PathBuf,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Read settings from a TOML file; flags override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: DataArgs,
+    /// Share of the training examples held out for validation, in [0, 1) [default: 0.1].
+    #[arg(long, value_name = "F")]
+    pub val_fraction: Option<f64>,
+    /// Binarize the data: none, dynamic (a fresh draw each time), threshold (> 0.5) [default: none].
+    #[arg(long, value_name = "HOW")]
+    pub binarize: Option<Binarize>,
+    /// Scaler for tables: min-max or standard [default: min-max for Bernoulli, standard for Gaussian].
+    #[arg(long, value_name = "KIND")]
+    pub scaler: Option<ScalerKind>,
+    /// Network family: mlp or conv [default: mlp].
+    #[arg(long, value_name = "ARCH")]
+    pub model: Option<ArchitectureKind>,
+    /// MLP hidden layer widths, encoder side first: 400, 500,500, or none [default: 400].
+    #[arg(long, value_name = "SIZES", value_parser = sizes)]
+    pub hidden: Option<Sizes>,
+    /// Conv channels per strided layer [default: 32,64].
+    #[arg(long, value_name = "SIZES", value_parser = sizes)]
+    pub conv_channels: Option<Sizes>,
+    /// MLP nonlinearity: relu or tanh [default: relu].
+    #[arg(long, value_name = "FN")]
+    pub activation: Option<Activation>,
+    /// Size of the latent code [default: 20].
+    #[arg(long, value_name = "K")]
+    pub latent: Option<usize>,
+    /// bernoulli (values in [0,1]) or gaussian [default: bernoulli for images, gaussian for tables].
+    #[arg(long, value_name = "KIND")]
+    pub likelihood: Option<LikelihoodKind>,
+    /// Gaussian variance: scalar or per-pixel [default: scalar].
+    #[arg(long, value_name = "KIND")]
+    pub gaussian_variance: Option<GaussianVariance>,
+    /// Passes over the training data [default: 10].
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Examples per step [default: 128].
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate [default: 0.001].
+    #[arg(long, value_name = "LR")]
+    pub lr: Option<f64>,
+    /// Adam L2 weight decay [default: 0].
+    #[arg(long, value_name = "W")]
+    pub weight_decay: Option<f64>,
+    /// Weight of the KL term; 1 is the ELBO, other values the beta-VAE [default: 1].
+    #[arg(long, value_name = "BETA")]
+    pub beta: Option<f64>,
+    /// Epochs over which beta ramps linearly from 0 [default: 0, no warm-up].
+    #[arg(long, value_name = "EPOCHS")]
+    pub kl_warmup: Option<f64>,
+    /// Clip the global gradient norm to this value [default: 0, no clipping].
+    #[arg(long, value_name = "NORM")]
+    pub clip_grad: Option<f64>,
+    /// Seed of every random choice [default: 0].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+impl TrainArgs {
+    /// The settings these flags give (only what was given).
+    pub fn settings(&self) -> TrainSettings {
+        let d = &self.source;
+        TrainSettings {
+            data: self.data.clone(),
+            format: d.format,
+            labels: d.labels.clone(),
+            label_column: d.label_column.clone(),
+            image_size: d.image_size,
+            val_fraction: self.val_fraction,
+            binarize: self.binarize,
+            scaler: self.scaler,
+            model: self.model,
+            hidden: self.hidden.clone().map(|s| s.0),
+            conv_channels: self.conv_channels.clone().map(|s| s.0),
+            activation: self.activation,
+            latent: self.latent,
+            likelihood: self.likelihood,
+            gaussian_variance: self.gaussian_variance,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            beta: self.beta,
+            kl_warmup: self.kl_warmup,
+            clip_grad: self.clip_grad,
+            seed: self.seed,
+        }
+    }
+}
+
+/// A list of layer sizes as one argument (clap would read a bare `Vec` as
+/// repeated arguments).
+#[derive(Debug, Clone)]
+pub struct Sizes(pub Vec<usize>);
+
+fn sizes(text: &str) -> Result<Sizes, String> {
+    parse_sizes(text).map(Sizes)
+}
+
+/// A run and which of its weights to use.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The run directory written by `vaekit train`.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// Which weights: best (by validation -ELBO) or last [default: best].
+    #[arg(long, value_name = "WHICH", default_value = "best")]
+    pub weights: Weights,
+}
+
+/// Another source than the run's own, read with the run's preprocessing.
+#[derive(Debug, Args)]
+pub struct OtherDataArgs {
+    /// Use this source instead of the run's own (same shape; the run's scaler is applied).
+    #[arg(long, value_name = "SOURCE")]
+    pub data: Option<String>,
+    #[command(flatten)]
+    pub source: DataArgs,
+}
+
+impl OtherDataArgs {
+    pub fn other(&self) -> Option<(String, LoadOptions)> {
+        self.data.clone().map(|d| (d, self.source.load_options()))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// train, val or test [default: test where the source has one, else val].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Examples per forward pass (memory only).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Number of samples.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub n: usize,
+    /// Output: .png (an image grid) or .csv (values; tables in their original units).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Seed of the prior draws.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconstructArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// Number of examples, taken from the start of the split.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub n: usize,
+    /// train, val or test [default: test where the source has one, else val].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// Output: .png (pairs side by side) or .csv.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// Only this split (train, val or test) [default: every example, in input order].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// Output: .csv or .npy (float32 [n, columns]).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Examples per forward pass (memory only).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// A data source (`digits`, a file or folder) or a run directory.
+    #[arg(value_name = "SOURCE|RUN_DIR")]
+    pub target: String,
+    #[command(flatten)]
+    pub source: DataArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the run and its pictures (new or empty).
+    #[arg(long, value_name = "DIR", default_value = "vaekit-demo")]
+    pub out: PathBuf,
+}

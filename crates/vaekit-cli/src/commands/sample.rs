@@ -1,0 +1,22 @@
+use anyhow::Result;
+use vaekit::burn::tensor::Device;
+use vaekit::generate::{sample_prior, write_examples};
+
+use super::{open_run, say};
+use crate::cli::SampleArgs;
+
+pub fn run(args: &SampleArgs, device: Device) -> Result<()> {
+    let (run, model) = open_run(&args.run, &device)?;
+    let samples = sample_prior(&model, args.n, args.seed)?;
+    write_examples(
+        &args.out,
+        &samples,
+        &run.config.model.input,
+        run.scaler.as_ref(),
+    )?;
+    say(format!(
+        "wrote {} samples to {}",
+        args.n,
+        args.out.display()
+    ))
+}

@@ -1,0 +1,97 @@
+//! Training progress on the terminal: a bar per epoch (only when stdout is a
+//! terminal) and one summary line per epoch.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use vaekit::train::{EpochMetrics, StepOutput, TrainObserver};
+
+pub struct Progress {
+    quiet: bool,
+    bars: bool,
+    bar: Option<ProgressBar>,
+    epochs: usize,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            quiet,
+            bars: !quiet && std::io::stdout().is_terminal(),
+            bar: None,
+            epochs: 0,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        // A closed pipe only stops the display, never the training.
+        let _ = writeln!(out, "{text}");
+    }
+}
+
+impl TrainObserver for Progress {
+    fn on_start(&mut self, summary: &str) {
+        self.line(summary);
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        self.epochs = epochs;
+        if !self.bars {
+            return;
+        }
+        let bar = ProgressBar::new(steps as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} steps  {msg}  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+
+    fn on_step(&mut self, step: usize, output: &StepOutput) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(step as u64);
+            if step.is_multiple_of(10) || step == 1 {
+                bar.set_message(format!("loss {:.3}", output.loss));
+            }
+        }
+    }
+
+    fn on_epoch_end(&mut self, m: &EpochMetrics) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let width = self.epochs.to_string().len();
+        let mut text = format!(
+            "epoch {:>width$}/{}  train -ELBO {:.3} (recon {:.3}, KL {:.3})",
+            m.epoch, self.epochs, m.train_neg_elbo, m.train_recon, m.train_kl
+        );
+        if let Some(v) = &m.val {
+            text.push_str(&format!(
+                "  val -ELBO {:.3} (recon {:.3}, KL {:.3})",
+                v.neg_elbo, v.recon, v.kl
+            ));
+        }
+        text.push_str(&format!(
+            "  {:.1} s  {:.0} ex/s",
+            m.seconds, m.examples_per_second
+        ));
+        if m.beta != 1.0 {
+            text.push_str(&format!("  beta {:.3}", m.beta));
+        }
+        if m.skipped_steps > 0 {
+            text.push_str(&format!(
+                "  {} steps skipped (non-finite loss)",
+                m.skipped_steps
+            ));
+        }
+        self.line(&text);
+    }
+}

@@ -1,0 +1,518 @@
+//! The `vaekit` binary, run for real in temporary folders: every command on
+//! good input, and every kind of bad input the foundation promises to catch
+//! (exit code 2, a message naming the file or setting, no panic, nothing written).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn vaekit(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vaekit"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the vaekit binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs and expects success, returning stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = vaekit(dir, args);
+    assert!(
+        out.status.success(),
+        "vaekit {args:?} failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Runs and expects a clean failure with exit code 2 whose message contains
+/// every one of `needles`; returns stderr.
+fn bad_input(dir: &Path, args: &[&str], needles: &[&str]) -> String {
+    let out = vaekit(dir, args);
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "vaekit {args:?}: expected exit 2, got {:?}\n{err}",
+        out.status
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    for needle in needles {
+        assert!(
+            err.contains(needle),
+            "vaekit {args:?}: message lacks '{needle}':\n{err}"
+        );
+    }
+    err
+}
+
+/// The quick training settings used throughout.
+const QUICK: &[&str] = &[
+    "--hidden",
+    "32",
+    "--latent",
+    "4",
+    "--batch-size",
+    "100",
+    "-q",
+];
+
+fn train_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--data", data, "--out", out];
+    args.extend_from_slice(QUICK);
+    args.extend_from_slice(extra);
+    if !extra.contains(&"--epochs") {
+        args.extend_from_slice(&["--epochs", "2"]);
+    }
+    args
+}
+
+/// One trained digits run shared by the read-only command tests.
+fn shared_run() -> &'static Path {
+    static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        ok(dir.path(), &train_args("digits", "run", &[]));
+        let path = dir.path().join("run");
+        (dir, path)
+    });
+    path
+}
+
+fn idx(type_byte: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, type_byte, dims.len() as u8];
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+fn npy_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes
+}
+
+fn no_run_made(dir: &Path) {
+    assert!(
+        !dir.join("run").exists(),
+        "a failed command left a run directory behind"
+    );
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(ok(dir.path(), &["--help"]).contains("Examples"));
+    for command in [
+        "train",
+        "eval",
+        "sample",
+        "reconstruct",
+        "encode",
+        "info",
+        "demo",
+    ] {
+        let help = ok(dir.path(), &[command, "--help"]);
+        assert!(
+            help.contains("Example"),
+            "{command} --help has no example:\n{help}"
+        );
+        assert!(help.contains(&format!("vaekit {command}")), "{command}");
+    }
+}
+
+#[test]
+fn train_then_eval_sample_reconstruct_encode_and_info() {
+    let run = shared_run();
+    let dir = run.parent().unwrap();
+    for name in [
+        "config.json",
+        "model.safetensors",
+        "best.safetensors",
+        "checkpoint.safetensors",
+        "metrics.jsonl",
+        "loss.png",
+    ] {
+        assert!(run.join(name).is_file(), "{name}");
+    }
+
+    let json: serde_json::Value =
+        serde_json::from_str(ok(dir, &["eval", "--run", "run", "--json"]).trim()).unwrap();
+    for key in ["neg_elbo", "recon", "kl", "n", "split"] {
+        assert!(json.get(key).is_some(), "eval --json lacks {key}: {json}");
+    }
+    assert_eq!(json["split"], "test");
+    assert_eq!(json["n"], 297);
+    let (neg, recon, kl) = (
+        json["neg_elbo"].as_f64().unwrap(),
+        json["recon"].as_f64().unwrap(),
+        json["kl"].as_f64().unwrap(),
+    );
+    assert!((neg - recon - kl).abs() < 1e-6 * neg.abs().max(1.0));
+    assert!(neg > 0.0 && kl >= 0.0);
+    let text_eval = ok(dir, &["eval", "--run", "run", "--split", "val"]);
+    assert!(
+        text_eval.contains("-ELBO") && text_eval.contains("val"),
+        "{text_eval}"
+    );
+
+    ok(
+        dir,
+        &["sample", "--run", "run", "--n", "16", "--out", "s.png"],
+    );
+    let png = image::open(dir.join("s.png")).unwrap();
+    assert!(png.width() >= 4 * 8 && png.height() >= 4 * 8);
+    ok(
+        dir,
+        &["reconstruct", "--run", "run", "--n", "8", "--out", "r.png"],
+    );
+    assert!(dir.join("r.png").is_file());
+
+    ok(dir, &["encode", "--run", "run", "--out", "codes.csv"]);
+    let csv = std::fs::read_to_string(dir.join("codes.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "mu_0,mu_1,mu_2,mu_3,logvar_0,logvar_1,logvar_2,logvar_3,label"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 1797, "every digit, in input order");
+    // The first digit of the embedded file is a 0, the second a 1.
+    assert!(rows[0].ends_with(",0") && rows[1].ends_with(",1"));
+    ok(
+        dir,
+        &[
+            "encode",
+            "--run",
+            "run",
+            "--split",
+            "test",
+            "--out",
+            "codes.npy",
+        ],
+    );
+    let npy = std::fs::read(dir.join("codes.npy")).unwrap();
+    assert!(npy.starts_with(b"\x93NUMPY"));
+    let header = String::from_utf8_lossy(&npy[10..80]);
+    assert!(header.contains("'shape': (297, 9"), "{header}");
+
+    let info = ok(dir, &["info", "run"]);
+    assert!(
+        info.contains("latent 4") && info.contains("2 of 2 epochs"),
+        "{info}"
+    );
+    let info = ok(dir, &["info", "digits"]);
+    assert!(
+        info.contains("8x8 grayscale") && info.contains("1500") && info.contains("297"),
+        "{info}"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["info", "digits", "--json"])).unwrap();
+    assert_eq!(info["what"], "source");
+}
+
+#[test]
+fn config_file_and_resume_work_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("s.toml"),
+        "data = \"digits\"\nhidden = [16]\nlatent = 3\nbatch-size = 200\nepochs = 5\n",
+    )
+    .unwrap();
+    ok(
+        d,
+        &[
+            "train", "--config", "s.toml", "--epochs", "1", "--out", "run", "-q",
+        ],
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    assert_eq!(config["settings"]["latent"], 3);
+    assert_eq!(config["settings"]["epochs"], 1, "flags override the file");
+    ok(
+        d,
+        &["train", "--out", "run", "--resume", "--epochs", "2", "-q"],
+    );
+    let metrics = std::fs::read_to_string(d.join("run/metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+}
+
+#[test]
+fn the_demo_writes_its_pictures_and_a_test_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(dir.path(), &["demo", "--out", "demo", "-q"]);
+    for name in [
+        "samples.png",
+        "reconstructions.png",
+        "loss.png",
+        "model.safetensors",
+    ] {
+        assert!(dir.path().join("demo").join(name).is_file(), "{name}");
+    }
+    assert!(out.contains("test -ELBO"), "{out}");
+    let score: f64 = out
+        .lines()
+        .find(|l| l.starts_with("test -ELBO"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    // The untrained model scores about 44 nats on these digits; training must help.
+    assert!(score < 30.0, "demo test -ELBO {score}");
+}
+
+#[test]
+fn missing_and_empty_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    bad_input(d, &train_args("nope.csv", "run", &[]), &["nope.csv"]);
+    std::fs::write(d.join("empty.csv"), b"").unwrap();
+    bad_input(
+        d,
+        &train_args("empty.csv", "run", &[]),
+        &["empty.csv", "empty"],
+    );
+    no_run_made(d);
+}
+
+#[test]
+fn broken_idx_files_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("magic.idx"),
+        b"\x01\x02\x08\x03\0\0\0\x01\0\0\0\x01\0\0\0\x01\x05",
+    )
+    .unwrap();
+    bad_input(
+        d,
+        &train_args("magic.idx", "run", &[]),
+        &["magic.idx", "00 00"],
+    );
+    std::fs::write(d.join("short.idx"), idx(0x08, &[10, 2, 2], &[7; 12])).unwrap();
+    bad_input(
+        d,
+        &train_args("short.idx", "run", &[]),
+        &["short.idx", "truncated"],
+    );
+    std::fs::write(d.join("images.idx"), idx(0x08, &[3, 2, 2], &[9; 12])).unwrap();
+    std::fs::write(d.join("labels.idx"), idx(0x08, &[2], &[0, 1])).unwrap();
+    bad_input(
+        d,
+        &train_args("images.idx", "run", &["--labels", "labels.idx"]),
+        &["labels.idx", "3", "2"],
+    );
+    no_run_made(d);
+}
+
+#[test]
+fn bad_tables_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("word.csv"), "a,b\n1,2\n3,four\n").unwrap();
+    bad_input(
+        d,
+        &train_args("word.csv", "run", &[]),
+        &["word.csv", "four", "line 3"],
+    );
+    std::fs::write(d.join("ragged.csv"), "a,b\n1,2\n3,4,5\n").unwrap();
+    bad_input(
+        d,
+        &train_args("ragged.csv", "run", &[]),
+        &["ragged.csv", "line 3"],
+    );
+    std::fs::write(d.join("nan.csv"), "a,b\n1,2\n3,NaN\n").unwrap();
+    bad_input(
+        d,
+        &train_args("nan.csv", "run", &[]),
+        &["nan.csv", "missing value"],
+    );
+    std::fs::write(d.join("inf.csv"), "a,b\n1,2\n3,inf\n").unwrap();
+    bad_input(
+        d,
+        &train_args("inf.csv", "run", &[]),
+        &["inf.csv", "infinite"],
+    );
+    std::fs::write(
+        d.join("nan.npy"),
+        npy_f32(&[2, 2], &[0.1, f32::NAN, 0.3, 0.4]),
+    )
+    .unwrap();
+    bad_input(d, &train_args("nan.npy", "run", &[]), &["nan.npy", "NaN"]);
+    no_run_made(d);
+}
+
+#[test]
+fn images_of_different_sizes_need_image_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let folder = d.join("pics/cats");
+    std::fs::create_dir_all(&folder).unwrap();
+    image::GrayImage::new(8, 8)
+        .save(folder.join("a.png"))
+        .unwrap();
+    image::GrayImage::new(6, 9)
+        .save(folder.join("b.png"))
+        .unwrap();
+    bad_input(
+        d,
+        &train_args("pics", "run", &[]),
+        &["--image-size", "a.png", "b.png"],
+    );
+    no_run_made(d);
+    // With a size they load and train.
+    ok(
+        d,
+        &train_args(
+            "pics",
+            "run",
+            &[
+                "--image-size",
+                "8x8",
+                "--epochs",
+                "1",
+                "--val-fraction",
+                "0",
+                "--model",
+                "conv",
+                "--conv-channels",
+                "4",
+            ],
+        ),
+    );
+}
+
+#[test]
+fn absurd_settings_name_their_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (flag, value) in [
+        ("--latent", "0"),
+        ("--batch-size", "0"),
+        ("--lr", "0"),
+        ("--lr", "-1"),
+        ("--lr", "NaN"),
+        ("--val-fraction", "1.5"),
+        ("--val-fraction", "-0.1"),
+        ("--epochs", "0"),
+    ] {
+        bad_input(d, &train_args("digits", "run", &[flag, value]), &[flag]);
+    }
+    bad_input(
+        d,
+        &train_args(
+            "digits",
+            "run",
+            &["--model", "conv", "--conv-channels", "8,8,8,8"],
+        ),
+        &["--conv-channels"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--device", "tpu"]),
+        &["--device"],
+    );
+    no_run_made(d);
+    // clap's own parse errors are usage errors too.
+    let out = vaekit(
+        d,
+        &[
+            "train", "--data", "digits", "--out", "run", "--latent", "many",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn runs_are_protected() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &train_args("digits", "run", &["--epochs", "1"]));
+    let before = std::fs::read(d.join("run/model.safetensors")).unwrap();
+    bad_input(d, &train_args("digits", "run", &[]), &["run", "--resume"]);
+    assert_eq!(
+        std::fs::read(d.join("run/model.safetensors")).unwrap(),
+        before
+    );
+
+    bad_input(
+        d,
+        &[
+            "train", "--out", "run", "--resume", "--epochs", "3", "--latent", "9",
+        ],
+        &["--latent", "does not match"],
+    );
+    let checkpoint = d.join("run/checkpoint.safetensors");
+    let bytes = std::fs::read(&checkpoint).unwrap();
+    std::fs::write(&checkpoint, &bytes[..bytes.len() - 100]).unwrap();
+    bad_input(
+        d,
+        &["train", "--out", "run", "--resume", "--epochs", "3"],
+        &["checkpoint.safetensors"],
+    );
+    std::fs::write(d.join("run/best.safetensors"), b"garbage").unwrap();
+    bad_input(d, &["eval", "--run", "run"], &["best.safetensors"]);
+    bad_input(d, &["eval", "--run", "nowhere"], &["nowhere"]);
+}
+
+#[test]
+fn commands_on_a_run_check_their_arguments() {
+    let run = shared_run();
+    let dir = run.parent().unwrap();
+    bad_input(
+        dir,
+        &["sample", "--run", "run", "--n", "0", "--out", "x.png"],
+        &["--n"],
+    );
+    bad_input(
+        dir,
+        &["sample", "--run", "run", "--out", "x.gif"],
+        &["--out", ".png"],
+    );
+    bad_input(
+        dir,
+        &[
+            "eval",
+            "--run",
+            "run",
+            "--split",
+            "train",
+            "--data",
+            "../missing-dir",
+        ],
+        &["missing-dir"],
+    );
+    std::fs::write(dir.join("wide.csv"), "a,b,c\n1,2,3\n").unwrap();
+    bad_input(
+        dir,
+        &["eval", "--run", "run", "--data", "wide.csv"],
+        &["wide.csv", "same shape"],
+    );
+    assert!(!dir.join("x.png").exists() && !dir.join("x.gif").exists());
+}

@@ -1,0 +1,324 @@
+//! From a loaded [`Source`] to the splits a run trains and evaluates on.
+//!
+//! The same function rebuilds the splits for every later command (eval, encode,
+//! reconstruct) from the run's saved settings, so preprocessing is written once:
+//! hold out validation rows by seed, fit the table scaler on the training rows
+//! only, apply it everywhere, binarize by threshold if asked, and check that the
+//! values suit the likelihood.
+
+use serde::{Deserialize, Serialize};
+
+use super::{DataKind, Dataset, Scaler, ScalerKind, Source, validation_split};
+use crate::error::{Error, Result};
+
+/// How pixel values become binary (or stay as they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Binarize {
+    /// Use the values in [0, 1] as they are.
+    #[default]
+    None,
+    /// A fresh Bernoulli draw of each value every time an example is used in
+    /// training; evaluation draws once with a fixed seed.
+    Dynamic,
+    /// 1 where the value exceeds 0.5, else 0, once.
+    Threshold,
+}
+
+impl std::str::FromStr for Binarize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Self::None),
+            "dynamic" => Ok(Self::Dynamic),
+            "threshold" => Ok(Self::Threshold),
+            other => Err(format!(
+                "unknown binarization '{other}'; use none, dynamic or threshold"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Binarize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::None => "none",
+            Self::Dynamic => "dynamic",
+            Self::Threshold => "threshold",
+        })
+    }
+}
+
+/// The preprocessing settings of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preprocessing {
+    /// Share of the training examples held out for validation, in [0, 1).
+    pub val_fraction: f64,
+    /// Seed of the validation split.
+    pub seed: u64,
+    /// Binarization of the values.
+    pub binarize: Binarize,
+    /// Scaler for tables (ignored for images).
+    pub scaler: ScalerKind,
+    /// Whether the likelihood needs values in [0, 1] (Bernoulli).
+    pub unit_interval: bool,
+}
+
+/// Which part of a source to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Split {
+    /// The rows trained on.
+    Train,
+    /// The held-out validation rows.
+    Val,
+    /// The source's own test split.
+    Test,
+}
+
+impl std::str::FromStr for Split {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "train" => Ok(Self::Train),
+            "val" => Ok(Self::Val),
+            "test" => Ok(Self::Test),
+            other => Err(format!("unknown split '{other}'; use train, val or test")),
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Train => "train",
+            Self::Val => "val",
+            Self::Test => "test",
+        })
+    }
+}
+
+/// A source split and preprocessed for a run.
+#[derive(Debug, Clone)]
+pub struct PreparedData {
+    /// The rows trained on.
+    pub train: Dataset,
+    /// Held-out rows, where `val_fraction` > 0.
+    pub val: Option<Dataset>,
+    /// The source's test split, where it has one.
+    pub test: Option<Dataset>,
+    /// The scaler fitted on the training rows (tables only).
+    pub scaler: Option<Scaler>,
+    /// Class names, where the source has them.
+    pub class_names: Option<Vec<String>>,
+}
+
+impl PreparedData {
+    /// The requested split, or an error saying which splits exist.
+    pub fn split(&self, split: Split) -> Result<&Dataset> {
+        let found = match split {
+            Split::Train => Some(&self.train),
+            Split::Val => self.val.as_ref(),
+            Split::Test => self.test.as_ref(),
+        };
+        found.ok_or_else(|| {
+            let hint = match split {
+                Split::Val => "the run was trained with --val-fraction 0; use --split train or a source with a test split",
+                _ => "this source has no test split; use --split val or --split train",
+            };
+            Error::setting("--split", format!("there is no '{split}' split: {hint}"))
+        })
+    }
+
+    /// The split evaluations use by default: test where the source has one, else
+    /// validation, else train.
+    pub fn default_eval_split(&self) -> Split {
+        if self.test.is_some() {
+            Split::Test
+        } else if self.val.is_some() {
+            Split::Val
+        } else {
+            Split::Train
+        }
+    }
+}
+
+/// Splits, scales and binarizes a loaded source for a run.
+///
+/// `scaler` is the run's fitted scaler when one exists (later commands); when it
+/// is `None` and the data is a table, a new one is fitted on the training rows.
+pub fn prepare(source: Source, p: &Preprocessing, scaler: Option<Scaler>) -> Result<PreparedData> {
+    if !(0.0..1.0).contains(&p.val_fraction) {
+        return Err(Error::setting(
+            "--val-fraction",
+            format!(
+                "{} is outside [0, 1); give the share of training examples to hold out, such as 0.1, or 0 for none",
+                p.val_fraction
+            ),
+        ));
+    }
+    if source.train.is_empty() {
+        return Err(Error::Data(format!("{} holds no examples", source.spec)));
+    }
+    let (train_idx, val_idx) = validation_split(source.train.len(), p.val_fraction, p.seed);
+    let mut train = source.train.subset(&train_idx);
+    let mut val = (!val_idx.is_empty()).then(|| source.train.subset(&val_idx));
+    let mut test = source.test;
+    let is_table = matches!(train.kind(), DataKind::Table { .. });
+    let scaler = match (is_table, scaler) {
+        (false, _) => None,
+        (true, Some(s)) => Some(s),
+        (true, None) => Some(Scaler::fit(p.scaler, &train)?),
+    };
+    for dataset in std::iter::once(&mut train)
+        .chain(val.iter_mut())
+        .chain(test.iter_mut())
+    {
+        preprocess(dataset, scaler.as_ref(), p, &source.spec)?;
+    }
+    Ok(PreparedData {
+        train,
+        val,
+        test,
+        scaler,
+        class_names: source.class_names,
+    })
+}
+
+/// Applies a run's preprocessing to one dataset: the fitted scaler (tables),
+/// the threshold binarization, and the [0, 1] check of Bernoulli models.
+pub fn preprocess(
+    data: &mut Dataset,
+    scaler: Option<&Scaler>,
+    p: &Preprocessing,
+    origin: &str,
+) -> Result<()> {
+    let is_table = matches!(data.kind(), DataKind::Table { .. });
+    if let Some(scaler) = scaler {
+        scaler.transform(data)?;
+    }
+    if p.unit_interval && is_table {
+        // A min-max scaler maps the training rows into [0, 1]; other rows may
+        // fall slightly outside and are clipped, as the Bernoulli model needs.
+        for v in data.values_mut() {
+            *v = v.clamp(0.0, 1.0);
+        }
+    }
+    if p.binarize == Binarize::Threshold {
+        for v in data.values_mut() {
+            *v = if *v > 0.5 { 1.0 } else { 0.0 };
+        }
+    }
+    if p.unit_interval || p.binarize != Binarize::None {
+        let (lo, hi) = data.value_range();
+        if lo < 0.0 || hi > 1.0 {
+            return Err(Error::Data(format!(
+                "{origin}: values range from {lo} to {hi}, but the Bernoulli likelihood and \
+                 binarization need values in [0, 1]; rescale the data (for 0..255 pixels divide \
+                 by 255) or use --likelihood gaussian"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Format;
+
+    fn table(rows: &[[f32; 2]]) -> Dataset {
+        let values = rows.iter().flatten().copied().collect();
+        Dataset::new(
+            values,
+            DataKind::Table {
+                columns: vec!["a".into(), "b".into()],
+            },
+            None,
+        )
+        .unwrap()
+    }
+
+    fn source(train: Dataset, test: Option<Dataset>) -> Source {
+        Source {
+            spec: "mem".into(),
+            format: Format::Csv,
+            train,
+            test,
+            class_names: None,
+        }
+    }
+
+    fn prep(val_fraction: f64, unit: bool) -> Preprocessing {
+        Preprocessing {
+            val_fraction,
+            seed: 1,
+            binarize: Binarize::None,
+            scaler: ScalerKind::MinMax,
+            unit_interval: unit,
+        }
+    }
+
+    #[test]
+    fn scaler_is_fitted_on_training_rows_only() {
+        let rows: Vec<[f32; 2]> = (0..10).map(|i| [i as f32, 100.0 + i as f32]).collect();
+        let test = table(&[[100.0, 0.0]]);
+        let prepared = prepare(source(table(&rows), Some(test)), &prep(0.2, true), None).unwrap();
+        assert_eq!(prepared.train.len(), 8);
+        assert_eq!(prepared.val.as_ref().unwrap().len(), 2);
+        let (lo, hi) = prepared.train.value_range();
+        assert!(lo >= 0.0 && hi <= 1.0);
+        // The test row lies outside the training range and is clipped for Bernoulli.
+        assert_eq!(prepared.test.as_ref().unwrap().values(), &[1.0, 0.0]);
+    }
+
+    #[test]
+    fn out_of_range_images_are_refused_for_bernoulli() {
+        let image = Dataset::new(
+            vec![0.0, 255.0, 3.0, 4.0],
+            DataKind::Image {
+                channels: 1,
+                height: 2,
+                width: 2,
+            },
+            None,
+        )
+        .unwrap();
+        let err = prepare(source(image, None), &prep(0.0, true), None).unwrap_err();
+        assert!(err.to_string().contains("--likelihood gaussian"), "{err}");
+    }
+
+    #[test]
+    fn bad_val_fraction_names_the_flag() {
+        for f in [1.0, -0.1, f64::NAN] {
+            let err =
+                prepare(source(table(&[[1.0, 2.0]]), None), &prep(f, false), None).unwrap_err();
+            assert!(err.to_string().contains("--val-fraction"));
+        }
+    }
+
+    #[test]
+    fn missing_splits_say_what_exists() {
+        let prepared = prepare(
+            source(table(&[[1.0, 2.0]; 5]), None),
+            &prep(0.0, false),
+            None,
+        )
+        .unwrap();
+        assert_eq!(prepared.default_eval_split(), Split::Train);
+        assert!(
+            prepared
+                .split(Split::Test)
+                .unwrap_err()
+                .to_string()
+                .contains("no 'test' split")
+        );
+        assert!(
+            prepared
+                .split(Split::Val)
+                .unwrap_err()
+                .to_string()
+                .contains("--val-fraction 0")
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! Where tensors live, chosen at run time.
+//!
+//! The CPU backend (burn's `flex`) is always built in. GPU backends are cargo
+//! features of this crate (`cuda`, `rocm`, `wgpu`, `metal`, `vulkan`); a device
+//! string names one, so the same program moves to a GPU with `--device cuda`
+//! once it is built with `--features cuda`.
+
+use burn::tensor::Device;
+
+use crate::error::{Error, Result};
+
+/// The device names this build accepts, for help and messages.
+pub fn available_devices() -> Vec<&'static str> {
+    let mut names = vec!["cpu"];
+    if cfg!(feature = "cuda") {
+        names.push("cuda[:N]");
+    }
+    if cfg!(feature = "rocm") {
+        names.push("rocm[:N]");
+    }
+    if cfg!(feature = "wgpu") {
+        names.push("wgpu");
+    }
+    if cfg!(feature = "metal") {
+        names.push("metal");
+    }
+    if cfg!(feature = "vulkan") {
+        names.push("vulkan");
+    }
+    names
+}
+
+/// Parses `cpu`, `cuda`, `cuda:1`, `rocm:0`, `wgpu`, `metal` or `vulkan`.
+pub fn parse_device(text: &str) -> Result<Device> {
+    let (name, index) = match text.split_once(':') {
+        Some((name, index)) => {
+            let index: usize = index.parse().map_err(|_| {
+                Error::setting(
+                    "--device",
+                    format!("'{index}' is not a device number; write e.g. cuda:0"),
+                )
+            })?;
+            (name, index)
+        }
+        None => (text, 0),
+    };
+    let _ = index;
+    let device = match name {
+        "cpu" | "flex" => Some(Device::flex()),
+        #[cfg(feature = "cuda")]
+        "cuda" => Some(Device::cuda(index)),
+        #[cfg(feature = "rocm")]
+        "rocm" => Some(Device::rocm(index)),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Some(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(feature = "metal")]
+        "metal" => Some(Device::metal(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(feature = "vulkan")]
+        "vulkan" => Some(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
+        _ => None,
+    };
+    device.ok_or_else(|| {
+        let known = ["cuda", "rocm", "wgpu", "metal", "vulkan"];
+        let hint = if known.contains(&name) {
+            format!(
+                "this vaekit was built without {name} support; rebuild it with `--features {name}`"
+            )
+        } else {
+            format!("unknown device '{text}'")
+        };
+        Error::setting(
+            "--device",
+            format!(
+                "{hint}; this build offers {}",
+                available_devices().join(", ")
+            ),
+        )
+    })
+}
+
+/// Sets the number of CPU threads the tensor kernels use. Call once, before
+/// any tensor work; later calls are refused.
+pub fn set_threads(threads: usize) -> Result<()> {
+    if threads == 0 {
+        return Err(Error::setting("--threads", "use at least 1 thread"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| Error::setting("--threads", format!("cannot set the thread count: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_is_always_available_and_others_explain_themselves() {
+        assert!(parse_device("cpu").is_ok());
+        let err = parse_device("tpu").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown device") && err.contains("cpu"),
+            "{err}"
+        );
+        if !cfg!(feature = "cuda") {
+            let err = parse_device("cuda:0").unwrap_err().to_string();
+            assert!(err.contains("--features cuda"), "{err}");
+        }
+        assert!(parse_device("cuda:x").is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! Generation: samples from the prior and reconstructions, as values and as
+//! files (an image grid for images; a CSV in the data's own units for tables).
+
+use std::path::Path;
+
+use burn::tensor::Tensor;
+
+use crate::data::{DataKind, Dataset, Scaler};
+use crate::error::{Error, Result};
+use crate::eval::{batch_tensor, check_width, model_device, noise};
+use crate::io::write_atomic_with;
+use crate::model::Vae;
+use crate::random::{self, Stream};
+use crate::report::{ImageShape, comparison_grid, image_grid, save_png};
+
+/// Largest number of examples one call generates.
+pub const MAX_EXAMPLES: usize = 100_000;
+
+fn check_count(n: usize) -> Result<()> {
+    if n == 0 || n > MAX_EXAMPLES {
+        return Err(Error::setting(
+            "--n",
+            format!("{n} is not a usable count; give between 1 and {MAX_EXAMPLES}"),
+        ));
+    }
+    Ok(())
+}
+
+fn to_values(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().unwrap_or_default()
+}
+
+/// `n` draws z ~ N(0, I) decoded to the mean of p(x|z), row-major `[n, input_dim]`.
+pub fn sample_prior(model: &Vae, n: usize, seed: u64) -> Result<Vec<f32>> {
+    check_count(n)?;
+    let device = model_device(model);
+    let mut rng = random::seeded(seed, Stream::Sample);
+    let z = noise(&mut rng, n, model.latent_dim(), &device);
+    Ok(to_values(model.likelihood_mean(model.decode(z))))
+}
+
+/// The first `n` examples of `data` (fewer if it is smaller) and their
+/// reconstructions: decoded at the posterior mean, as the likelihood's mean.
+/// Returns `(originals, reconstructions)`, each row-major.
+pub fn reconstruct(model: &Vae, data: &Dataset, n: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    check_count(n)?;
+    check_width(model, data)?;
+    let indices: Vec<usize> = (0..n.min(data.len())).collect();
+    if indices.is_empty() {
+        return Err(Error::Data("there are no examples to reconstruct".into()));
+    }
+    let device = model_device(model);
+    let x = batch_tensor(data, &indices, None, &device);
+    let originals = to_values(x.clone());
+    let recon = model.likelihood_mean(model.decode(model.encode(x).mu));
+    Ok((originals, to_values(recon)))
+}
+
+/// Columns of a grid for `n` tiles: about square.
+fn grid_columns(n: usize) -> usize {
+    (n as f64).sqrt().ceil().max(1.0) as usize
+}
+
+fn image_shape(kind: &DataKind) -> Option<ImageShape> {
+    match *kind {
+        DataKind::Image {
+            channels,
+            height,
+            width,
+        } => Some(ImageShape {
+            channels,
+            height,
+            width,
+        }),
+        DataKind::Table { .. } => None,
+    }
+}
+
+/// Output kinds chosen by the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputKind {
+    Png,
+    Csv,
+}
+
+fn output_kind(path: &Path, kind: &DataKind) -> Result<OutputKind> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("png") if image_shape(kind).is_some() => Ok(OutputKind::Png),
+        Some("png") => Err(Error::setting(
+            "--out",
+            "the model was trained on a table, which has no picture; write a .csv file instead",
+        )),
+        Some("csv") => Ok(OutputKind::Csv),
+        _ => Err(Error::setting(
+            "--out",
+            format!(
+                "cannot tell what to write from the name {}; end it in .png (images) or .csv",
+                path.display()
+            ),
+        )),
+    }
+}
+
+/// Column names of `kind`'s values.
+fn column_names(kind: &DataKind) -> Vec<String> {
+    match kind {
+        DataKind::Table { columns } => columns.clone(),
+        DataKind::Image { .. } => (0..kind.dim()).map(|i| format!("x{i}")).collect(),
+    }
+}
+
+/// Writes generated examples: a grid PNG for images, or a CSV (tables in their
+/// original units through the run's scaler).
+pub fn write_examples(
+    path: &Path,
+    values: &[f32],
+    kind: &DataKind,
+    scaler: Option<&Scaler>,
+) -> Result<()> {
+    match output_kind(path, kind)? {
+        OutputKind::Png => {
+            let shape = image_shape(kind).ok_or_else(|| Error::Data("not images".into()))?;
+            let n = values.len() / kind.dim().max(1);
+            save_png(path, &image_grid(values, shape, grid_columns(n))?)
+        }
+        OutputKind::Csv => {
+            let mut values = values.to_vec();
+            if let Some(scaler) = scaler {
+                scaler.inverse(&mut values);
+            }
+            write_rows_csv(path, &column_names(kind), &[&values])
+        }
+    }
+}
+
+/// Writes originals beside their reconstructions: a grid of pairs for images,
+/// or a CSV with `original_*` and `reconstruction_*` columns for tables.
+pub fn write_comparison(
+    path: &Path,
+    originals: &[f32],
+    reconstructions: &[f32],
+    kind: &DataKind,
+    scaler: Option<&Scaler>,
+) -> Result<()> {
+    match output_kind(path, kind)? {
+        OutputKind::Png => {
+            let shape = image_shape(kind).ok_or_else(|| Error::Data("not images".into()))?;
+            save_png(
+                path,
+                &comparison_grid(originals, reconstructions, shape, 8)?,
+            )
+        }
+        OutputKind::Csv => {
+            let (mut a, mut b) = (originals.to_vec(), reconstructions.to_vec());
+            if let Some(scaler) = scaler {
+                scaler.inverse(&mut a);
+                scaler.inverse(&mut b);
+            }
+            let names = column_names(kind);
+            let header: Vec<String> = names
+                .iter()
+                .map(|c| format!("original_{c}"))
+                .chain(names.iter().map(|c| format!("reconstruction_{c}")))
+                .collect();
+            write_rows_csv(path, &header, &[&a, &b])
+        }
+    }
+}
+
+/// Writes a CSV whose rows are the rows of `blocks` side by side.
+fn write_rows_csv(path: &Path, header: &[String], blocks: &[&[f32]]) -> Result<()> {
+    let widths: Vec<usize> = {
+        let per_block = header.len() / blocks.len().max(1);
+        vec![per_block.max(1); blocks.len()]
+    };
+    let rows = blocks.first().map_or(0, |b| b.len() / widths[0]);
+    write_atomic_with(path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(header)?;
+        for r in 0..rows {
+            let record: Vec<String> = blocks
+                .iter()
+                .zip(&widths)
+                .flat_map(|(block, &width)| {
+                    block[r * width..(r + 1) * width]
+                        .iter()
+                        .map(|v| v.to_string())
+                })
+                .collect();
+            out.write_record(&record)?;
+        }
+        out.flush()
+    })
+}

@@ -1,0 +1,208 @@
+//! `vaekit info`: what a data source or a run directory holds.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::data::{DataKind, Dataset, Format, LoadOptions, load};
+use crate::error::Result;
+use crate::model::run::{Run, RunConfig, files, read_metrics};
+use crate::train::{EpochMetrics, TrainState};
+
+/// One split of a source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitInfo {
+    /// `train` or `test`.
+    pub name: String,
+    /// Number of examples.
+    pub examples: usize,
+    /// Smallest value.
+    pub min: f32,
+    /// Largest value.
+    pub max: f32,
+    /// Examples per label, where the split has labels (label, count).
+    pub label_counts: Option<Vec<(u32, usize)>>,
+}
+
+/// A data source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceInfo {
+    /// What was asked for.
+    pub spec: String,
+    /// The detected or forced format.
+    pub format: Format,
+    /// What one example looks like.
+    pub kind: DataKind,
+    /// The source's splits.
+    pub splits: Vec<SplitInfo>,
+    /// Class names, where known.
+    pub class_names: Option<Vec<String>>,
+}
+
+/// A run directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// The directory.
+    pub dir: String,
+    /// Its config.
+    pub config: RunConfig,
+    /// Epochs finished (by the checkpoint).
+    pub epochs_done: usize,
+    /// The best epoch and its score.
+    pub best: Option<crate::train::BestScore>,
+    /// The last epoch's metrics.
+    pub last: Option<EpochMetrics>,
+}
+
+/// What `vaekit info` describes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum Info {
+    /// A data source.
+    Source(SourceInfo),
+    /// A run directory.
+    Run(Box<RunInfo>),
+}
+
+fn split_info(name: &str, data: &Dataset) -> SplitInfo {
+    let (min, max) = data.value_range();
+    let label_counts = data.labels().map(|labels| {
+        let mut counts = std::collections::BTreeMap::new();
+        for &l in labels {
+            *counts.entry(l).or_insert(0usize) += 1;
+        }
+        counts.into_iter().collect()
+    });
+    SplitInfo {
+        name: name.to_string(),
+        examples: data.len(),
+        min,
+        max,
+        label_counts,
+    }
+}
+
+/// Describes `target`: a run directory when it holds a `config.json`, else a
+/// data source loaded with `options`.
+pub fn inspect(target: &str, options: &LoadOptions) -> Result<Info> {
+    let path = Path::new(target);
+    if path.join(files::CONFIG).is_file() {
+        let run = Run::open(path)?;
+        let metrics: Vec<EpochMetrics> = read_metrics(&run.path(files::METRICS))?;
+        let state = crate::model::run::load_checkpoint::<TrainState>(&run.path(files::CHECKPOINT))
+            .ok()
+            .map(|c| c.state);
+        return Ok(Info::Run(Box::new(RunInfo {
+            dir: target.to_string(),
+            epochs_done: state.as_ref().map_or(0, |s| s.epoch),
+            best: state.and_then(|s| s.best),
+            last: metrics.last().cloned(),
+            config: run.config,
+        })));
+    }
+    let source = load(target, options)?;
+    let mut splits = vec![split_info("train", &source.train)];
+    splits.extend(source.test.as_ref().map(|t| split_info("test", t)));
+    Ok(Info::Source(SourceInfo {
+        spec: source.spec,
+        format: source.format,
+        kind: source.train.kind().clone(),
+        splits,
+        class_names: source.class_names,
+    }))
+}
+
+impl fmt::Display for Info {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Info::Source(s) => {
+                writeln!(f, "source:  {} ({})", s.spec, s.format)?;
+                writeln!(
+                    f,
+                    "shape:   {} ({} values each)",
+                    s.kind.describe(),
+                    s.kind.dim()
+                )?;
+                for split in &s.splits {
+                    write!(
+                        f,
+                        "{:<8} {} examples, values {} to {}",
+                        format!("{}:", split.name),
+                        split.examples,
+                        split.min,
+                        split.max
+                    )?;
+                    match &split.label_counts {
+                        Some(counts) => writeln!(f, ", {} labels", counts.len())?,
+                        None => writeln!(f, ", no labels")?,
+                    }
+                }
+                if let Some(names) = &s.class_names {
+                    writeln!(f, "classes: {}", names.join(", "))?;
+                }
+                Ok(())
+            }
+            Info::Run(r) => {
+                let c = &r.config;
+                let s = &c.settings;
+                writeln!(f, "run:      {} (vaekit {})", r.dir, c.vaekit_version)?;
+                writeln!(
+                    f,
+                    "data:     {} ({}): {}, {} train / {} val{}",
+                    s.data.as_deref().unwrap_or("?"),
+                    c.data.format,
+                    c.data.kind.describe(),
+                    c.data.train_examples,
+                    c.data.val_examples,
+                    c.data
+                        .test_examples
+                        .map(|n| format!(" / {n} test"))
+                        .unwrap_or_default()
+                )?;
+                writeln!(
+                    f,
+                    "model:    {} {:?}, latent {}, {} likelihood, binarize {}",
+                    s.model.map(|m| m.to_string()).unwrap_or_default(),
+                    match s.model {
+                        Some(crate::settings::ArchitectureKind::Conv) => s.conv_channels.clone(),
+                        _ => s.hidden.clone(),
+                    }
+                    .unwrap_or_default(),
+                    s.latent.unwrap_or(0),
+                    s.likelihood.map(|l| l.to_string()).unwrap_or_default(),
+                    s.binarize.unwrap_or_default()
+                )?;
+                writeln!(
+                    f,
+                    "training: {} of {} epochs, batch {}, lr {}, beta {}, seed {}",
+                    r.epochs_done,
+                    s.epochs.unwrap_or(0),
+                    s.batch_size.unwrap_or(0),
+                    s.lr.unwrap_or(0.0),
+                    s.beta.unwrap_or(0.0),
+                    s.seed.unwrap_or(0)
+                )?;
+                if let Some(b) = r.best {
+                    writeln!(
+                        f,
+                        "best:     epoch {}, -ELBO {:.3} nats",
+                        b.epoch, b.neg_elbo
+                    )?;
+                }
+                if let Some(m) = &r.last {
+                    write!(
+                        f,
+                        "last:     epoch {}, train -ELBO {:.3}",
+                        m.epoch, m.train_neg_elbo
+                    )?;
+                    match &m.val {
+                        Some(v) => writeln!(f, ", validation -ELBO {:.3}", v.neg_elbo)?,
+                        None => writeln!(f)?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Convolutional encoder and decoder for images of any size.
+//!
+//! Every encoder layer is a 4x4 convolution with stride 2 and padding 1, which
+//! halves the height and width (rounding down); the decoder mirrors it with 4x4
+//! transposed convolutions and adds one row or column of output padding wherever
+//! the encoder rounded down, so odd sizes come back exactly. With the default
+//! channels `[32, 64]` a 28x28 image goes 28 -> 14 -> 7 and back, which is the
+//! benchmark's reference conv VAE.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation;
+
+use crate::distributions::DiagonalGaussian;
+
+const KERNEL: usize = 4;
+const STRIDE: usize = 2;
+const PADDING: usize = 1;
+
+/// Height and width after each strided convolution, the input's first.
+///
+/// Returns a message saying what to change when the image is too small for the
+/// number of layers.
+pub fn feature_sizes(
+    height: usize,
+    width: usize,
+    layers: usize,
+) -> Result<Vec<[usize; 2]>, String> {
+    let mut sizes = vec![[height, width]];
+    for layer in 0..layers {
+        let [h, w] = sizes[layer];
+        if h < 2 || w < 2 {
+            return Err(format!(
+                "a {height}x{width} image is down to {h}x{w} after {layer} of {layers} strided \
+                 convolutions, too small for another; use fewer --conv-channels entries"
+            ));
+        }
+        let down = |s: usize| (s + 2 * PADDING - KERNEL) / STRIDE + 1;
+        sizes.push([down(h), down(w)]);
+    }
+    Ok(sizes)
+}
+
+/// Settings of a [`ConvEncoder`].
+#[derive(Config, Debug)]
+pub struct ConvEncoderConfig {
+    /// Image shape, channel first: `[channels, height, width]`.
+    pub image: [usize; 3],
+    /// Output channels of each convolution, input side first.
+    pub conv_channels: Vec<usize>,
+    /// Size of the latent code.
+    pub latent_dim: usize,
+}
+
+/// Image -> strided convolutions with ReLU -> (mu, logvar) of q(z|x).
+#[derive(Module, Debug)]
+pub struct ConvEncoder {
+    convs: Vec<Conv2d>,
+    mu: Linear,
+    logvar: Linear,
+    #[module(skip)]
+    image: [usize; 3],
+}
+
+impl ConvEncoderConfig {
+    /// Builds the encoder. The image must be large enough for the layers
+    /// (check with [`feature_sizes`] first).
+    pub fn init(&self, device: &Device) -> ConvEncoder {
+        let [channels, height, width] = self.image;
+        let sizes = feature_sizes(height, width, self.conv_channels.len()).unwrap_or_default();
+        let [fh, fw] = sizes.last().copied().unwrap_or([height, width]);
+        let ins = std::iter::once(channels).chain(self.conv_channels.iter().copied());
+        let convs = ins
+            .zip(self.conv_channels.iter().copied())
+            .map(|(cin, cout)| {
+                Conv2dConfig::new([cin, cout], [KERNEL, KERNEL])
+                    .with_stride([STRIDE, STRIDE])
+                    .with_padding(PaddingConfig2d::Explicit(
+                        PADDING, PADDING, PADDING, PADDING,
+                    ))
+                    .init(device)
+            })
+            .collect();
+        let last_channels = self.conv_channels.last().copied().unwrap_or(channels);
+        let flat = last_channels * fh * fw;
+        ConvEncoder {
+            convs,
+            mu: LinearConfig::new(flat, self.latent_dim).init(device),
+            logvar: LinearConfig::new(flat, self.latent_dim).init(device),
+            image: self.image,
+        }
+    }
+}
+
+impl ConvEncoder {
+    /// The approximate posterior for each flattened image.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, channels * height * width]`, channel-first per row
+    /// - returns mu and logvar of `[batch, latent_dim]`
+    pub fn forward(&self, x: Tensor<2>) -> DiagonalGaussian {
+        let [batch, _] = x.dims();
+        let [c, h, w] = self.image;
+        let features = self
+            .convs
+            .iter()
+            .fold(x.reshape([batch, c, h, w]), |x, conv| {
+                activation::relu(conv.forward(x))
+            });
+        let flat: Tensor<2> = features.flatten(1, 3);
+        DiagonalGaussian::new(self.mu.forward(flat.clone()), self.logvar.forward(flat))
+    }
+}
+
+/// Settings of a [`ConvDecoder`].
+#[derive(Config, Debug)]
+pub struct ConvDecoderConfig {
+    /// Size of the latent code.
+    pub latent_dim: usize,
+    /// Channels of the encoder's convolutions, input side first; the decoder
+    /// runs through them in reverse.
+    pub conv_channels: Vec<usize>,
+    /// Image shape to produce, channel first: `[channels, height, width]`.
+    pub image: [usize; 3],
+}
+
+/// z -> linear -> transposed convolutions -> per-pixel logits or means.
+#[derive(Module, Debug)]
+pub struct ConvDecoder {
+    project: Linear,
+    deconvs: Vec<ConvTranspose2d>,
+    #[module(skip)]
+    start: [usize; 3],
+}
+
+impl ConvDecoderConfig {
+    /// Builds the decoder, mirroring the encoder of the same settings.
+    pub fn init(&self, device: &Device) -> ConvDecoder {
+        let [channels, height, width] = self.image;
+        let sizes = feature_sizes(height, width, self.conv_channels.len()).unwrap_or_default();
+        let [fh, fw] = sizes.last().copied().unwrap_or([height, width]);
+        let top = self.conv_channels.last().copied().unwrap_or(channels);
+        // Channels from the top of the encoder back down to the image.
+        let mut path: Vec<usize> = self.conv_channels.iter().rev().copied().collect();
+        path.push(channels);
+        let deconvs = path
+            .windows(2)
+            .enumerate()
+            .map(|(i, pair)| {
+                let from = sizes[sizes.len() - 1 - i];
+                let to = sizes[sizes.len() - 2 - i];
+                let out_pad = [to[0] - STRIDE * from[0], to[1] - STRIDE * from[1]];
+                ConvTranspose2dConfig::new([pair[0], pair[1]], [KERNEL, KERNEL])
+                    .with_stride([STRIDE, STRIDE])
+                    .with_padding([PADDING, PADDING])
+                    .with_padding_out(out_pad)
+                    .init(device)
+            })
+            .collect();
+        ConvDecoder {
+            project: LinearConfig::new(self.latent_dim, top * fh * fw).init(device),
+            deconvs,
+            start: [top, fh, fw],
+        }
+    }
+}
+
+impl ConvDecoder {
+    /// Decoder outputs for each code, flattened channel-first.
+    ///
+    /// # Shapes
+    /// - `z`: `[batch, latent_dim]`
+    /// - returns `[batch, channels * height * width]`
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = z.dims();
+        let [c, h, w] = self.start;
+        let mut x: Tensor<4> = activation::relu(self.project.forward(z)).reshape([batch, c, h, w]);
+        let last = self.deconvs.len().saturating_sub(1);
+        for (i, deconv) in self.deconvs.iter().enumerate() {
+            x = deconv.forward(x);
+            if i < last {
+                x = activation::relu(x);
+            }
+        }
+        x.flatten(1, 3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_halve_and_round_down() {
+        assert_eq!(
+            feature_sizes(28, 28, 2).unwrap(),
+            vec![[28, 28], [14, 14], [7, 7]]
+        );
+        assert_eq!(
+            feature_sizes(8, 8, 2).unwrap(),
+            vec![[8, 8], [4, 4], [2, 2]]
+        );
+        assert_eq!(
+            feature_sizes(9, 5, 2).unwrap(),
+            vec![[9, 5], [4, 2], [2, 1]]
+        );
+        assert!(
+            feature_sizes(8, 8, 4)
+                .unwrap_err()
+                .contains("--conv-channels")
+        );
+    }
+
+    #[test]
+    fn decoder_restores_every_image_size() {
+        let device = Device::flex();
+        for image in [
+            [1, 28, 28],
+            [1, 8, 8],
+            [3, 32, 32],
+            [3, 64, 64],
+            [1, 9, 7],
+            [3, 5, 6],
+        ] {
+            let channels = vec![4, 8];
+            let enc = ConvEncoderConfig::new(image, channels.clone(), 3).init(&device);
+            let dec = ConvDecoderConfig::new(3, channels, image).init(&device);
+            let dim = image.iter().product();
+            let x = Tensor::<2>::zeros([2, dim], &device);
+            let q = enc.forward(x);
+            assert_eq!(q.mu.dims(), [2, 3]);
+            assert_eq!(dec.forward(q.mu).dims(), [2, dim], "image {image:?}");
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! Training settings: what a user can set, layered and validated once.
+//!
+//! [`TrainSettings`] has every field optional so that sources can be layered:
+//! a `--config FILE.toml`, then command-line flags on top ([`TrainSettings::overlay`]).
+//! [`TrainSettings::resolve`] fills the defaults (some depend on the data: tables
+//! default to a Gaussian likelihood) and checks every value before any work
+//! starts. A run saves its resolved settings, every field set, in `config.json`;
+//! `--resume` compares the settings given again against them field by field.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::prepare::{Binarize, Preprocessing};
+use crate::data::{DataKind, Format, LoadOptions, ScalerKind};
+use crate::distributions::{GaussianVariance, Likelihood};
+use crate::error::{Error, Result};
+use crate::model::{Architecture, ModelConfig};
+use crate::nn::Activation;
+use crate::optim::AdamConfig;
+
+/// Floor of the learned Gaussian variance (see [`Likelihood::Gaussian`]).
+pub const GAUSSIAN_MIN_VARIANCE: f64 = 1e-4;
+
+/// The network family, as the user names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArchitectureKind {
+    /// Fully connected.
+    Mlp,
+    /// Convolutional (images only).
+    Conv,
+}
+
+/// The likelihood, as the user names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LikelihoodKind {
+    /// Bernoulli on values in [0, 1].
+    Bernoulli,
+    /// Gaussian with a learned variance.
+    Gaussian,
+}
+
+macro_rules! kebab_enum_str {
+    ($ty:ty, $what:literal, $($variant:ident => $name:literal),+) => {
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+                match s {
+                    $($name => Ok(Self::$variant),)+
+                    other => Err(format!(
+                        concat!("unknown ", $what, " '{}'; use ", $($name, " "),+), other
+                    )),
+                }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self { $(Self::$variant => $name,)+ })
+            }
+        }
+    };
+}
+kebab_enum_str!(ArchitectureKind, "model", Mlp => "mlp", Conv => "conv");
+kebab_enum_str!(LikelihoodKind, "likelihood", Bernoulli => "bernoulli", Gaussian => "gaussian");
+
+/// Everything a training run can be told. `None` means "not given here".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrainSettings {
+    /// The data source: `digits` or a path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Forced source format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+    /// Labels file for a single IDX or NPY source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<PathBuf>,
+    /// CSV label column (name or 0-based index).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    /// Resize an image folder to `[height, width]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<[usize; 2]>,
+    /// Share of training examples held out for validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_fraction: Option<f64>,
+    /// Binarization of the values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binarize: Option<Binarize>,
+    /// Scaler for tables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaler: Option<ScalerKind>,
+    /// Network family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ArchitectureKind>,
+    /// MLP hidden widths.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
+    /// Conv channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conv_channels: Option<Vec<usize>>,
+    /// MLP nonlinearity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
+    /// Latent size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latent: Option<usize>,
+    /// Likelihood.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likelihood: Option<LikelihoodKind>,
+    /// Sharing of the Gaussian variance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gaussian_variance: Option<GaussianVariance>,
+    /// Number of passes over the training data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    /// Examples per step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// Adam's step size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Adam's L2 weight decay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    /// Weight of the KL term (1 = the ELBO; other values give the beta-VAE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// Epochs over which beta ramps linearly from 0 (0 = no warm-up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kl_warmup: Option<f64>,
+    /// Largest global gradient norm (0 = no clipping).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_grad: Option<f64>,
+    /// Seed of every random choice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// Settings that may differ when a run is resumed.
+const RESUMABLE: &[&str] = &["epochs"];
+
+impl TrainSettings {
+    /// Reads settings from a TOML file whose keys are the long flag names
+    /// (`batch-size = 64`, `hidden = [500, 500]`).
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        toml::from_str(&text).map_err(|e| {
+            Error::format(
+                path,
+                format!(
+                    "is not a valid settings file: {}; keys are the long flag names of `vaekit train`, such as batch-size = 64",
+                    e.message()
+                ),
+            )
+        })
+    }
+
+    /// `self` with every field that `over` sets replaced by `over`'s.
+    pub fn overlay(self, over: TrainSettings) -> TrainSettings {
+        macro_rules! pick {
+            ($($f:ident),+) => { TrainSettings { $($f: over.$f.or(self.$f),)+ } };
+        }
+        pick!(
+            data,
+            format,
+            labels,
+            label_column,
+            image_size,
+            val_fraction,
+            binarize,
+            scaler,
+            model,
+            hidden,
+            conv_channels,
+            activation,
+            latent,
+            likelihood,
+            gaussian_variance,
+            epochs,
+            batch_size,
+            lr,
+            weight_decay,
+            beta,
+            kl_warmup,
+            clip_grad,
+            seed
+        )
+    }
+
+    /// The options for [`crate::data::load`].
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.format,
+            labels: self.labels.clone(),
+            label_column: self.label_column.clone(),
+            image_size: self.image_size,
+        }
+    }
+
+    /// Fills every default and checks every value, given what the data looks
+    /// like. The result has every field set.
+    pub fn resolve(&self, kind: &DataKind) -> Result<TrainSettings> {
+        let is_image = matches!(kind, DataKind::Image { .. });
+        let likelihood = self.likelihood.unwrap_or(if is_image {
+            LikelihoodKind::Bernoulli
+        } else {
+            LikelihoodKind::Gaussian
+        });
+        let resolved = TrainSettings {
+            data: self.data.clone(),
+            format: self.format,
+            labels: self.labels.clone(),
+            label_column: self.label_column.clone(),
+            image_size: self.image_size,
+            val_fraction: Some(self.val_fraction.unwrap_or(0.1)),
+            binarize: Some(self.binarize.unwrap_or_default()),
+            scaler: Some(self.scaler.unwrap_or(match likelihood {
+                LikelihoodKind::Bernoulli => ScalerKind::MinMax,
+                LikelihoodKind::Gaussian => ScalerKind::Standard,
+            })),
+            model: Some(self.model.unwrap_or(ArchitectureKind::Mlp)),
+            hidden: Some(self.hidden.clone().unwrap_or_else(|| vec![400])),
+            conv_channels: Some(self.conv_channels.clone().unwrap_or_else(|| vec![32, 64])),
+            activation: Some(self.activation.unwrap_or_default()),
+            latent: Some(self.latent.unwrap_or(20)),
+            likelihood: Some(likelihood),
+            gaussian_variance: Some(self.gaussian_variance.unwrap_or(GaussianVariance::Scalar)),
+            epochs: Some(self.epochs.unwrap_or(10)),
+            batch_size: Some(self.batch_size.unwrap_or(128)),
+            lr: Some(self.lr.unwrap_or(1e-3)),
+            weight_decay: Some(self.weight_decay.unwrap_or(0.0)),
+            beta: Some(self.beta.unwrap_or(1.0)),
+            kl_warmup: Some(self.kl_warmup.unwrap_or(0.0)),
+            clip_grad: Some(self.clip_grad.unwrap_or(0.0)),
+            seed: Some(self.seed.unwrap_or(0)),
+        };
+        resolved.check()?;
+        resolved.model_config(kind)?.validate()?;
+        Ok(resolved)
+    }
+
+    fn check(&self) -> Result<()> {
+        let positive = |name: &str, v: Option<f64>, example: &str| match v {
+            Some(v) if v.is_finite() && v > 0.0 => Ok(()),
+            Some(v) => Err(Error::setting(
+                name,
+                format!("{v} is not a positive number; use a value such as {example}"),
+            )),
+            None => Ok(()),
+        };
+        let non_negative = |name: &str, v: Option<f64>, meaning: &str| match v {
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(()),
+            Some(v) => Err(Error::setting(
+                name,
+                format!("{v} is not a number >= 0 ({meaning})"),
+            )),
+            None => Ok(()),
+        };
+        let at_least_one = |name: &str, v: Option<usize>, example: &str| match v {
+            Some(0) => Err(Error::setting(
+                name,
+                format!("0 is not allowed; use at least 1, such as {example}"),
+            )),
+            _ => Ok(()),
+        };
+        at_least_one("--epochs", self.epochs, "10")?;
+        at_least_one("--batch-size", self.batch_size, "128")?;
+        at_least_one("--latent", self.latent, "20")?;
+        positive("--lr", self.lr, "1e-3")?;
+        non_negative("--weight-decay", self.weight_decay, "0 turns it off")?;
+        non_negative("--beta", self.beta, "1 is the plain ELBO")?;
+        non_negative(
+            "--kl-warmup",
+            self.kl_warmup,
+            "epochs of warm-up; 0 turns it off",
+        )?;
+        non_negative(
+            "--clip-grad",
+            self.clip_grad,
+            "the largest gradient norm; 0 turns clipping off",
+        )?;
+        if let Some(f) = self.val_fraction
+            && !(0.0..1.0).contains(&f)
+        {
+            return Err(Error::setting(
+                "--val-fraction",
+                format!("{f} is outside [0, 1); use a share such as 0.1, or 0 to hold out nothing"),
+            ));
+        }
+        if let Some([h, w]) = self.image_size
+            && (h == 0 || w == 0 || h > 4096 || w > 4096)
+        {
+            return Err(Error::setting(
+                "--image-size",
+                format!(
+                    "{h}x{w} is not a usable size; give HxW between 1x1 and 4096x4096, such as 28x28"
+                ),
+            ));
+        }
+        if self.binarize != Some(Binarize::None)
+            && self.binarize.is_some()
+            && self.likelihood == Some(LikelihoodKind::Gaussian)
+        {
+            return Err(Error::setting(
+                "--binarize",
+                "binarized data needs the Bernoulli likelihood; drop --binarize or use --likelihood bernoulli",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The model these (resolved) settings describe for data of `kind`.
+    pub fn model_config(&self, kind: &DataKind) -> Result<ModelConfig> {
+        let architecture = match self.model.unwrap_or(ArchitectureKind::Mlp) {
+            ArchitectureKind::Mlp => Architecture::Mlp {
+                hidden: self.hidden.clone().unwrap_or_default(),
+                activation: self.activation.unwrap_or_default(),
+            },
+            ArchitectureKind::Conv => Architecture::Conv {
+                channels: self.conv_channels.clone().unwrap_or_default(),
+            },
+        };
+        let likelihood = match self.likelihood.unwrap_or(LikelihoodKind::Bernoulli) {
+            LikelihoodKind::Bernoulli => Likelihood::Bernoulli,
+            LikelihoodKind::Gaussian => Likelihood::Gaussian {
+                variance: self.gaussian_variance.unwrap_or(GaussianVariance::Scalar),
+                min_variance: GAUSSIAN_MIN_VARIANCE,
+            },
+        };
+        Ok(ModelConfig {
+            input: kind.clone(),
+            architecture,
+            latent_dim: self.latent.unwrap_or(0),
+            likelihood,
+        })
+    }
+
+    /// The data preprocessing these (resolved) settings describe.
+    pub fn preprocessing(&self) -> Preprocessing {
+        Preprocessing {
+            val_fraction: self.val_fraction.unwrap_or(0.0),
+            seed: self.seed.unwrap_or(0),
+            binarize: self.binarize.unwrap_or_default(),
+            scaler: self.scaler.unwrap_or(ScalerKind::MinMax),
+            unit_interval: self.likelihood == Some(LikelihoodKind::Bernoulli),
+        }
+    }
+
+    /// Adam's settings.
+    pub fn adam(&self) -> AdamConfig {
+        AdamConfig {
+            lr: self.lr.unwrap_or(1e-3),
+            weight_decay: self.weight_decay.unwrap_or(0.0),
+            ..AdamConfig::default()
+        }
+    }
+
+    /// For `--resume`: the settings given now that contradict the run's saved
+    /// ones, as `(flag, saved, given)`. Only `epochs` may change.
+    pub fn conflicts_with(&self, saved: &TrainSettings) -> Vec<(String, String, String)> {
+        let given = serde_json::to_value(self).unwrap_or_default();
+        let saved = serde_json::to_value(saved).unwrap_or_default();
+        let (Some(given), Some(saved)) = (given.as_object(), saved.as_object()) else {
+            return Vec::new();
+        };
+        given
+            .iter()
+            .filter(|(key, _)| !RESUMABLE.contains(&key.as_str()))
+            .filter(|(key, value)| saved.get(*key) != Some(value))
+            .map(|(key, value)| {
+                let shown = |v: Option<&serde_json::Value>| {
+                    v.map_or("(not set)".to_string(), |v| v.to_string())
+                };
+                (
+                    format!("--{key}"),
+                    shown(saved.get(key)),
+                    shown(Some(value)),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Parses `HxW` (such as `28x28`) into `[height, width]`.
+pub fn parse_image_size(text: &str) -> std::result::Result<[usize; 2], String> {
+    let bad = || format!("'{text}' is not a size; write HxW, such as 28x28");
+    let (h, w) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    Ok([
+        h.trim().parse().map_err(|_| bad())?,
+        w.trim().parse().map_err(|_| bad())?,
+    ])
+}
+
+/// Parses a list of layer sizes: `400`, `500,500`, or `none` for no layers.
+pub fn parse_sizes(text: &str) -> std::result::Result<Vec<usize>, String> {
+    if text.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|part| {
+            part.trim().parse::<usize>().map_err(|_| {
+                format!("'{text}' is not a list of sizes; write 400 or 500,500 (or none)")
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> DataKind {
+        DataKind::Image {
+            channels: 1,
+            height: 28,
+            width: 28,
+        }
+    }
+
+    #[test]
+    fn defaults_depend_on_the_data() {
+        let s = TrainSettings::default().resolve(&image()).unwrap();
+        assert_eq!(s.likelihood, Some(LikelihoodKind::Bernoulli));
+        assert_eq!(s.scaler, Some(ScalerKind::MinMax));
+        let table = DataKind::Table {
+            columns: vec!["a".into()],
+        };
+        let s = TrainSettings::default().resolve(&table).unwrap();
+        assert_eq!(s.likelihood, Some(LikelihoodKind::Gaussian));
+        assert_eq!(s.scaler, Some(ScalerKind::Standard));
+    }
+
+    #[test]
+    fn absurd_values_name_their_flag() {
+        let cases: Vec<(TrainSettings, &str)> = vec![
+            (
+                TrainSettings {
+                    latent: Some(0),
+                    ..Default::default()
+                },
+                "--latent",
+            ),
+            (
+                TrainSettings {
+                    batch_size: Some(0),
+                    ..Default::default()
+                },
+                "--batch-size",
+            ),
+            (
+                TrainSettings {
+                    lr: Some(0.0),
+                    ..Default::default()
+                },
+                "--lr",
+            ),
+            (
+                TrainSettings {
+                    lr: Some(-1.0),
+                    ..Default::default()
+                },
+                "--lr",
+            ),
+            (
+                TrainSettings {
+                    lr: Some(f64::NAN),
+                    ..Default::default()
+                },
+                "--lr",
+            ),
+            (
+                TrainSettings {
+                    val_fraction: Some(1.0),
+                    ..Default::default()
+                },
+                "--val-fraction",
+            ),
+            (
+                TrainSettings {
+                    val_fraction: Some(-0.5),
+                    ..Default::default()
+                },
+                "--val-fraction",
+            ),
+            (
+                TrainSettings {
+                    epochs: Some(0),
+                    ..Default::default()
+                },
+                "--epochs",
+            ),
+            (
+                TrainSettings {
+                    beta: Some(f64::INFINITY),
+                    ..Default::default()
+                },
+                "--beta",
+            ),
+            (
+                TrainSettings {
+                    clip_grad: Some(-1.0),
+                    ..Default::default()
+                },
+                "--clip-grad",
+            ),
+            (
+                TrainSettings {
+                    hidden: Some(vec![0]),
+                    ..Default::default()
+                },
+                "--hidden",
+            ),
+            (
+                TrainSettings {
+                    image_size: Some([0, 5]),
+                    ..Default::default()
+                },
+                "--image-size",
+            ),
+        ];
+        for (settings, flag) in cases {
+            let err = settings.resolve(&image()).unwrap_err();
+            assert!(err.to_string().contains(flag), "{flag}: {err}");
+            assert!(err.is_input_error());
+        }
+    }
+
+    #[test]
+    fn overlay_prefers_the_top_layer() {
+        let file = TrainSettings {
+            lr: Some(0.01),
+            epochs: Some(3),
+            ..Default::default()
+        };
+        let flags = TrainSettings {
+            epochs: Some(5),
+            ..Default::default()
+        };
+        let merged = file.overlay(flags);
+        assert_eq!(merged.lr, Some(0.01));
+        assert_eq!(merged.epochs, Some(5));
+    }
+
+    #[test]
+    fn toml_uses_flag_names_and_rejects_typos() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.toml");
+        std::fs::write(
+            &good,
+            "batch-size = 64\nhidden = [500, 500]\nlikelihood = \"gaussian\"\n",
+        )
+        .unwrap();
+        let s = TrainSettings::from_toml_file(&good).unwrap();
+        assert_eq!(s.batch_size, Some(64));
+        assert_eq!(s.hidden, Some(vec![500, 500]));
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "batchsize = 64\n").unwrap();
+        let err = TrainSettings::from_toml_file(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.toml") && err.contains("batchsize"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn resume_conflicts_ignore_epochs() {
+        let saved = TrainSettings::default().resolve(&image()).unwrap();
+        let given = TrainSettings {
+            epochs: Some(20),
+            lr: Some(1e-3),
+            ..Default::default()
+        };
+        assert!(given.conflicts_with(&saved).is_empty());
+        let given = TrainSettings {
+            lr: Some(0.01),
+            ..Default::default()
+        };
+        let conflicts = given.conflicts_with(&saved);
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].0, "--lr");
+    }
+
+    #[test]
+    fn parsers_accept_documented_forms() {
+        assert_eq!(parse_image_size("28x32").unwrap(), [28, 32]);
+        assert!(parse_image_size("28").is_err());
+        assert_eq!(parse_sizes("500,500").unwrap(), vec![500, 500]);
+        assert_eq!(parse_sizes("none").unwrap(), Vec::<usize>::new());
+        assert!(parse_sizes("a,b").is_err());
+    }
+}

@@ -1,0 +1,655 @@
+//! Training: one step ([`train_step`]) apart from the epoch loop ([`train`]).
+//!
+//! The loop owns every side effect of a run: the run directory, the per-epoch
+//! checkpoint (weights, Adam moments, epoch and the exact RNG state, in one file
+//! written atomically), the best weights by validation -ELBO, `metrics.jsonl`
+//! and `loss.png`. Resuming reloads all of it, so an interrupted run ends where
+//! an uninterrupted run of the same seed ends.
+//!
+//! A step whose loss or gradient norm is not finite is skipped (the weights
+//! are left as they were) and counted; when it keeps happening the run stops
+//! with advice, keeping the checkpoint of the last good epoch.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::data::prepare::{Binarize, PreparedData, prepare};
+use crate::data::{Dataset, load};
+use crate::error::{Error, Result};
+use crate::eval::{ElboReport, EvalOptions, batch_tensor, evaluate_elbo, noise};
+use crate::model::run::{
+    DataSummary, Run, RunConfig, files, load_checkpoint, read_metrics, save_checkpoint,
+    save_weights, write_json, write_metrics,
+};
+use crate::model::weights::load_named;
+use crate::model::{Vae, beta_vae_loss};
+use crate::optim::{Adam, ParamGradients};
+use crate::random::{self, Rng, Stream};
+use crate::report::{LinePlot, Series, loss_plot_png};
+use crate::settings::TrainSettings;
+
+/// Consecutive non-finite steps after which training stops.
+const MAX_CONSECUTIVE_SKIPS: usize = 20;
+/// Share of an epoch's steps that may be skipped before training stops.
+const MAX_SKIPPED_SHARE: f64 = 0.1;
+
+/// What one training step did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOutput {
+    /// The objective, mean of recon + beta * KL over the batch.
+    pub loss: f64,
+    /// Mean reconstruction term.
+    pub recon: f64,
+    /// Mean KL term.
+    pub kl: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// False when the step was skipped for a non-finite loss or gradient.
+    pub applied: bool,
+}
+
+/// One optimizer step on one batch.
+///
+/// `clip` bounds the global gradient norm. The step is skipped (model returned
+/// unchanged) when the loss or the gradient norm is not finite.
+///
+/// # Shapes
+/// - `x`: `[batch, input_dim]`; `eps`: `[batch, latent_dim]`
+pub fn train_step(
+    model: Vae,
+    adam: &mut Adam,
+    x: Tensor<2>,
+    eps: Tensor<2>,
+    beta: f64,
+    clip: Option<f64>,
+) -> (Vae, StepOutput) {
+    let terms = model.elbo_terms(x, eps);
+    let loss = beta_vae_loss(&terms, beta);
+    let grads = ParamGradients::collect(&model, &loss.backward());
+    let mut readings = vec![
+        loss.inner(),
+        terms.recon.inner().mean(),
+        terms.kl.inner().mean(),
+    ];
+    readings.extend(grads.norm_squared());
+    let values = Tensor::cat(readings, 0)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap_or_default();
+    let read = |i: usize| values.get(i).map_or(f64::NAN, |&v| v as f64);
+    let (loss, recon, kl) = (read(0), read(1), read(2));
+    let grad_norm = read(3).sqrt();
+    let applied = loss.is_finite() && grad_norm.is_finite();
+    let model = if applied {
+        let scale = match clip {
+            Some(max) if grad_norm > max => max / (grad_norm + 1e-6),
+            _ => 1.0,
+        };
+        adam.step(model, grads, scale)
+    } else {
+        model
+    };
+    (
+        model,
+        StepOutput {
+            loss,
+            recon,
+            kl,
+            grad_norm,
+            applied,
+        },
+    )
+}
+
+/// The beta of step `step` (counted from 0 over the whole run): a linear ramp
+/// from 0 to `beta` over `warmup_epochs` epochs, then `beta`.
+pub fn warmup_beta(beta: f64, warmup_epochs: f64, step: usize, steps_per_epoch: usize) -> f64 {
+    if warmup_epochs <= 0.0 {
+        return beta;
+    }
+    let progress = (step + 1) as f64 / (warmup_epochs * steps_per_epoch as f64);
+    beta * progress.min(1.0)
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// Mean training objective (recon + beta * KL).
+    pub train_loss: f64,
+    /// Mean training -ELBO (recon + KL) as measured during the epoch.
+    pub train_neg_elbo: f64,
+    /// Mean training reconstruction term.
+    pub train_recon: f64,
+    /// Mean training KL term.
+    pub train_kl: f64,
+    /// Validation scores, where rows were held out.
+    pub val: Option<ElboReport>,
+    /// Beta at the end of the epoch.
+    pub beta: f64,
+    /// Seconds spent on training steps.
+    pub seconds: f64,
+    /// Training examples per second.
+    pub examples_per_second: f64,
+    /// Steps skipped for a non-finite loss or gradient.
+    pub skipped_steps: usize,
+    /// Mean global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// The best validation score so far.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestScore {
+    /// Its epoch.
+    pub epoch: usize,
+    /// Its -ELBO (validation, or training when nothing was held out).
+    pub neg_elbo: f64,
+}
+
+/// What a checkpoint remembers besides tensors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs finished.
+    pub epoch: usize,
+    /// Optimizer updates made.
+    pub adam_steps: u64,
+    /// Steps run (applied or skipped), for the warm-up schedule.
+    pub steps: usize,
+    /// The training generator, exactly where the next epoch starts.
+    pub rng: Rng,
+    /// The best epoch so far.
+    pub best: Option<BestScore>,
+}
+
+/// Hooks for progress display; the library itself prints nothing.
+pub trait TrainObserver {
+    /// Before a run's first epoch: a line about the data and model.
+    fn on_start(&mut self, _summary: &str) {}
+    /// An epoch of `steps` steps begins.
+    fn on_epoch_start(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    /// A step finished.
+    fn on_step(&mut self, _step: usize, _output: &StepOutput) {}
+    /// An epoch finished and was saved.
+    fn on_epoch_end(&mut self, _metrics: &EpochMetrics) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl TrainObserver for Silent {}
+
+/// What to train and where.
+#[derive(Debug, Clone)]
+pub struct TrainRequest {
+    /// Settings given (a TOML file and flags, layered); missing fields take defaults.
+    pub settings: TrainSettings,
+    /// The run directory.
+    pub out: PathBuf,
+    /// Continue the run in `out` from its checkpoint.
+    pub resume: bool,
+    /// Where to compute.
+    pub device: Device,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Metrics of every epoch of the run (earlier sessions included).
+    pub metrics: Vec<EpochMetrics>,
+    /// The best epoch.
+    pub best: Option<BestScore>,
+}
+
+/// Everything the epoch loop works on.
+struct Session {
+    config: RunConfig,
+    data: PreparedData,
+    model: Vae,
+    adam: Adam,
+    state: TrainState,
+    metrics: Vec<EpochMetrics>,
+    device: Device,
+}
+
+/// Trains (or resumes) a run and writes its directory.
+///
+/// Nothing is created until the data and settings have been checked; a new run
+/// that fails before its first epoch is saved leaves no directory behind.
+pub fn train(request: TrainRequest, observer: &mut dyn TrainObserver) -> Result<TrainOutcome> {
+    let device = request.device.clone().autodiff();
+    if request.resume {
+        let session = resume_session(&request, &device)?;
+        return run_epochs(session, &request.out, observer);
+    }
+    check_new_run_dir(&request.out)?;
+    let session = new_session(&request, &device)?;
+    let created = !request.out.exists();
+    std::fs::create_dir_all(&request.out).map_err(|e| Error::write(&request.out, e))?;
+    let setup = (|| {
+        write_json(&request.out.join(files::CONFIG), &session.config)?;
+        if let Some(scaler) = &session.data.scaler {
+            write_json(&request.out.join(files::SCALER), scaler)?;
+        }
+        Ok(())
+    })();
+    let result = setup.and_then(|()| run_epochs(session, &request.out, observer));
+    if result.is_err() && !request.out.join(files::CHECKPOINT).exists() {
+        // Nothing worth keeping was written: leave no half-made run behind.
+        remove_partial_run(&request.out, created);
+    }
+    result
+}
+
+fn remove_partial_run(dir: &Path, created: bool) {
+    if created {
+        let _ = std::fs::remove_dir_all(dir);
+    } else {
+        for name in [
+            files::CONFIG,
+            files::SCALER,
+            files::METRICS,
+            files::LOSS_PLOT,
+        ] {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+}
+
+fn check_new_run_dir(out: &Path) -> Result<()> {
+    if out.is_file() {
+        return Err(Error::run(
+            out,
+            "is a file; --out needs a directory for the run",
+        ));
+    }
+    if out.is_dir() {
+        let mut entries = std::fs::read_dir(out).map_err(|e| Error::read(out, e))?;
+        if out.join(files::CONFIG).exists() {
+            return Err(Error::run(
+                out,
+                "already holds a run; pass --resume to continue it, or choose another --out \
+                 (vaekit never overwrites a run)",
+            ));
+        }
+        if entries.next().is_some() {
+            return Err(Error::run(
+                out,
+                "exists and is not empty; choose a new or empty folder for --out",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn summarize(config: &RunConfig) -> String {
+    let d = &config.data;
+    let s = &config.settings;
+    format!(
+        "{} from {}: {} training, {} validation{}; {} model, latent {}, {} likelihood",
+        d.kind.describe(),
+        s.data.as_deref().unwrap_or("?"),
+        d.train_examples,
+        d.val_examples,
+        d.test_examples
+            .map(|n| format!(", {n} test"))
+            .unwrap_or_default(),
+        s.model.map(|m| m.to_string()).unwrap_or_default(),
+        s.latent.unwrap_or(0),
+        s.likelihood.map(|l| l.to_string()).unwrap_or_default(),
+    )
+}
+
+fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
+    let given = &request.settings;
+    let spec = given.data.clone().ok_or_else(|| {
+        Error::setting(
+            "--data",
+            "no data source given; pass --data digits, a folder of IDX files, or a file",
+        )
+    })?;
+    let source = load(&spec, &given.load_options())?;
+    let format = source.format;
+    let settings = given.resolve(source.train.kind())?;
+    let model_config = settings.model_config(source.train.kind())?;
+    let data = prepare(source, &settings.preprocessing(), None)?;
+    let config = RunConfig {
+        vaekit_version: env!("CARGO_PKG_VERSION").to_string(),
+        data: DataSummary {
+            format,
+            kind: data.train.kind().clone(),
+            train_examples: data.train.len(),
+            val_examples: data.val.as_ref().map_or(0, Dataset::len),
+            test_examples: data.test.as_ref().map(Dataset::len),
+            class_names: data.class_names.clone(),
+            train_fingerprint: data.train.fingerprint(),
+        },
+        model: model_config,
+        settings,
+    };
+    let seed = config.settings.seed.unwrap_or(0);
+    device.seed(seed);
+    let model = config.model.init(device)?;
+    Ok(Session {
+        adam: Adam::new(config.settings.adam()),
+        state: TrainState {
+            epoch: 0,
+            adam_steps: 0,
+            steps: 0,
+            rng: random::seeded(seed, Stream::Train),
+            best: None,
+        },
+        metrics: Vec::new(),
+        config,
+        data,
+        model,
+        device: device.clone(),
+    })
+}
+
+fn resume_session(request: &TrainRequest, device: &Device) -> Result<Session> {
+    let run = Run::open(&request.out)?;
+    let saved = &run.config.settings;
+    let conflicts = request.settings.conflicts_with(saved);
+    if !conflicts.is_empty() {
+        let list: Vec<String> = conflicts
+            .iter()
+            .map(|(flag, was, now)| format!("{flag} was {was}, now {now}"))
+            .collect();
+        return Err(Error::run(
+            &request.out,
+            format!(
+                "its config does not match the settings given ({}); --resume continues a run \
+                 with its own settings (only --epochs may change): drop those flags, or start \
+                 a new run with another --out",
+                list.join("; ")
+            ),
+        ));
+    }
+    let checkpoint_path = run.path(files::CHECKPOINT);
+    if !checkpoint_path.is_file() {
+        return Err(Error::run(
+            &request.out,
+            "has no checkpoint.safetensors to resume from; start a new run with another --out",
+        ));
+    }
+    let mut settings = saved.clone();
+    if let Some(epochs) = request.settings.epochs {
+        settings.epochs = Some(epochs);
+    }
+    let checkpoint = load_checkpoint::<TrainState>(&checkpoint_path)?;
+    let epochs = settings.epochs.unwrap_or(0);
+    if checkpoint.state.epoch >= epochs {
+        return Err(Error::setting(
+            "--epochs",
+            format!(
+                "the run in {} has finished {} epochs already; give a larger --epochs to train further",
+                request.out.display(),
+                checkpoint.state.epoch
+            ),
+        ));
+    }
+    let data = run.prepare_data(None)?;
+    if data.train.fingerprint() != run.config.data.train_fingerprint {
+        return Err(Error::run(
+            &request.out,
+            format!(
+                "the training data at {} has changed since the run started; resume with the \
+                 same data, or start a new run",
+                settings.data.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
+    let model = load_named(
+        run.config.model.init(device)?,
+        checkpoint.model,
+        &checkpoint_path,
+    )?;
+    let mut extra = checkpoint.extra;
+    let adam = Adam::restore(
+        settings.adam(),
+        checkpoint.state.adam_steps,
+        &model,
+        &mut extra,
+        &checkpoint_path,
+    )?;
+    let mut metrics: Vec<EpochMetrics> = read_metrics(&run.path(files::METRICS))?;
+    metrics.retain(|m| m.epoch <= checkpoint.state.epoch);
+    let mut config = run.config;
+    config.settings = settings;
+    Ok(Session {
+        config,
+        data,
+        model,
+        adam,
+        state: checkpoint.state,
+        metrics,
+        device: device.clone(),
+    })
+}
+
+fn run_epochs(
+    mut s: Session,
+    out: &Path,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainOutcome> {
+    let result = epoch_loop(&mut s, out, observer);
+    // The curves are drawn once, at the end, also when the run stopped early.
+    let plotted = match s.metrics.is_empty() {
+        true => Ok(()),
+        false => write_loss_plot(&out.join(files::LOSS_PLOT), &s.metrics),
+    };
+    result.and(plotted)?;
+    Ok(TrainOutcome {
+        run_dir: out.to_path_buf(),
+        metrics: s.metrics,
+        best: s.state.best,
+    })
+}
+
+fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> Result<()> {
+    let settings = s.config.settings.clone();
+    let epochs = settings.epochs.unwrap_or(1);
+    let batch_size = settings.batch_size.unwrap_or(128).max(1);
+    let beta = settings.beta.unwrap_or(1.0);
+    let warmup = settings.kl_warmup.unwrap_or(0.0);
+    let clip = settings.clip_grad.filter(|&c| c > 0.0);
+    let binarize = settings.binarize.unwrap_or_default();
+    let eval_options = EvalOptions {
+        batch_size: 1000,
+        binarize,
+        seed: settings.seed.unwrap_or(0),
+    };
+    let n = s.data.train.len();
+    let steps_per_epoch = n.div_ceil(batch_size);
+    let latent = s.model.latent_dim();
+    observer.on_start(&summarize(&s.config));
+
+    for epoch in s.state.epoch + 1..=epochs {
+        observer.on_epoch_start(epoch, epochs, steps_per_epoch);
+        let started = Instant::now();
+        let order = random::permutation(n, &mut s.state.rng);
+        // Updates consume the module; the session keeps the epoch's start until the end.
+        let mut model = s.model.clone();
+        let mut sums = [0.0f64; 4]; // loss, recon, kl, grad norm (weighted by batch size)
+        let (mut applied_examples, mut skipped, mut consecutive) = (0usize, 0usize, 0usize);
+        let mut beta_now = beta;
+        for (i, chunk) in order.chunks(batch_size).enumerate() {
+            let dynamic = (binarize == Binarize::Dynamic).then_some(&mut s.state.rng);
+            let x = batch_tensor(&s.data.train, chunk, dynamic, &s.device);
+            let eps = noise(&mut s.state.rng, chunk.len(), latent, &s.device);
+            beta_now = warmup_beta(beta, warmup, s.state.steps, steps_per_epoch);
+            let (updated, step) = train_step(model, &mut s.adam, x, eps, beta_now, clip);
+            model = updated;
+            s.state.steps += 1;
+            if step.applied {
+                let b = chunk.len() as f64;
+                for (sum, v) in
+                    sums.iter_mut()
+                        .zip([step.loss, step.recon, step.kl, step.grad_norm])
+                {
+                    *sum += v * b;
+                }
+                applied_examples += chunk.len();
+                consecutive = 0;
+            } else {
+                skipped += 1;
+                consecutive += 1;
+                if consecutive >= MAX_CONSECUTIVE_SKIPS {
+                    return Err(nonfinite_error(
+                        out_dir_note(out, epoch),
+                        &settings,
+                        &s.data.train,
+                        consecutive,
+                        i + 1,
+                    ));
+                }
+            }
+            observer.on_step(i + 1, &step);
+        }
+        if skipped as f64 > MAX_SKIPPED_SHARE * steps_per_epoch as f64 {
+            return Err(nonfinite_error(
+                out_dir_note(out, epoch),
+                &settings,
+                &s.data.train,
+                skipped,
+                steps_per_epoch,
+            ));
+        }
+        s.model = model;
+        let seconds = started.elapsed().as_secs_f64();
+        let mean = |sum: f64| sum / applied_examples.max(1) as f64;
+        let valid = s.model.valid();
+        let val = match &s.data.val {
+            Some(val) => Some(evaluate_elbo(&valid, val, &eval_options)?),
+            None => None,
+        };
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: mean(sums[0]),
+            train_neg_elbo: mean(sums[1] + sums[2]),
+            train_recon: mean(sums[1]),
+            train_kl: mean(sums[2]),
+            val,
+            beta: beta_now,
+            seconds,
+            examples_per_second: applied_examples as f64 / seconds.max(1e-9),
+            skipped_steps: skipped,
+            grad_norm: mean(sums[3]),
+        };
+        s.state.epoch = epoch;
+        s.state.adam_steps = s.adam.steps();
+        save_epoch(s, &valid, &metrics, out)?;
+        observer.on_epoch_end(&metrics);
+    }
+    Ok(())
+}
+
+fn out_dir_note(out: &Path, epoch: usize) -> String {
+    if epoch > 1 {
+        format!(
+            "the weights of epoch {} are kept in {} (resume with --resume after changing nothing, or start anew)",
+            epoch - 1,
+            out.display()
+        )
+    } else {
+        "no epoch finished, so no run was kept".to_string()
+    }
+}
+
+fn nonfinite_error(
+    kept: String,
+    settings: &TrainSettings,
+    data: &Dataset,
+    bad: usize,
+    of: usize,
+) -> Error {
+    let (lo, hi) = data.value_range();
+    Error::Training(format!(
+        "the loss or its gradient was not finite in {bad} of {of} steps; {kept}. Try a lower --lr \
+         (now {}), gradient clipping such as --clip-grad 10{}, or check the data scale (values \
+         range from {lo} to {hi})",
+        settings.lr.unwrap_or(0.0),
+        match settings.clip_grad {
+            Some(c) if c > 0.0 => format!(" (now {c}: try a smaller value)"),
+            _ => String::new(),
+        }
+    ))
+}
+
+/// Writes everything an epoch leaves: metrics first (a crash after it is
+/// repaired on resume by dropping lines past the checkpoint), then weights and
+/// the checkpoint, then the plot.
+fn save_epoch(s: &mut Session, valid: &Vae, metrics: &EpochMetrics, out: &Path) -> Result<()> {
+    s.metrics.push(metrics.clone());
+    write_metrics(&out.join(files::METRICS), &s.metrics)?;
+    let score = metrics
+        .val
+        .as_ref()
+        .map_or(metrics.train_neg_elbo, |v| v.neg_elbo);
+    let improved = s.metrics.len() == 1
+        || metrics.val.is_none()
+        || s.state.best.is_none_or(|b| score < b.neg_elbo);
+    let meta = BTreeMap::from([("epoch".to_string(), metrics.epoch.to_string())]);
+    save_weights(&out.join(files::LAST), valid, meta.clone())?;
+    if improved {
+        s.state.best = Some(BestScore {
+            epoch: metrics.epoch,
+            neg_elbo: score,
+        });
+        save_weights(&out.join(files::BEST), valid, meta)?;
+    }
+    save_checkpoint(
+        &out.join(files::CHECKPOINT),
+        valid,
+        s.adam.state_tensors(&s.model),
+        &s.state,
+    )
+}
+
+/// Draws the training (and validation) -ELBO per epoch.
+pub fn write_loss_plot(path: &Path, metrics: &[EpochMetrics]) -> Result<()> {
+    let mut series = vec![Series {
+        name: "train -ELBO".into(),
+        points: metrics
+            .iter()
+            .map(|m| (m.epoch as f64, m.train_neg_elbo))
+            .collect(),
+    }];
+    if metrics.iter().any(|m| m.val.is_some()) {
+        series.push(Series {
+            name: "validation -ELBO".into(),
+            points: metrics
+                .iter()
+                .filter_map(|m| m.val.as_ref().map(|v| (m.epoch as f64, v.neg_elbo)))
+                .collect(),
+        });
+    }
+    let plot = LinePlot {
+        title: "Training curves",
+        x_label: "epoch",
+        y_label: "-ELBO (nats per example)",
+        series: &series,
+    };
+    loss_plot_png(path, &plot, 800, 500)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warmup_ramps_linearly_then_holds() {
+        assert_eq!(warmup_beta(2.0, 0.0, 0, 10), 2.0);
+        assert!((warmup_beta(1.0, 2.0, 0, 10) - 0.05).abs() < 1e-12);
+        assert!((warmup_beta(1.0, 2.0, 9, 10) - 0.5).abs() < 1e-12);
+        assert_eq!(warmup_beta(1.0, 2.0, 19, 10), 1.0);
+        assert_eq!(warmup_beta(1.0, 2.0, 500, 10), 1.0);
+    }
+}

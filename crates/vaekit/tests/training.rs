@@ -1,0 +1,306 @@
+//! Training runs end to end through the library: run directories, resume,
+//! save/load, non-finite losses, and one real-data check on MNIST.
+
+use std::path::{Path, PathBuf};
+
+use vaekit::burn::tensor::{Device, Tensor};
+use vaekit::data::prepare::Split;
+use vaekit::error::Error;
+use vaekit::eval::{EvalOptions, evaluate_elbo};
+use vaekit::model::run::{Run, Weights, files};
+use vaekit::model::weights::{from_safetensors, named_tensors};
+use vaekit::settings::TrainSettings;
+use vaekit::train::{Silent, TrainRequest, train};
+
+fn cpu() -> Device {
+    Device::flex()
+}
+
+/// A small, quick model on the embedded digits.
+fn small(epochs: usize) -> TrainSettings {
+    TrainSettings {
+        data: Some("digits".into()),
+        hidden: Some(vec![32]),
+        latent: Some(4),
+        epochs: Some(epochs),
+        batch_size: Some(100),
+        seed: Some(11),
+        ..TrainSettings::default()
+    }
+}
+
+fn request(settings: TrainSettings, out: &Path, resume: bool) -> TrainRequest {
+    TrainRequest {
+        settings,
+        out: out.to_path_buf(),
+        resume,
+        device: cpu(),
+    }
+}
+
+fn weights_of(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let file = from_safetensors(&std::fs::read(path).unwrap(), path).unwrap();
+    let mut v: Vec<(String, Vec<f32>)> = file
+        .tensors
+        .into_iter()
+        .map(|(k, d)| (k, d.try_to_vec::<f32>().unwrap()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn max_abs_diff(a: &[(String, Vec<f32>)], b: &[(String, Vec<f32>)]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|((na, va), (nb, vb))| {
+            assert_eq!(na, nb);
+            va.iter().zip(vb).map(|(x, y)| (x - y).abs())
+        })
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn a_run_directory_holds_everything_described() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let outcome = train(request(small(2), &out, false), &mut Silent).unwrap();
+    assert_eq!(outcome.metrics.len(), 2);
+    for name in [
+        files::CONFIG,
+        files::LAST,
+        files::BEST,
+        files::CHECKPOINT,
+        files::METRICS,
+        files::LOSS_PLOT,
+    ] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let metrics = std::fs::read_to_string(out.join(files::METRICS)).unwrap();
+    assert_eq!(metrics.lines().count(), 2);
+    let run = Run::open(&out).unwrap();
+    assert_eq!(
+        run.config.data.train_examples + run.config.data.val_examples,
+        1500
+    );
+    assert_eq!(run.config.settings.latent, Some(4));
+    // No temporary files are left behind.
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp"), "{name}");
+    }
+}
+
+#[test]
+fn resume_ends_where_an_uninterrupted_run_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let straight = dir.path().join("straight");
+    train(request(small(3), &straight, false), &mut Silent).unwrap();
+
+    let split = dir.path().join("split");
+    train(request(small(1), &split, false), &mut Silent).unwrap();
+    let more = TrainSettings {
+        epochs: Some(3),
+        ..TrainSettings::default()
+    };
+    let outcome = train(request(more, &split, true), &mut Silent).unwrap();
+    assert_eq!(outcome.metrics.len(), 3);
+
+    let diff = max_abs_diff(
+        &weights_of(&straight.join(files::LAST)),
+        &weights_of(&split.join(files::LAST)),
+    );
+    assert!(diff < 1e-5, "weights differ by {diff}");
+    let a = std::fs::read_to_string(straight.join(files::METRICS)).unwrap();
+    let b = std::fs::read_to_string(split.join(files::METRICS)).unwrap();
+    let loss = |text: &str| -> Vec<f64> {
+        text.lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["train_neg_elbo"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    for (x, y) in loss(&a).iter().zip(loss(&b)) {
+        assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+    }
+}
+
+#[test]
+fn saved_weights_load_into_a_model_that_gives_identical_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(request(small(1), &out, false), &mut Silent).unwrap();
+    let run = Run::open(&out).unwrap();
+    let a = run.load_model(Weights::Last, &cpu()).unwrap();
+    let b = run.load_model(Weights::Last, &cpu()).unwrap();
+    // The loaded model carries exactly the file's tensors.
+    let from_file = weights_of(&out.join(files::LAST));
+    let mut in_model: Vec<(String, Vec<f32>)> = named_tensors(&a)
+        .into_iter()
+        .map(|(k, d)| (k, d.try_to_vec::<f32>().unwrap()))
+        .collect();
+    in_model.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(max_abs_diff(&from_file, &in_model), 0.0);
+    // And two loads compute the same thing.
+    let x = Tensor::<2>::ones([3, 64], &cpu()).mul_scalar(0.5);
+    let (qa, qb) = (a.encode(x.clone()), b.encode(x));
+    let mu_a = qa.mu.into_data().try_to_vec::<f32>().unwrap();
+    let mu_b = qb.mu.into_data().try_to_vec::<f32>().unwrap();
+    assert_eq!(mu_a, mu_b);
+    let da = a
+        .decode(Tensor::zeros([2, 4], &cpu()))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let db = b
+        .decode(Tensor::zeros([2, 4], &cpu()))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_eq!(da, db);
+}
+
+#[test]
+fn an_existing_run_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(request(small(1), &out, false), &mut Silent).unwrap();
+    let before = std::fs::read(out.join(files::LAST)).unwrap();
+    let err = train(request(small(1), &out, false), &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("--resume"), "{err}");
+    assert!(err.is_input_error());
+    assert_eq!(std::fs::read(out.join(files::LAST)).unwrap(), before);
+}
+
+#[test]
+fn resume_refuses_changed_settings_and_corrupt_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    train(request(small(1), &out, false), &mut Silent).unwrap();
+
+    let changed = TrainSettings {
+        lr: Some(0.5),
+        epochs: Some(2),
+        ..TrainSettings::default()
+    };
+    let err = train(request(changed, &out, true), &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("--lr"), "{err}");
+
+    let done = TrainSettings {
+        epochs: Some(1),
+        ..TrainSettings::default()
+    };
+    let err = train(request(done, &out, true), &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("--epochs"), "{err}");
+
+    let checkpoint = out.join(files::CHECKPOINT);
+    let bytes = std::fs::read(&checkpoint).unwrap();
+    std::fs::write(&checkpoint, &bytes[..bytes.len() / 2]).unwrap();
+    let more = TrainSettings {
+        epochs: Some(2),
+        ..TrainSettings::default()
+    };
+    let err = train(request(more, &out, true), &mut Silent).unwrap_err();
+    assert!(matches!(err, Error::Format { .. }), "{err}");
+    assert!(err.to_string().contains("checkpoint.safetensors"), "{err}");
+}
+
+#[test]
+fn a_diverging_run_stops_with_advice_and_leaves_nothing_half_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let settings = TrainSettings {
+        lr: Some(1e12),
+        epochs: Some(3),
+        ..small(3)
+    };
+    let err = train(request(settings, &out, false), &mut Silent).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Training(_)), "{text}");
+    assert!(
+        text.contains("--lr") && text.contains("--clip-grad"),
+        "{text}"
+    );
+    if !out.join(files::CHECKPOINT).exists() {
+        assert!(
+            !out.exists(),
+            "a failed first epoch must not leave a run directory"
+        );
+    }
+}
+
+#[test]
+fn bad_settings_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    for settings in [
+        TrainSettings {
+            latent: Some(0),
+            ..small(1)
+        },
+        TrainSettings {
+            batch_size: Some(0),
+            ..small(1)
+        },
+        TrainSettings {
+            lr: Some(f64::NAN),
+            ..small(1)
+        },
+        TrainSettings {
+            val_fraction: Some(1.0),
+            ..small(1)
+        },
+        TrainSettings {
+            data: Some(dir.path().join("missing").display().to_string()),
+            ..small(1)
+        },
+    ] {
+        let err = train(request(settings, &out, false), &mut Silent).unwrap_err();
+        assert!(err.is_input_error(), "{err}");
+        assert!(!out.exists());
+    }
+}
+
+/// The shared data folder beside the project, if present.
+fn shared_data() -> Option<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/data"))
+        .find(|p| p.is_dir())
+}
+
+#[test]
+fn one_epoch_on_mnist_reaches_the_expected_test_elbo() {
+    let Some(data) = shared_data().map(|d| d.join("mnist")) else {
+        eprintln!("skipped: ../shared/data/mnist is absent");
+        return;
+    };
+    if !data.is_dir() {
+        eprintln!("skipped: {} is absent", data.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mnist");
+    let settings = TrainSettings {
+        data: Some(data.display().to_string()),
+        epochs: Some(1),
+        val_fraction: Some(0.0),
+        ..TrainSettings::default()
+    };
+    train(request(settings, &out, false), &mut Silent).unwrap();
+    let run = Run::open(&out).unwrap();
+    let model = run.load_model(Weights::Best, &cpu()).unwrap();
+    let data = run.prepare_data(None).unwrap();
+    let test = data.split(Split::Test).unwrap();
+    assert_eq!(test.len(), 10_000);
+    let report = evaluate_elbo(&model, test, &EvalOptions::default()).unwrap();
+    eprintln!("MNIST test -ELBO after 1 epoch: {:.2}", report.neg_elbo);
+    assert!(report.neg_elbo < 130.0, "test -ELBO {}", report.neg_elbo);
+    assert!(
+        report.neg_elbo > 60.0,
+        "implausibly low: {}",
+        report.neg_elbo
+    );
+}
