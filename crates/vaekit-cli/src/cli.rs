@@ -118,13 +118,19 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    pub fn load_options(&self) -> LoadOptions {
-        LoadOptions {
+    /// These options as training settings (the other fields unset).
+    pub fn settings(&self) -> TrainSettings {
+        TrainSettings {
             format: self.format,
             labels: self.labels.clone(),
             label_column: self.label_column.clone(),
             image_size: self.image_size,
+            ..TrainSettings::default()
         }
+    }
+
+    pub fn load_options(&self) -> LoadOptions {
+        self.settings().load_options()
     }
 }
 
@@ -204,13 +210,8 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// The settings these flags give (only what was given).
     pub fn settings(&self) -> TrainSettings {
-        let d = &self.source;
         TrainSettings {
             data: self.data.clone(),
-            format: d.format,
-            labels: d.labels.clone(),
-            label_column: d.label_column.clone(),
-            image_size: d.image_size,
             val_fraction: self.val_fraction,
             binarize: self.binarize,
             scaler: self.scaler,
@@ -229,6 +230,7 @@ impl TrainArgs {
             kl_warmup: self.kl_warmup,
             clip_grad: self.clip_grad,
             seed: self.seed,
+            ..self.source.settings()
         }
     }
 }

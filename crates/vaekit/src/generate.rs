@@ -121,20 +121,10 @@ pub fn write_examples(
     kind: &DataKind,
     scaler: Option<&Scaler>,
 ) -> Result<()> {
-    match output_kind(path, kind)? {
-        OutputKind::Png => {
-            let shape = image_shape(kind).ok_or_else(|| Error::Data("not images".into()))?;
-            let n = values.len() / kind.dim().max(1);
-            save_png(path, &image_grid(values, shape, grid_columns(n))?)
-        }
-        OutputKind::Csv => {
-            let mut values = values.to_vec();
-            if let Some(scaler) = scaler {
-                scaler.inverse(&mut values);
-            }
-            write_rows_csv(path, &column_names(kind), &[&values])
-        }
-    }
+    let n = values.len() / kind.dim().max(1);
+    write_output(path, kind, scaler, &[("", values)], |shape| {
+        image_grid(values, shape, grid_columns(n))
+    })
 }
 
 /// Writes originals beside their reconstructions: a grid of pairs for images,
@@ -146,27 +136,44 @@ pub fn write_comparison(
     kind: &DataKind,
     scaler: Option<&Scaler>,
 ) -> Result<()> {
-    match output_kind(path, kind)? {
-        OutputKind::Png => {
-            let shape = image_shape(kind).ok_or_else(|| Error::Data("not images".into()))?;
-            save_png(
-                path,
-                &comparison_grid(originals, reconstructions, shape, 8)?,
-            )
-        }
-        OutputKind::Csv => {
-            let (mut a, mut b) = (originals.to_vec(), reconstructions.to_vec());
-            if let Some(scaler) = scaler {
-                scaler.inverse(&mut a);
-                scaler.inverse(&mut b);
-            }
+    let blocks = [
+        ("original_", originals),
+        ("reconstruction_", reconstructions),
+    ];
+    write_output(path, kind, scaler, &blocks, |shape| {
+        comparison_grid(originals, reconstructions, shape, 8)
+    })
+}
+
+/// Writes `blocks` of rows as the picture `grid` draws (`.png`, images only) or
+/// as a CSV whose columns are each block's columns with its prefix.
+fn write_output(
+    path: &Path,
+    kind: &DataKind,
+    scaler: Option<&Scaler>,
+    blocks: &[(&str, &[f32])],
+    grid: impl FnOnce(ImageShape) -> Result<image::RgbImage>,
+) -> Result<()> {
+    match (output_kind(path, kind)?, image_shape(kind)) {
+        (OutputKind::Png, Some(shape)) => save_png(path, &grid(shape)?),
+        _ => {
             let names = column_names(kind);
-            let header: Vec<String> = names
+            let header: Vec<String> = blocks
                 .iter()
-                .map(|c| format!("original_{c}"))
-                .chain(names.iter().map(|c| format!("reconstruction_{c}")))
+                .flat_map(|(prefix, _)| names.iter().map(move |c| format!("{prefix}{c}")))
                 .collect();
-            write_rows_csv(path, &header, &[&a, &b])
+            let values: Vec<Vec<f32>> = blocks
+                .iter()
+                .map(|(_, values)| {
+                    let mut values = values.to_vec();
+                    if let Some(scaler) = scaler {
+                        scaler.inverse(&mut values);
+                    }
+                    values
+                })
+                .collect();
+            let refs: Vec<&[f32]> = values.iter().map(Vec::as_slice).collect();
+            write_rows_csv(path, &header, &refs)
         }
     }
 }
