@@ -516,3 +516,72 @@ fn commands_on_a_run_check_their_arguments() {
     );
     assert!(!dir.join("x.png").exists() && !dir.join("x.gif").exists());
 }
+
+#[test]
+fn tables_train_with_a_scaler_and_generate_in_their_own_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Two correlated columns in the thousands, one small, and a text label.
+    let mut csv = String::from("height,weight,ratio,kind\n");
+    for i in 0..200 {
+        let h = 1000.0 + (i % 50) as f64 * 10.0;
+        let kind = if i % 2 == 0 { "even" } else { "odd" };
+        csv.push_str(&format!(
+            "{h},{},{},{kind}\n",
+            h * 2.0 + (i % 7) as f64,
+            (i % 10) as f64 / 10.0
+        ));
+    }
+    std::fs::write(d.join("t.csv"), csv).unwrap();
+    ok(
+        d,
+        &train_args("t.csv", "run", &["--label-column", "kind", "--epochs", "5"]),
+    );
+    assert!(d.join("run/scaler.json").is_file());
+    let info = ok(d, &["info", "t.csv", "--label-column", "kind"]);
+    assert!(
+        info.contains("even, odd") && info.contains("table of 3 columns"),
+        "{info}"
+    );
+
+    ok(
+        d,
+        &["sample", "--run", "run", "--n", "50", "--out", "s.csv"],
+    );
+    let sampled = std::fs::read_to_string(d.join("s.csv")).unwrap();
+    let mut lines = sampled.lines();
+    assert_eq!(lines.next().unwrap(), "height,weight,ratio");
+    let heights: Vec<f64> = lines
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(heights.len(), 50);
+    let mean = heights.iter().sum::<f64>() / 50.0;
+    assert!(
+        mean > 800.0 && mean < 1700.0,
+        "samples are not in the data's units: mean height {mean}"
+    );
+
+    ok(
+        d,
+        &[
+            "reconstruct",
+            "--run",
+            "run",
+            "--split",
+            "val",
+            "--n",
+            "5",
+            "--out",
+            "r.csv",
+        ],
+    );
+    let header = std::fs::read_to_string(d.join("r.csv")).unwrap();
+    assert!(
+        header.starts_with("original_height,original_weight,original_ratio,reconstruction_height")
+    );
+    bad_input(d, &["sample", "--run", "run", "--out", "s.png"], &[".csv"]);
+    let json: serde_json::Value =
+        serde_json::from_str(ok(d, &["eval", "--run", "run", "--json"]).trim()).unwrap();
+    assert_eq!(json["split"], "val");
+    assert!(json["neg_elbo"].as_f64().unwrap().is_finite());
+}

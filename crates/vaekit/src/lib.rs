@@ -3,23 +3,34 @@
 //! Train a VAE on your own data, evaluate it, generate from it and use its
 //! latent space, from Rust or from the `vaekit` command.
 //!
-//! ```no_run
-//! use std::path::PathBuf;
+//! ```
+//! use vaekit::model::run::{Run, Weights};
 //! use vaekit::settings::TrainSettings;
 //! use vaekit::train::{Silent, TrainRequest, train};
 //!
+//! let out = std::env::temp_dir().join(format!("vaekit-doc-{}", std::process::id()));
+//! let device = vaekit::device::parse_device("cpu")?;
 //! let request = TrainRequest {
 //!     settings: TrainSettings {
-//!         data: Some("digits".into()),
-//!         epochs: Some(20),
+//!         data: Some("digits".into()), // the embedded UCI digits
+//!         hidden: Some(vec![64]),
+//!         latent: Some(4),
+//!         epochs: Some(2),
 //!         ..TrainSettings::default()
 //!     },
-//!     out: PathBuf::from("runs/digits"),
+//!     out: out.clone(),
 //!     resume: false,
-//!     device: vaekit::device::parse_device("cpu")?,
+//!     device: device.clone(),
 //! };
 //! let outcome = train(request, &mut Silent)?;
-//! println!("best -ELBO {:?}", outcome.best);
+//! assert_eq!(outcome.metrics.len(), 2);
+//!
+//! // Everything can be rebuilt from the run directory alone.
+//! let run = Run::open(&out)?;
+//! let model = run.load_model(Weights::Best, &device)?;
+//! let samples = vaekit::generate::sample_prior(&model, 16, 0)?;
+//! assert_eq!(samples.len(), 16 * 64);
+//! # std::fs::remove_dir_all(&out).ok();
 //! # Ok::<(), vaekit::Error>(())
 //! ```
 //!

@@ -503,7 +503,8 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
                 consecutive += 1;
                 if consecutive >= MAX_CONSECUTIVE_SKIPS {
                     return Err(nonfinite_error(
-                        out_dir_note(out, epoch),
+                        out,
+                        epoch,
                         &settings,
                         &s.data.train,
                         consecutive,
@@ -515,7 +516,8 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
         }
         if skipped as f64 > MAX_SKIPPED_SHARE * steps_per_epoch as f64 {
             return Err(nonfinite_error(
-                out_dir_note(out, epoch),
+                out,
+                epoch,
                 &settings,
                 &s.data.train,
                 skipped,
@@ -551,35 +553,34 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     Ok(())
 }
 
-fn out_dir_note(out: &Path, epoch: usize) -> String {
-    if epoch > 1 {
-        format!(
-            "the weights of epoch {} are kept in {} (resume with --resume after changing nothing, or start anew)",
-            epoch - 1,
-            out.display()
-        )
-    } else {
-        "no epoch finished, so no run was kept".to_string()
-    }
-}
-
+/// Why training stopped and what to change, for a run whose loss kept being
+/// non-finite in epoch `epoch` (`bad` of `of` steps).
 fn nonfinite_error(
-    kept: String,
+    out: &Path,
+    epoch: usize,
     settings: &TrainSettings,
     data: &Dataset,
     bad: usize,
     of: usize,
 ) -> Error {
+    let kept = match epoch {
+        1 => "No epoch finished, so no run was kept.".to_string(),
+        _ => format!(
+            "The run in {} keeps its checkpoint of epoch {}.",
+            out.display(),
+            epoch - 1
+        ),
+    };
+    let clip = match settings.clip_grad {
+        Some(c) if c > 0.0 => format!("a smaller --clip-grad (now {c})"),
+        _ => "gradient clipping such as --clip-grad 10".to_string(),
+    };
     let (lo, hi) = data.value_range();
     Error::Training(format!(
-        "the loss or its gradient was not finite in {bad} of {of} steps; {kept}. Try a lower --lr \
-         (now {}), gradient clipping such as --clip-grad 10{}, or check the data scale (values \
+        "the loss or its gradient was not finite in {bad} of {of} steps of epoch {epoch}. {kept} \
+         Start a new run with a lower --lr (now {}), {clip}, or check the data scale (values \
          range from {lo} to {hi})",
         settings.lr.unwrap_or(0.0),
-        match settings.clip_grad {
-            Some(c) if c > 0.0 => format!(" (now {c}: try a smaller value)"),
-            _ => String::new(),
-        }
     ))
 }
 

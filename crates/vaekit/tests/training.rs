@@ -263,6 +263,80 @@ fn bad_settings_create_nothing() {
     }
 }
 
+#[test]
+fn every_architecture_likelihood_and_binarization_trains() {
+    use vaekit::data::prepare::Binarize;
+    use vaekit::distributions::GaussianVariance;
+    use vaekit::settings::{ArchitectureKind, LikelihoodKind};
+    let dir = tempfile::tempdir().unwrap();
+    let variants = [
+        (
+            ArchitectureKind::Conv,
+            LikelihoodKind::Bernoulli,
+            Binarize::Dynamic,
+            None,
+        ),
+        (
+            ArchitectureKind::Mlp,
+            LikelihoodKind::Bernoulli,
+            Binarize::Threshold,
+            None,
+        ),
+        (
+            ArchitectureKind::Conv,
+            LikelihoodKind::Gaussian,
+            Binarize::None,
+            Some(GaussianVariance::PerPixel),
+        ),
+        (
+            ArchitectureKind::Mlp,
+            LikelihoodKind::Gaussian,
+            Binarize::None,
+            Some(GaussianVariance::Scalar),
+        ),
+    ];
+    for (i, (model, likelihood, binarize, variance)) in variants.into_iter().enumerate() {
+        let out = dir.path().join(format!("run{i}"));
+        let settings = TrainSettings {
+            model: Some(model),
+            likelihood: Some(likelihood),
+            binarize: Some(binarize),
+            gaussian_variance: variance,
+            conv_channels: Some(vec![8, 16]),
+            kl_warmup: Some(2.0),
+            clip_grad: Some(50.0),
+            ..small(2)
+        };
+        let outcome = train(request(settings, &out, false), &mut Silent).unwrap();
+        let first = &outcome.metrics[0];
+        let last = outcome.metrics.last().unwrap();
+        assert!(last.train_neg_elbo.is_finite() && last.val.as_ref().unwrap().neg_elbo.is_finite());
+        assert!(
+            first.beta < 1.0 && last.beta == 1.0,
+            "warm-up ramps beta to 1"
+        );
+        if likelihood == LikelihoodKind::Bernoulli {
+            assert!(
+                last.train_neg_elbo < first.train_neg_elbo,
+                "run {i} did not learn"
+            );
+        }
+        let run = Run::open(&out).unwrap();
+        let model = run.load_model(Weights::Best, &cpu()).unwrap();
+        let data = run.prepare_data(None).unwrap();
+        let report = evaluate_elbo(
+            &model,
+            data.split(Split::Test).unwrap(),
+            &EvalOptions {
+                binarize,
+                ..EvalOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(report.neg_elbo.is_finite() && report.kl >= 0.0);
+    }
+}
+
 /// The shared data folder beside the project, if present.
 fn shared_data() -> Option<PathBuf> {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -198,6 +198,25 @@ mod tests {
         assert_eq!(back.tensors["a.weight"].shape().as_slice(), &[2, 2]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = from_safetensors(&bytes, Path::new("x.safetensors"));
+        }
+
+        #[test]
+        fn a_plausible_header_with_arbitrary_tail_never_panics(
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            len in 0u64..200,
+        ) {
+            let header = br#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#;
+            let mut bytes = len.max(header.len() as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(header);
+            bytes.extend_from_slice(&tail);
+            let _ = from_safetensors(&bytes, Path::new("x.safetensors"));
+        }
+    }
+
     #[test]
     fn truncated_or_garbage_files_are_format_errors() {
         let bytes = to_safetensors(
