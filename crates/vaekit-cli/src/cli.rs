@@ -151,6 +151,9 @@ pub struct TrainArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub source: DataArgs,
+    /// Use only the first N training examples of the source (quick trials).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
     /// Share of the training examples held out for validation, in [0, 1) [default: 0.1].
     #[arg(long, value_name = "F")]
     pub val_fraction: Option<f64>,
@@ -212,6 +215,7 @@ impl TrainArgs {
     pub fn settings(&self) -> TrainSettings {
         TrainSettings {
             data: self.data.clone(),
+            limit: self.limit,
             val_fraction: self.val_fraction,
             binarize: self.binarize,
             scaler: self.scaler,

@@ -421,6 +421,7 @@ fn absurd_settings_name_their_flag() {
         ("--val-fraction", "1.5"),
         ("--val-fraction", "-0.1"),
         ("--epochs", "0"),
+        ("--limit", "0"),
     ] {
         bad_input(d, &train_args("digits", "run", &[flag, value]), &[flag]);
     }
@@ -584,4 +585,28 @@ fn tables_train_with_a_scaler_and_generate_in_their_own_units() {
         serde_json::from_str(ok(d, &["eval", "--run", "run", "--json"]).trim()).unwrap();
     assert_eq!(json["split"], "val");
     assert!(json["neg_elbo"].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn limit_trains_on_the_first_examples_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = ok(
+        d,
+        &train_args(
+            "digits",
+            "run",
+            &["--limit", "300", "--epochs", "1", "--val-fraction", "0.2"],
+        ),
+    );
+    assert!(out.contains("run saved"), "{out}");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    assert_eq!(config["data"]["train_examples"], 240);
+    assert_eq!(config["data"]["val_examples"], 60);
+    assert_eq!(config["settings"]["limit"], 300);
+    let eval = ok(d, &["eval", "--run", "run", "--split", "val", "--json"]);
+    let eval: serde_json::Value = serde_json::from_str(eval.trim()).unwrap();
+    assert_eq!(eval["n"], 60);
+    assert!(eval["seconds"].as_f64().unwrap() >= 0.0);
 }

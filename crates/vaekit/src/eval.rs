@@ -53,11 +53,15 @@ pub struct ElboReport {
     pub neg_elbo_per_dim: f64,
     /// -ELBO in bits per dimension.
     pub bits_per_dim: f64,
+    /// Seconds the computation took (data already in memory).
+    pub seconds: f64,
+    /// Examples scored per second.
+    pub examples_per_second: f64,
 }
 
 impl ElboReport {
-    /// A report from per-example sums.
-    pub fn from_sums(n: usize, dim: usize, recon_sum: f64, kl_sum: f64) -> Self {
+    /// A report from per-example sums and the time they took.
+    pub fn from_sums(n: usize, dim: usize, recon_sum: f64, kl_sum: f64, seconds: f64) -> Self {
         let nf = n.max(1) as f64;
         let neg_elbo = (recon_sum + kl_sum) / nf;
         let per_dim = neg_elbo / dim.max(1) as f64;
@@ -69,6 +73,8 @@ impl ElboReport {
             kl: kl_sum / nf,
             neg_elbo_per_dim: per_dim,
             bits_per_dim: per_dim / std::f64::consts::LN_2,
+            seconds,
+            examples_per_second: n as f64 / seconds.max(1e-9),
         }
     }
 }
@@ -133,6 +139,7 @@ pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Resu
     if data.is_empty() {
         return Err(Error::Data("there are no examples to evaluate".into()));
     }
+    let started = std::time::Instant::now();
     let device = model_device(model);
     let mut rng = random::seeded(options.seed, Stream::Eval);
     let (mut recon, mut kl) = (0.0, 0.0);
@@ -145,5 +152,12 @@ pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Resu
         recon += r;
         kl += k;
     }
-    Ok(ElboReport::from_sums(data.len(), data.dim(), recon, kl))
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(ElboReport::from_sums(
+        data.len(),
+        data.dim(),
+        recon,
+        kl,
+        seconds,
+    ))
 }

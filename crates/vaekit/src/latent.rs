@@ -23,6 +23,8 @@ pub struct Encoded {
     pub logvar: Vec<f32>,
     /// Labels in the same order, where the data has them.
     pub labels: Option<Vec<u32>>,
+    /// Seconds the encoding took (data already in memory).
+    pub seconds: f64,
 }
 
 impl Encoded {
@@ -40,6 +42,7 @@ impl Encoded {
 /// Encodes every example of `data`, in order, `batch_size` at a time.
 pub fn encode_dataset(model: &Vae, data: &Dataset, batch_size: usize) -> Result<Encoded> {
     check_width(model, data)?;
+    let started = std::time::Instant::now();
     let device = model_device(model);
     let (mut mu, mut logvar) = (Vec::new(), Vec::new());
     let all: Vec<usize> = (0..data.len()).collect();
@@ -58,6 +61,7 @@ pub fn encode_dataset(model: &Vae, data: &Dataset, batch_size: usize) -> Result<
         mu,
         logvar,
         labels: data.labels().map(<[u32]>::to_vec),
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 

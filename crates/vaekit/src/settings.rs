@@ -84,6 +84,9 @@ pub struct TrainSettings {
     /// Resize an image folder to `[height, width]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_size: Option<[usize; 2]>,
+    /// Use only the first N training examples of the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
     /// Share of training examples held out for validation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub val_fraction: Option<f64>,
@@ -170,6 +173,7 @@ impl TrainSettings {
             labels,
             label_column,
             image_size,
+            limit,
             val_fraction,
             binarize,
             scaler,
@@ -216,6 +220,7 @@ impl TrainSettings {
             labels: self.labels.clone(),
             label_column: self.label_column.clone(),
             image_size: self.image_size,
+            limit: self.limit,
             val_fraction: Some(self.val_fraction.unwrap_or(0.1)),
             binarize: Some(self.binarize.unwrap_or_default()),
             scaler: Some(self.scaler.unwrap_or(match likelihood {
@@ -270,6 +275,7 @@ impl TrainSettings {
         at_least_one("--epochs", self.epochs, "10")?;
         at_least_one("--batch-size", self.batch_size, "128")?;
         at_least_one("--latent", self.latent, "20")?;
+        at_least_one("--limit", self.limit, "1000")?;
         positive("--lr", self.lr, "1e-3")?;
         non_negative("--weight-decay", self.weight_decay, "0 turns it off")?;
         non_negative("--beta", self.beta, "1 is the plain ELBO")?;
@@ -342,6 +348,7 @@ impl TrainSettings {
     /// The data preprocessing these (resolved) settings describe.
     pub fn preprocessing(&self) -> Preprocessing {
         Preprocessing {
+            limit: self.limit,
             val_fraction: self.val_fraction.unwrap_or(0.0),
             seed: self.seed.unwrap_or(0),
             binarize: self.binarize.unwrap_or_default(),

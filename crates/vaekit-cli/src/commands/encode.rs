@@ -16,9 +16,11 @@ pub fn run(args: &EncodeArgs, device: Device) -> Result<()> {
     let encoded = encode_dataset(&model, &rows, args.batch_size)?;
     write_encoded(&args.out, &encoded)?;
     say(format!(
-        "wrote the {}-dimensional codes of {} examples to {}",
+        "wrote the {}-dimensional codes of {} examples to {} (encoded in {:.3} s, {:.0} examples/s)",
         encoded.latent_dim,
         encoded.len(),
-        args.out.display()
+        args.out.display(),
+        encoded.seconds,
+        encoded.len() as f64 / encoded.seconds.max(1e-9)
     ))
 }

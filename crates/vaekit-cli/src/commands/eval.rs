@@ -41,5 +41,9 @@ pub fn run(args: &EvalArgs, device: Device) -> Result<()> {
         report.neg_elbo, report.neg_elbo_per_dim, report.bits_per_dim
     ))?;
     say(format!("reconstruction {:.3}", report.recon))?;
-    say(format!("KL             {:.3}", report.kl))
+    say(format!("KL             {:.3}", report.kl))?;
+    say(format!(
+        "scored in {:.3} s ({:.0} examples/s)",
+        report.seconds, report.examples_per_second
+    ))
 }

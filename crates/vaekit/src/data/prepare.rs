@@ -52,6 +52,8 @@ impl std::fmt::Display for Binarize {
 /// The preprocessing settings of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preprocessing {
+    /// Keep only the first N examples of the source's training rows.
+    pub limit: Option<usize>,
     /// Share of the training examples held out for validation, in [0, 1).
     pub val_fraction: f64,
     /// Seed of the validation split.
@@ -160,9 +162,15 @@ pub fn prepare(source: Source, p: &Preprocessing, scaler: Option<Scaler>) -> Res
     if source.train.is_empty() {
         return Err(Error::Data(format!("{} holds no examples", source.spec)));
     }
-    let (train_idx, val_idx) = validation_split(source.train.len(), p.val_fraction, p.seed);
-    let mut train = source.train.subset(&train_idx);
-    let mut val = (!val_idx.is_empty()).then(|| source.train.subset(&val_idx));
+    let rows = match p.limit {
+        Some(limit) if limit < source.train.len() => {
+            source.train.subset(&(0..limit).collect::<Vec<_>>())
+        }
+        _ => source.train,
+    };
+    let (train_idx, val_idx) = validation_split(rows.len(), p.val_fraction, p.seed);
+    let mut train = rows.subset(&train_idx);
+    let mut val = (!val_idx.is_empty()).then(|| rows.subset(&val_idx));
     let mut test = source.test;
     let is_table = matches!(train.kind(), DataKind::Table { .. });
     let scaler = match (is_table, scaler) {
@@ -251,6 +259,7 @@ mod tests {
 
     fn prep(val_fraction: f64, unit: bool) -> Preprocessing {
         Preprocessing {
+            limit: None,
             val_fraction,
             seed: 1,
             binarize: Binarize::None,
@@ -270,6 +279,21 @@ mod tests {
         assert!(lo >= 0.0 && hi <= 1.0);
         // The test row lies outside the training range and is clipped for Bernoulli.
         assert_eq!(prepared.test.as_ref().unwrap().values(), &[1.0, 0.0]);
+    }
+
+    #[test]
+    fn limit_keeps_the_first_rows_before_the_split() {
+        let rows: Vec<[f32; 2]> = (0..10).map(|i| [i as f32, 0.0]).collect();
+        let p = Preprocessing {
+            limit: Some(4),
+            scaler: ScalerKind::Standard,
+            ..prep(0.0, false)
+        };
+        let prepared = prepare(source(table(&rows), None), &p, None).unwrap();
+        assert_eq!(prepared.train.len(), 4);
+        // Standardized over the first four rows (0, 1, 2, 3) only.
+        let first: Vec<f32> = (0..4).map(|i| prepared.train.row(i)[0]).collect();
+        assert!(first[0] < 0.0 && first[3] > 0.0 && (first[0] + first[3]).abs() < 1e-5);
     }
 
     #[test]

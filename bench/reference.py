@@ -1,0 +1,182 @@
+"""The PyTorch reference for bench/run: the same models vaekit trains, timed the same way.
+
+Each workload prints one JSON object on stdout. The models match vaekit's layer for layer
+(PyTorch's default initialization is vaekit's), the loss is the batch mean of the summed
+Bernoulli NLL plus the closed-form KL, the optimizer is torch.optim.Adam (lr 1e-3, eps 1e-8),
+and batches are drawn from a fresh permutation each epoch, as vaekit does.
+
+    python reference.py --workload mlp-epoch --data ../../shared/data/mnist --threads 2
+"""
+
+import argparse
+import gzip
+import json
+import os
+import struct
+import sys
+import time
+
+START = time.time()
+
+import torch  # noqa: E402  (imported after START on purpose: import time counts)
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+
+def read_idx(path):
+    """An IDX file (gzip or not) as a uint8 tensor of its shape."""
+    for candidate in (path, path + ".gz"):
+        if os.path.exists(candidate):
+            path = candidate
+            break
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    body = bytearray(data[4 + 4 * ndim :])
+    return torch.frombuffer(body, dtype=torch.uint8).reshape(dims)
+
+
+def mnist(folder, split, limit=None):
+    name = "train-images-idx3-ubyte" if split == "train" else "t10k-images-idx3-ubyte"
+    images = read_idx(os.path.join(folder, name))
+    if limit is not None:
+        images = images[:limit]
+    return images.reshape(images.shape[0], -1).float() / 255.0
+
+
+class MlpVae(nn.Module):
+    """784-400-20 with ReLU, as `vaekit train --hidden 400 --latent 20`."""
+
+    def __init__(self, dim=784, hidden=400, latent=20):
+        super().__init__()
+        self.hidden = nn.Linear(dim, hidden)
+        self.mu = nn.Linear(hidden, latent)
+        self.logvar = nn.Linear(hidden, latent)
+        self.dec_hidden = nn.Linear(latent, hidden)
+        self.out = nn.Linear(hidden, dim)
+
+    def encode(self, x):
+        h = F.relu(self.hidden(x))
+        return self.mu(h), self.logvar(h)
+
+    def decode(self, z):
+        return self.out(F.relu(self.dec_hidden(z)))
+
+
+class ConvVae(nn.Module):
+    """`vaekit train --model conv --conv-channels 32,64 --latent 16` on 28x28 images."""
+
+    def __init__(self, latent=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 4, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 4, stride=2, padding=1)
+        self.mu = nn.Linear(64 * 7 * 7, latent)
+        self.logvar = nn.Linear(64 * 7 * 7, latent)
+        self.project = nn.Linear(latent, 64 * 7 * 7)
+        self.deconv1 = nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1)
+        self.deconv2 = nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1)
+
+    def encode(self, x):
+        h = F.relu(self.conv2(F.relu(self.conv1(x.view(-1, 1, 28, 28)))))
+        h = h.flatten(1)
+        return self.mu(h), self.logvar(h)
+
+    def decode(self, z):
+        h = F.relu(self.project(z)).view(-1, 64, 7, 7)
+        return self.deconv2(F.relu(self.deconv1(h))).flatten(1)
+
+
+def neg_elbo_terms(model, x, eps):
+    mu, logvar = model.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    logits = model.decode(z)
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+    return recon, kl
+
+
+def train_steps(model, data, batch_size, steps, generator, on_first_step=None):
+    """Trains for `steps` steps (epochs of fresh permutations as needed); returns seconds."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    latent = model.mu.out_features
+    done = 0
+    started = time.perf_counter()
+    while done < steps:
+        order = torch.randperm(data.shape[0], generator=generator)
+        for start in range(0, data.shape[0], batch_size):
+            x = data[order[start : start + batch_size]]
+            eps = torch.randn(x.shape[0], latent, generator=generator)
+            recon, kl = neg_elbo_terms(model, x, eps)
+            loss = (recon + kl).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_value = loss.item()  # one read per step, as vaekit's metrics do
+            done += 1
+            if done == 1 and on_first_step is not None:
+                on_first_step()
+            if done == steps:
+                break
+    seconds = time.perf_counter() - started
+    if loss_value != loss_value:
+        raise SystemExit("the reference's loss is NaN")
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workload", required=True,
+                        choices=["mlp-epoch", "conv-steps", "encode", "score", "first-step"])
+    parser.add_argument("--data", required=True, help="folder with the MNIST IDX files")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    result = {"workload": args.workload, "threads": torch.get_num_threads(),
+              "torch": torch.__version__}
+
+    if args.workload == "mlp-epoch":
+        data = mnist(args.data, "train")
+        steps = (data.shape[0] + 127) // 128
+        result["seconds"] = train_steps(MlpVae(), data, 128, steps, generator)
+        result["examples"] = data.shape[0]
+    elif args.workload == "conv-steps":
+        data = mnist(args.data, "train", limit=128 * args.steps)
+        result["seconds"] = train_steps(ConvVae(), data, 128, args.steps, generator)
+        result["examples"] = 128 * args.steps
+    elif args.workload == "first-step":
+        data = mnist(args.data, "train", limit=128)
+        marks = {}
+        train_steps(MlpVae(), data, 128, 1, generator,
+                    on_first_step=lambda: marks.setdefault("t", time.time()))
+        result["first_step_at"] = marks["t"]
+        result["seconds_since_python_start"] = marks["t"] - START
+    else:
+        model = MlpVae()
+        data = mnist(args.data, "test")
+        started = time.perf_counter()
+        with torch.no_grad():
+            total = 0.0
+            for start in range(0, data.shape[0], 1000):
+                x = data[start : start + 1000]
+                if args.workload == "encode":
+                    mu, logvar = model.encode(x)
+                    total += float(mu[0, 0])
+                else:
+                    eps = torch.randn(x.shape[0], 20, generator=generator)
+                    recon, kl = neg_elbo_terms(model, x, eps)
+                    total += float((recon + kl).sum())
+        result["seconds"] = time.perf_counter() - started
+        result["examples"] = data.shape[0]
+    json.dump(result, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()
