@@ -65,6 +65,7 @@ class Bench:
                         MKL_NUM_THREADS=str(args.threads), PYTHONWARNINGS="ignore")
         self.count = 0
         self.mlp_run = None
+        self.torch_version = "unknown"
 
     def vaekit(self, *args):
         cmd = [self.args.vaekit, "--threads", str(self.args.threads), "--quiet", *args]
@@ -90,6 +91,7 @@ class Bench:
             self.mlp_run = out
         v = last_epoch_seconds(out)
         result, _, _, rss_t = self.torch("mlp-epoch")
+        self.torch_version = result["torch"]
         return v, result["seconds"], (rss_v, rss_t)
 
     def conv_steps(self):
@@ -174,8 +176,9 @@ def main():
         sys.exit("--repeats must be at least 1")
     args.data = os.path.abspath(args.data)
 
-    import torch  # noqa: F401  (only to record its version)
-
+    # torch is never imported here: a child forked from a process holding it
+    # would report torch's memory as its own peak. Its version comes from the
+    # reference script's output.
     bench = Bench(args)
     model, mhz, flop_per_cycle, cores = cpu_info()
     peak = args.threads * (mhz or 0) * 1e6 * flop_per_cycle
@@ -236,14 +239,13 @@ def main():
             f"| {t:.0f} MiB ({t_lo:.0f}-{t_hi:.0f}) | {t / v:.2f}x | - | - |"
         )
 
-    import torch
     header = [
         f"Machine: {model}, {cores} cores seen, {args.threads} threads used, "
         f"{mhz or 0:.0f} MHz; nominal fp32 peak {peak / 1e9:.0f} GFLOP/s "
         f"({args.threads} x {flop_per_cycle} FLOP/cycle x clock).",
         f"Versions: {version([args.vaekit, '--version'])} "
-        f"(git {version(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'])}), "
-        f"torch {torch.__version__}, Python {platform.python_version()}, "
+        f"(git {version(['git', '-C', ROOT, 'describe', '--always', '--dirty'])}), "
+        f"torch {bench.torch_version}, Python {platform.python_version()}, "
         f"{version(['rustc', '--version'])}.",
         f"Date: {datetime.date.today().isoformat()}. Repeats: {args.repeats}, alternating vaekit / PyTorch.",
         f"Command: `{args.command}`",

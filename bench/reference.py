@@ -97,7 +97,7 @@ def neg_elbo_terms(model, x, eps):
     return recon, kl
 
 
-def train_steps(model, data, batch_size, steps, generator, on_first_step=None):
+def train_steps(model, data, batch_size, steps, generator, on_first_step=None, reduction="mean"):
     """Trains for `steps` steps (epochs of fresh permutations as needed); returns seconds."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     latent = model.mu.out_features
@@ -109,7 +109,7 @@ def train_steps(model, data, batch_size, steps, generator, on_first_step=None):
             x = data[order[start : start + batch_size]]
             eps = torch.randn(x.shape[0], latent, generator=generator)
             recon, kl = neg_elbo_terms(model, x, eps)
-            loss = (recon + kl).mean()
+            loss = (recon + kl).mean() if reduction == "mean" else (recon + kl).sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -128,11 +128,16 @@ def train_steps(model, data, batch_size, steps, generator, on_first_step=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workload", required=True,
-                        choices=["mlp-epoch", "conv-steps", "encode", "score", "first-step"])
+                        choices=["mlp-epoch", "conv-steps", "encode", "score", "first-step",
+                                 "quality"])
     parser.add_argument("--data", required=True, help="folder with the MNIST IDX files")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=10, help="quality: epochs to train")
+    parser.add_argument("--reduction", choices=["mean", "sum"], default="mean",
+                        help="quality: average the loss over the batch (as vaekit) or sum it "
+                             "(as pytorch/examples vae/main.py)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -150,6 +155,24 @@ def main():
         data = mnist(args.data, "train", limit=128 * args.steps)
         result["seconds"] = train_steps(ConvVae(), data, 128, args.steps, generator)
         result["examples"] = 128 * args.steps
+    elif args.workload == "quality":
+        # The foundation's quality bar, trained and scored by PyTorch: test -ELBO per image.
+        data = mnist(args.data, "train")
+        model = MlpVae()
+        steps = args.epochs * ((data.shape[0] + 127) // 128)
+        result["seconds"] = train_steps(model, data, 128, steps, generator,
+                                        reduction=args.reduction)
+        test = mnist(args.data, "test")
+        with torch.no_grad():
+            total = 0.0
+            for start in range(0, test.shape[0], 1000):
+                x = test[start : start + 1000]
+                eps = torch.randn(x.shape[0], 20, generator=generator)
+                recon, kl = neg_elbo_terms(model, x, eps)
+                total += float((recon + kl).sum())
+        result["test_neg_elbo"] = total / test.shape[0]
+        result["reduction"] = args.reduction
+        result["epochs"] = args.epochs
     elif args.workload == "first-step":
         data = mnist(args.data, "train", limit=128)
         marks = {}

@@ -47,6 +47,7 @@ pub mod eval;
 pub mod generate;
 pub mod info;
 pub mod io;
+pub mod kernels;
 pub mod latent;
 pub mod model;
 pub mod nn;

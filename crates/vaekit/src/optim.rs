@@ -17,6 +17,7 @@ use burn::tensor::{Gradients, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kernels;
 use crate::model::weights::named_tensors;
 
 /// Adam's settings.
@@ -79,7 +80,10 @@ impl ParamGradients {
     pub fn norm_squared(&self) -> Option<Tensor<1>> {
         self.grads
             .values()
-            .map(|g| g.clone().powi_scalar(2).sum())
+            .map(|g| match kernels::fused_applies(g) {
+                true => kernels::sum_squares(g.clone()),
+                false => g.clone().powi_scalar(2).sum(),
+            })
             .reduce(|a, b| a + b)
     }
 }
@@ -89,6 +93,7 @@ pub struct Adam {
     config: AdamConfig,
     step: u64,
     moments: HashMap<ParamId, (Tensor<1>, Tensor<1>)>,
+    fused: bool,
 }
 
 impl Adam {
@@ -98,7 +103,15 @@ impl Adam {
             config,
             step: 0,
             moments: HashMap::new(),
+            fused: true,
         }
+    }
+
+    /// Whether to use the fused CPU kernel where it applies (the default); the
+    /// plain burn composition is the reference it is tested against.
+    pub fn with_fused(mut self, fused: bool) -> Self {
+        self.fused = fused;
+        self
     }
 
     /// Number of updates made so far.
@@ -170,6 +183,7 @@ impl Adam {
             config,
             step,
             moments,
+            fused: true,
         })
     }
 }
@@ -208,37 +222,46 @@ impl ModuleMapper for Update<'_> {
         let c = self.adam.config;
         let dims = tensor.dims();
         let require_grad = tensor.is_require_grad();
-        let value = tensor.inner();
         let n = grad.shape().num_elements();
-        let flat = value.clone().reshape([n]);
-        let mut g = grad;
-        if self.grad_scale != 1.0 {
-            g = g.mul_scalar(self.grad_scale);
-        }
-        if c.weight_decay != 0.0 {
-            g = g + flat.clone().mul_scalar(c.weight_decay);
-        }
-        let (m, v) = match self.adam.moments.remove(&id) {
-            Some((m, v)) => (
-                m.mul_scalar(c.beta1) + g.clone().mul_scalar(1.0 - c.beta1),
-                v.mul_scalar(c.beta2) + g.powi_scalar(2).mul_scalar(1.0 - c.beta2),
-            ),
-            None => (
-                g.clone().mul_scalar(1.0 - c.beta1),
-                g.powi_scalar(2).mul_scalar(1.0 - c.beta2),
-            ),
-        };
+        let flat = tensor.inner().reshape([n]);
         let t = self.adam.step as i32;
         let bias1 = 1.0 - c.beta1.powi(t);
         let bias2 = 1.0 - c.beta2.powi(t);
-        // lr * m_hat / (sqrt(v_hat) + eps), written as PyTorch does it.
-        let denom = v
-            .clone()
-            .sqrt()
-            .div_scalar(bias2.sqrt())
-            .add_scalar(c.epsilon);
-        let delta = m.clone().div(denom).mul_scalar(c.lr / bias1);
-        let updated: Tensor<D> = (flat - delta).reshape(dims);
+        let (m, v) = match self.adam.moments.remove(&id) {
+            Some(moments) => moments,
+            None => (flat.zeros_like(), flat.zeros_like()),
+        };
+        let (flat, m, v) = if self.adam.fused && kernels::fused_applies(&grad) {
+            let step = kernels::AdamStep {
+                step_size: (c.lr / bias1) as f32,
+                beta1: c.beta1 as f32,
+                beta2: c.beta2 as f32,
+                inv_bias2_sqrt: (1.0 / bias2.sqrt()) as f32,
+                epsilon: c.epsilon as f32,
+                weight_decay: c.weight_decay as f32,
+                grad_scale: self.grad_scale as f32,
+            };
+            kernels::adam_update(flat, grad, m, v, &step)
+        } else {
+            let mut g = grad;
+            if self.grad_scale != 1.0 {
+                g = g.mul_scalar(self.grad_scale);
+            }
+            if c.weight_decay != 0.0 {
+                g = g + flat.clone().mul_scalar(c.weight_decay);
+            }
+            let m = m.mul_scalar(c.beta1) + g.clone().mul_scalar(1.0 - c.beta1);
+            let v = v.mul_scalar(c.beta2) + g.powi_scalar(2).mul_scalar(1.0 - c.beta2);
+            // lr * m_hat / (sqrt(v_hat) + eps), written as PyTorch does it.
+            let denom = v
+                .clone()
+                .sqrt()
+                .div_scalar(bias2.sqrt())
+                .add_scalar(c.epsilon);
+            let delta = m.clone().div(denom).mul_scalar(c.lr / bias1);
+            (flat - delta, m, v)
+        };
+        let updated: Tensor<D> = flat.reshape(dims);
         self.adam.moments.insert(id, (m, v));
         let mut updated = Tensor::from_inner(updated);
         if require_grad {
@@ -298,6 +321,55 @@ mod tests {
         let want = reference(w0, 2.0, 5, config);
         assert!((w - want).abs() < 1e-6, "{w} vs {want}");
         assert_eq!(adam.steps(), 5);
+    }
+
+    #[test]
+    fn fused_adam_matches_the_plain_composition() {
+        // Several steps with weight decay and clipping scale, fused vs plain.
+        let device = Device::flex().autodiff();
+        let config = AdamConfig {
+            lr: 0.01,
+            weight_decay: 0.05,
+            ..AdamConfig::default()
+        };
+        let run = |fused: bool| {
+            device.seed(4);
+            let mut model = One {
+                layer: LinearConfig::new(300, 70).init(&device),
+            };
+            let mut adam = Adam::new(config).with_fused(fused);
+            let x = Tensor::<2>::random([16, 300], burn::tensor::Distribution::Default, &device);
+            for step in 0..6 {
+                let loss = model.layer.forward(x.clone()).powi_scalar(2).sum();
+                let grads = ParamGradients::collect(&model, &loss.backward());
+                let scale = if step % 2 == 0 { 1.0 } else { 0.5 };
+                model = adam.step(model, grads, scale);
+            }
+            named_tensors(&model)
+        };
+        let (fused, plain) = (run(true), run(false));
+        for ((name, a), (_, b)) in fused.iter().zip(&plain) {
+            let (a, b) = (
+                a.try_to_vec::<f32>().unwrap(),
+                b.try_to_vec::<f32>().unwrap(),
+            );
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= 1e-6 + 1e-5 * y.abs(), "{name}: {x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_norm_matches_the_plain_one() {
+        let device = Device::flex();
+        let g = Tensor::<1>::random(
+            [100_003],
+            burn::tensor::Distribution::Normal(0.0, 3.0),
+            &device,
+        );
+        let fused = kernels::sum_squares(g.clone()).into_scalar::<f32>();
+        let plain = g.powi_scalar(2).sum().into_scalar::<f32>();
+        assert!((fused - plain).abs() <= 1e-4 * plain, "{fused} vs {plain}");
     }
 
     #[test]

@@ -190,6 +190,37 @@ impl Dataset {
         }
     }
 
+    /// Splits off the rows at `held_out` (sorted ascending, in range) into a
+    /// second data set, keeping the others in order, without holding two
+    /// copies of the data: the held-out rows are copied out, then the kept rows
+    /// are moved down in place. Returns `(kept, held_out)`.
+    pub fn partition(mut self, held_out: &[usize]) -> (Dataset, Dataset) {
+        let dim = self.dim();
+        let held = self.subset(held_out);
+        let mut next = held_out.iter().peekable();
+        let mut kept = 0;
+        for row in 0..self.len() {
+            if next.peek() == Some(&&row) {
+                next.next();
+                continue;
+            }
+            if kept != row {
+                self.values
+                    .copy_within(row * dim..(row + 1) * dim, kept * dim);
+                if let Some(labels) = self.labels.as_mut() {
+                    labels[kept] = labels[row];
+                }
+            }
+            kept += 1;
+        }
+        self.values.truncate(kept * dim);
+        self.values.shrink_to_fit();
+        if let Some(labels) = self.labels.as_mut() {
+            labels.truncate(kept);
+        }
+        (self, held)
+    }
+
     /// The rows of `self` followed by the rows of `other` (same kind). Labels are
     /// kept only when both have them.
     pub fn concat(&self, other: &Dataset) -> Result<Dataset> {
@@ -213,7 +244,7 @@ impl Dataset {
         })
     }
 
-    /// A 64-bit FNV-1a hash of the values' bit patterns, the shape of the kind
+    /// A 64-bit FNV-1a-style hash of the values' bit patterns (two per word), the shape of the kind
     /// and the labels: equal data gives equal fingerprints, so a run can tell
     /// whether it is resumed on the data it was trained on. Column names are
     /// not included (renaming a header does not change the data).
@@ -236,8 +267,14 @@ impl Dataset {
             }
         }
         hash.write(&(self.values.len() as u64).to_le_bytes());
-        for v in &self.values {
-            hash.write(&v.to_bits().to_le_bytes());
+        // Two values per 64-bit word: a byte at a time took a fifth of a
+        // second on MNIST, before every run.
+        let mut pairs = self.values.chunks_exact(2);
+        for pair in &mut pairs {
+            hash.word(u64::from(pair[0].to_bits()) | (u64::from(pair[1].to_bits()) << 32));
+        }
+        for v in pairs.remainder() {
+            hash.word(u64::from(v.to_bits()));
         }
         match &self.labels {
             None => hash.write(&[0]),
@@ -279,6 +316,13 @@ impl Fnv1a {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
+    }
+
+    /// Mixes in a whole 64-bit word in one step (FNV-1a's step over words
+    /// rather than bytes: weaker mixing, ample for telling data sets apart).
+    fn word(&mut self, word: u64) {
+        self.0 ^= word;
+        self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
     }
 
     fn finish(&self) -> u64 {
@@ -848,6 +892,23 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn partition_matches_subsets_in_order() {
+        let values: Vec<f32> = (0..20).map(|v| v as f32).collect();
+        let kind = DataKind::Table {
+            columns: vec!["a".into(), "b".into()],
+        };
+        let data = Dataset::new(values, kind, Some((0..10).collect())).unwrap();
+        let held = [1, 4, 5, 9];
+        let keep: Vec<usize> = (0..10).filter(|i| !held.contains(i)).collect();
+        let (kept, out) = data.clone().partition(&held);
+        assert_eq!(kept, data.subset(&keep));
+        assert_eq!(out, data.subset(&held));
+        let (all, none) = data.clone().partition(&[]);
+        assert_eq!(all, data);
+        assert!(none.is_empty());
     }
 
     #[test]

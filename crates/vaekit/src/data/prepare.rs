@@ -164,13 +164,14 @@ pub fn prepare(source: Source, p: &Preprocessing, scaler: Option<Scaler>) -> Res
     }
     let rows = match p.limit {
         Some(limit) if limit < source.train.len() => {
-            source.train.subset(&(0..limit).collect::<Vec<_>>())
+            let beyond: Vec<usize> = (limit..source.train.len()).collect();
+            source.train.partition(&beyond).0
         }
         _ => source.train,
     };
-    let (train_idx, val_idx) = validation_split(rows.len(), p.val_fraction, p.seed);
-    let mut train = rows.subset(&train_idx);
-    let mut val = (!val_idx.is_empty()).then(|| rows.subset(&val_idx));
+    let (_, val_idx) = validation_split(rows.len(), p.val_fraction, p.seed);
+    let (mut train, held_out) = rows.partition(&val_idx);
+    let mut val = (!held_out.is_empty()).then_some(held_out);
     let mut test = source.test;
     let is_table = matches!(train.kind(), DataKind::Table { .. });
     let scaler = match (is_table, scaler) {

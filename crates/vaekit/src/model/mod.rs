@@ -18,6 +18,7 @@ use crate::distributions::{
     DiagonalGaussian, GaussianVariance, Likelihood, bernoulli_nll_from_logits, gaussian_nll,
 };
 use crate::error::{Error, Result};
+use crate::kernels;
 use crate::nn::Activation;
 use crate::nn::conv::{
     ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, feature_sizes,
@@ -279,6 +280,7 @@ impl Vae {
     /// - `raw`, `x`: `[batch, input_dim]`; returns `[batch]`
     pub fn reconstruction_nll(&self, raw: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
         match self.observation_logvar() {
+            None if kernels::fused_applies(&raw) => kernels::bernoulli_nll_rows(raw, x),
             None => bernoulli_nll_from_logits(raw, x),
             Some(logvar) => gaussian_nll(raw, logvar, x),
         }

@@ -1,0 +1,542 @@
+//! Fused CPU kernels, added to burn through its backend-extension mechanism.
+//!
+//! Written here because profiling showed the need (bench/NOTES.md): on the CPU
+//! backend each elementwise tensor operation is a separate pass that allocates a
+//! fresh tensor, so Adam (about a dozen passes over every parameter per step) and
+//! the Bernoulli loss from logits (about eight passes forward and as many
+//! backward, with scalar `expf`/`log1pf` calls) took as much time as the matrix
+//! products. burn offers no fused versions of either, so vaekit adds them:
+//!
+//! - [`adam_update`]: one pass that updates a parameter and both moments, in place
+//!   when the buffers are not shared;
+//! - [`sum_squares`]: the squared L2 norm of a gradient, for global clipping;
+//! - [`bernoulli_nll_rows`]: the per-row Bernoulli negative log-likelihood from
+//!   logits, with a hand-written backward pass registered with burn's autodiff.
+//!
+//! They exist for the `flex` backend only. Callers ask [`fused_available`] and
+//! otherwise use the plain burn composition of the same computation, so GPU
+//! backends keep working unchanged; tests compare the two paths.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use rayon::prelude::*;
+
+/// Elements per parallel task of the elementwise kernels: large enough that
+/// scheduling is negligible, small enough to split a 128x784 batch in two.
+const CHUNK: usize = 1 << 15;
+
+/// True when tensors on `device` (with or without autodiff) run on the CPU
+/// backend, where the fused kernels exist.
+pub fn fused_available(device: &Device) -> bool {
+    device.clone().without_autodiff() == Device::flex()
+}
+
+/// Adam's scalar settings for one step, precomputed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    /// lr / (1 - beta1^t).
+    pub step_size: f32,
+    /// Decay of the first moment.
+    pub beta1: f32,
+    /// Decay of the second moment.
+    pub beta2: f32,
+    /// 1 / sqrt(1 - beta2^t).
+    pub inv_bias2_sqrt: f32,
+    /// Added to the corrected root of the second moment.
+    pub epsilon: f32,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f32,
+    /// Factor on the gradient (the clipping scale).
+    pub grad_scale: f32,
+}
+
+/// Fused optimizer kernels (no gradients flow through them).
+#[backend_extension(Flex)]
+pub trait OptimKernels: Backend {
+    /// One Adam step: returns the new parameter, first and second moments.
+    #[allow(clippy::too_many_arguments)]
+    fn fused_adam(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step_size: f32,
+        beta1: f32,
+        beta2: f32,
+        inv_bias2_sqrt: f32,
+        epsilon: f32,
+        weight_decay: f32,
+        grad_scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The sum of squares of all values, as a `[1]` tensor.
+    fn fused_sum_squares(tensor: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// Fused loss kernels, differentiable.
+#[backend_extension(Flex, Autodiff)]
+pub trait LossKernels: Backend {
+    /// Per-row Bernoulli negative log-likelihood from logits: `[batch, dim]` -> `[batch]`.
+    fn fused_bernoulli_nll_rows(
+        logits: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// One Adam step on flat tensors (CPU backend only; see [`fused_available`]).
+///
+/// # Shapes
+/// - `param`, `grad`, `m`, `v`: `[n]`; returns the new `(param, m, v)`, each `[n]`
+pub fn adam_update(
+    param: Tensor<1>,
+    grad: Tensor<1>,
+    m: Tensor<1>,
+    v: Tensor<1>,
+    s: &AdamStep,
+) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+    let (p, m, v) = Dispatch::fused_adam(
+        param.into_dispatch(),
+        grad.into_dispatch(),
+        m.into_dispatch(),
+        v.into_dispatch(),
+        s.step_size,
+        s.beta1,
+        s.beta2,
+        s.inv_bias2_sqrt,
+        s.epsilon,
+        s.weight_decay,
+        s.grad_scale,
+    );
+    (
+        Tensor::from_dispatch(p),
+        Tensor::from_dispatch(m),
+        Tensor::from_dispatch(v),
+    )
+}
+
+/// The sum of squares of a tensor's values (CPU backend only).
+///
+/// # Shapes
+/// - `tensor`: `[n]`; returns `[1]`
+pub fn sum_squares(tensor: Tensor<1>) -> Tensor<1> {
+    Tensor::from_dispatch(Dispatch::fused_sum_squares(tensor.into_dispatch()))
+}
+
+/// Per-row Bernoulli negative log-likelihood from logits, differentiable in
+/// both arguments (CPU backend only). Same values as
+/// [`crate::distributions::bernoulli_nll_from_logits`].
+///
+/// # Shapes
+/// - `logits`, `x`: `[batch, dim]`; returns `[batch]`
+pub fn bernoulli_nll_rows(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+    Tensor::from_dispatch(Dispatch::fused_bernoulli_nll_rows(
+        logits.into_dispatch(),
+        x.into_dispatch(),
+    ))
+}
+
+/// Whether the fused kernels apply to this tensor: CPU backend and f32.
+pub fn fused_applies<const D: usize>(tensor: &Tensor<D>) -> bool {
+    tensor.dtype() == DType::F32 && fused_available(&tensor.device())
+}
+
+// ---------------------------------------------------------------------------
+// The CPU implementations.
+// ---------------------------------------------------------------------------
+
+/// A uniquely owned, contiguous copy of `t` (no copy when it already is one).
+fn owned(t: FlexTensor) -> FlexTensor {
+    FlexTensor::from_data(t.into_data())
+}
+
+/// The values of `t` in row-major order, copied only when `t` is a strided view.
+fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(slice) => std::borrow::Cow::Borrowed(slice),
+        None => std::borrow::Cow::Owned(
+            t.to_contiguous()
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+fn from_vec(values: Vec<f32>, shape: impl Into<burn::tensor::Shape>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+impl OptimKernels for Flex {
+    fn fused_adam(
+        param: FlexTensor,
+        grad: FlexTensor,
+        m: FlexTensor,
+        v: FlexTensor,
+        step_size: f32,
+        beta1: f32,
+        beta2: f32,
+        inv_bias2_sqrt: f32,
+        epsilon: f32,
+        weight_decay: f32,
+        grad_scale: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (mut param, mut m, mut v) = (owned(param), owned(m), owned(v));
+        let grad = values(&grad);
+        let (Some(p), Some(ms), Some(vs)) = (
+            param.try_storage_mut::<f32>(),
+            m.try_storage_mut::<f32>(),
+            v.try_storage_mut::<f32>(),
+        ) else {
+            unreachable!("owned() returns uniquely owned tensors");
+        };
+        p.par_chunks_mut(CHUNK)
+            .zip(ms.par_chunks_mut(CHUNK))
+            .zip(vs.par_chunks_mut(CHUNK))
+            .zip(grad.par_chunks(CHUNK))
+            .for_each(|(((p, m), v), g)| {
+                for i in 0..p.len().min(g.len()) {
+                    let g = g[i] * grad_scale + weight_decay * p[i];
+                    m[i] = beta1 * m[i] + (1.0 - beta1) * g;
+                    v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
+                    p[i] -= step_size * m[i] / (v[i].sqrt() * inv_bias2_sqrt + epsilon);
+                }
+            });
+        (param, m, v)
+    }
+
+    fn fused_sum_squares(tensor: FlexTensor) -> FlexTensor {
+        let values = values(&tensor);
+        // Eight independent f32 lanes per chunk vectorize (a single running sum
+        // is one long dependency chain); chunks are added in f64.
+        let total: f64 = values
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut lanes = [0.0f32; 8];
+                let exact = chunk.chunks_exact(8);
+                let tail: f32 = exact.remainder().iter().map(|x| x * x).sum();
+                for eight in exact {
+                    for (lane, x) in lanes.iter_mut().zip(eight) {
+                        *lane += x * x;
+                    }
+                }
+                lanes.iter().map(|&l| l as f64).sum::<f64>() + tail as f64
+            })
+            .sum();
+        from_vec(vec![total as f32], [1])
+    }
+}
+
+impl LossKernels for Flex {
+    fn fused_bernoulli_nll_rows(logits: FlexTensor, x: FlexTensor) -> FlexTensor {
+        bce_rows_forward(&logits, &x)
+    }
+}
+
+/// `[batch, dim]` logits and targets to `[batch]` summed NLL.
+fn bce_rows_forward(logits: &FlexTensor, x: &FlexTensor) -> FlexTensor {
+    let shape = logits.shape();
+    let (batch, dim) = (shape[0], shape[1]);
+    let (l, x) = (values(logits), values(x));
+    let mut out = vec![0.0f32; batch];
+    out.par_iter_mut()
+        .zip(l.par_chunks(dim.max(1)))
+        .zip(x.par_chunks(dim.max(1)))
+        .for_each(|((o, l), x)| *o = simd::bce_row_sum(l, x));
+    from_vec(out, [batch])
+}
+
+/// Gradient of the per-row NLL: d/dl = g_row * (sigmoid(l) - x).
+fn bce_rows_grad_logits(logits: &FlexTensor, x: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
+    let shape = logits.shape();
+    let dim = shape[1].max(1);
+    let (l, x, g) = (values(logits), values(x), values(grad));
+    let mut out = vec![0.0f32; l.len()];
+    out.par_chunks_mut(dim)
+        .zip(l.par_chunks(dim))
+        .zip(x.par_chunks(dim))
+        .zip(g.par_iter())
+        .for_each(|(((o, l), x), &g)| simd::bce_row_grad(o, l, x, g));
+    from_vec(out, shape)
+}
+
+/// Gradient of the per-row NLL with respect to the targets: d/dx = -g_row * l.
+fn bce_rows_grad_targets(logits: &FlexTensor, grad: &FlexTensor) -> FlexTensor {
+    let shape = logits.shape();
+    let dim = shape[1].max(1);
+    let (l, g) = (values(logits), values(grad));
+    let mut out = vec![0.0f32; l.len()];
+    out.par_chunks_mut(dim)
+        .zip(l.par_chunks(dim))
+        .zip(g.par_iter())
+        .for_each(|((o, l), &g)| {
+            for (o, &l) in o.iter_mut().zip(l) {
+                *o = -g * l;
+            }
+        });
+    from_vec(out, shape)
+}
+
+impl<C: CheckpointStrategy> LossKernels for Autodiff<Flex, C> {
+    fn fused_bernoulli_nll_rows(
+        logits: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct BceRowsBackward;
+
+        impl Backward<Flex, 2> for BceRowsBackward {
+            // The logits and targets, kept from the forward pass.
+            type State = (FlexTensor, FlexTensor);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let [node_logits, node_x] = ops.parents;
+                let grad = grads.consume::<Flex>(&ops.node);
+                let (logits, x) = ops.state;
+                if let Some(node) = node_x {
+                    grads.register::<Flex>(node.id, bce_rows_grad_targets(&logits, &grad));
+                }
+                if let Some(node) = node_logits {
+                    grads.register::<Flex>(node.id, bce_rows_grad_logits(&logits, &x, &grad));
+                }
+            }
+        }
+
+        match BceRowsBackward
+            .prepare::<C>([logits.node(), x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (logits, x) = (logits.into_primitive(), x.into_primitive());
+                let output = bce_rows_forward(&logits, &x);
+                prep.finish((logits, x), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(bce_rows_forward(logits.primitive(), x.primitive()))
+            }
+        }
+    }
+}
+
+/// The elementwise maths of the Bernoulli loss, written branch-free so the
+/// compiler vectorizes it, and compiled twice: for the baseline x86-64 and for
+/// AVX2+FMA, chosen once at run time. `exp` and `log1p` are evaluated with
+/// polynomials (Cephes' `expf`, and `log1p(e) = 2 atanh(e / (2 + e))`) accurate
+/// to about 2e-7 relative, because the C library's scalar calls cannot be
+/// vectorized.
+mod simd {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    /// 1.5 * 2^23: adding and subtracting it rounds to the nearest integer.
+    const ROUND: f32 = 12_582_912.0;
+
+    /// e^(-a) for a >= 0 (0 below f32's normal range).
+    #[inline(always)]
+    fn exp_neg(a: f32) -> f32 {
+        let t = (-a).max(-87.0);
+        let n = (t * LOG2E + ROUND) - ROUND;
+        let r = t - n * LN2_HI - n * LN2_LO;
+        let r2 = r * r;
+        let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
+            * r
+            + 1.666_666_5e-1)
+            * r
+            + 0.5;
+        let y = p * r2 + r + 1.0;
+        let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+        y * scale
+    }
+
+    /// log(1 + e) for e in [0, 1].
+    #[inline(always)]
+    fn log1p_unit(e: f32) -> f32 {
+        let s = e / (2.0 + e);
+        let s2 = s * s;
+        let poly = 1.0
+            + s2 * (1.0 / 3.0
+                + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0)))));
+        2.0 * s * poly
+    }
+
+    #[inline(always)]
+    fn row_sum(l: &[f32], x: &[f32]) -> f32 {
+        let mut acc = [0.0f32; 8];
+        let n = l.len().min(x.len());
+        let (lc, xc) = (l[..n].chunks_exact(8), x[..n].chunks_exact(8));
+        let (lr, xr) = (lc.remainder(), xc.remainder());
+        for (l8, x8) in lc.zip(xc) {
+            for k in 0..8 {
+                let (l, x) = (l8[k], x8[k]);
+                acc[k] += l.max(0.0) - l * x + log1p_unit(exp_neg(l.abs()));
+            }
+        }
+        let mut total: f32 = acc.iter().sum();
+        for (&l, &x) in lr.iter().zip(xr) {
+            total += l.max(0.0) - l * x + log1p_unit(exp_neg(l.abs()));
+        }
+        total
+    }
+
+    #[inline(always)]
+    fn row_grad(out: &mut [f32], l: &[f32], x: &[f32], g: f32) {
+        for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
+            let e = exp_neg(l.abs());
+            let numerator = if l >= 0.0 { 1.0 } else { e };
+            *o = g * (numerator / (1.0 + e) - x);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn avx2() -> bool {
+        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVX2.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        })
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn row_sum_avx2(l: &[f32], x: &[f32]) -> f32 {
+        row_sum(l, x)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn row_grad_avx2(out: &mut [f32], l: &[f32], x: &[f32], g: f32) {
+        row_grad(out, l, x, g)
+    }
+
+    /// Sum over a row of max(l, 0) - l x + log(1 + e^-|l|).
+    pub fn bce_row_sum(l: &[f32], x: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if avx2() {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            return unsafe { row_sum_avx2(l, x) };
+        }
+        row_sum(l, x)
+    }
+
+    /// `out = g * (sigmoid(l) - x)` over a row.
+    pub fn bce_row_grad(out: &mut [f32], l: &[f32], x: &[f32], g: f32) {
+        #[cfg(target_arch = "x86_64")]
+        if avx2() {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            return unsafe { row_grad_avx2(out, l, x, g) };
+        }
+        row_grad(out, l, x, g)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn exp_and_log1p_match_the_c_library() {
+            let mut worst = 0.0f64;
+            for i in 0..20_000 {
+                let a = i as f32 * 0.005; // 0 .. 100
+                let want = (-(a as f64)).exp();
+                let got = exp_neg(a) as f64;
+                if want > 1e-30 {
+                    worst = worst.max((got - want).abs() / want);
+                }
+                let e = (i as f32 / 20_000.0) as f64;
+                let want = e.ln_1p();
+                let got = log1p_unit(e as f32) as f64;
+                if want > 0.0 {
+                    worst = worst.max((got - want).abs() / want);
+                }
+            }
+            assert!(worst < 5e-7, "worst relative error {worst}");
+            assert_eq!(exp_neg(1000.0), exp_neg(87.0));
+            assert!(exp_neg(1000.0) < 2e-38);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distributions::bernoulli_nll_from_logits;
+    use burn::tensor::Distribution;
+
+    fn close(a: &[f32], b: &[f32], rel: f32, what: &str) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= rel * y.abs().max(1.0),
+                "{what}[{i}]: fused {x} vs plain {y}"
+            );
+        }
+    }
+
+    fn data(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn the_cpu_backend_has_the_fused_kernels() {
+        assert!(fused_available(&Device::flex()));
+        assert!(fused_available(&Device::flex().autodiff()));
+    }
+
+    #[test]
+    fn fused_bernoulli_loss_matches_the_plain_one_in_values_and_gradients() {
+        let device = Device::flex().autodiff();
+        device.seed(9);
+        // 37 columns exercise the vector remainder; scale 30 reaches saturated logits.
+        let logits = Tensor::<2>::random([5, 37], Distribution::Normal(0.0, 30.0), &device);
+        let x = Tensor::<2>::random([5, 37], Distribution::Default, &device);
+        let weights = Tensor::<1>::from_floats([1.0, -2.0, 0.5, 3.0, 0.25], &device);
+
+        let run = |fused: bool| {
+            let l = logits.clone().detach().require_grad();
+            let t = x.clone().detach().require_grad();
+            let rows = match fused {
+                true => bernoulli_nll_rows(l.clone(), t.clone()),
+                false => bernoulli_nll_from_logits(l.clone(), t.clone()),
+            };
+            let values = rows.clone().into_data().try_into_vec::<f32>().unwrap();
+            let grads = (rows * weights.clone()).sum().backward();
+            (
+                values,
+                data(l.grad(&grads).unwrap()),
+                data(t.grad(&grads).unwrap()),
+            )
+        };
+        let (fused, plain) = (run(true), run(false));
+        close(&fused.0, &plain.0, 1e-5, "loss");
+        close(&fused.1, &plain.1, 1e-5, "d/dlogits");
+        close(&fused.2, &plain.2, 1e-5, "d/dx");
+    }
+
+    #[test]
+    fn fused_loss_works_without_autodiff_and_on_strided_views() {
+        let device = Device::flex();
+        let logits = Tensor::<2>::random([40, 6], Distribution::Normal(0.0, 4.0), &device);
+        let x = Tensor::<2>::random([40, 6], Distribution::Default, &device);
+        // Transposed views are not contiguous: the kernel must copy them.
+        let (lt, xt) = (logits.transpose(), x.transpose());
+        let fused = bernoulli_nll_rows(lt.clone(), xt.clone());
+        let plain = bernoulli_nll_from_logits(lt, xt);
+        close(
+            &fused.into_data().try_into_vec::<f32>().unwrap(),
+            &plain.into_data().try_into_vec::<f32>().unwrap(),
+            1e-5,
+            "loss",
+        );
+    }
+}
