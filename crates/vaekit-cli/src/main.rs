@@ -31,6 +31,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    vaekit::device::keep_freed_buffers();
     if let Some(threads) = cli.global.threads {
         vaekit::device::set_threads(threads)?;
     }

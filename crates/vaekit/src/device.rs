@@ -90,6 +90,25 @@ pub fn set_threads(threads: usize) -> Result<()> {
         .map_err(|e| Error::setting("--threads", format!("cannot set the thread count: {e}")))
 }
 
+/// Asks the C allocator to keep freed buffers of up to 32 MiB for reuse
+/// instead of returning them to the operating system. Call once at start-up;
+/// it only changes anything with glibc (Linux), and only speed.
+///
+/// glibc serves large blocks with fresh `mmap` pages and unmaps them on free,
+/// so a training step that allocates the same 10 MiB patch matrices every time
+/// page-faults through them again: on the conv VAE that was about a quarter of
+/// the step (bench/NOTES.md). With a fixed threshold those blocks come from the
+/// heap and are reused; the data set itself (larger) is still mapped apart.
+pub fn keep_freed_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's tuning parameters; it is
+    // called before the process allocates large blocks.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

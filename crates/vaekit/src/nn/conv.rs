@@ -6,6 +6,13 @@
 //! the encoder rounded down, so odd sizes come back exactly. With the default
 //! channels `[32, 64]` a 28x28 image goes 28 -> 14 -> 7 and back, which is the
 //! benchmark's reference conv VAE.
+//!
+//! On the CPU backend the layers run through [`crate::kernels::patches`]: each
+//! convolution is one patch matrix times the weights over the whole batch, with
+//! the feature maps kept channels-last in between, which is about twice as fast
+//! as burn-flex's own convolutions (bench/NOTES.md). The weights are burn's
+//! `Conv2d` and `ConvTranspose2d` parameters either way, so checkpoints do not
+//! depend on the path, and other backends use burn's convolutions.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
@@ -13,6 +20,8 @@ use burn::prelude::*;
 use burn::tensor::activation;
 
 use crate::distributions::DiagonalGaussian;
+use crate::kernels::fused_applies;
+use crate::kernels::patches::{PatchGeometry, fold, unfold};
 
 const KERNEL: usize = 4;
 const STRIDE: usize = 2;
@@ -100,6 +109,15 @@ impl ConvEncoder {
     /// - `x`: `[batch, channels * height * width]`, channel-first per row
     /// - returns mu and logvar of `[batch, latent_dim]`
     pub fn forward(&self, x: Tensor<2>) -> DiagonalGaussian {
+        let flat = match fused_applies(&x) {
+            true => self.features_by_patches(x),
+            false => self.features(x),
+        };
+        DiagonalGaussian::new(self.mu.forward(flat.clone()), self.logvar.forward(flat))
+    }
+
+    /// The last feature maps, flattened channel-first, through burn's convolutions.
+    fn features(&self, x: Tensor<2>) -> Tensor<2> {
         let [batch, _] = x.dims();
         let [c, h, w] = self.image;
         let features = self
@@ -108,8 +126,36 @@ impl ConvEncoder {
             .fold(x.reshape([batch, c, h, w]), |x, conv| {
                 activation::relu(conv.forward(x))
             });
-        let flat: Tensor<2> = features.flatten(1, 3);
-        DiagonalGaussian::new(self.mu.forward(flat.clone()), self.logvar.forward(flat))
+        features.flatten(1, 3)
+    }
+
+    /// The same as [`Self::features`], through patch matrices.
+    fn features_by_patches(&self, x: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = x.dims();
+        let [c, h, w] = self.image;
+        let mut maps: Tensor<4> = x.reshape([batch, c, h, w]).permute([0, 2, 3, 1]);
+        for conv in &self.convs {
+            let [cout, cin, k, _] = conv.weight.dims();
+            let [_, height, width, _] = maps.dims();
+            let g = PatchGeometry::conv(batch, cin, [height, width], KERNEL, STRIDE, PADDING);
+            // Columns in the patches' (ky, kx, channel) order.
+            let weight: Tensor<2> = conv
+                .weight
+                .val()
+                .permute([0, 2, 3, 1])
+                .reshape([cout, k * k * cin]);
+            let out = with_bias(unfold(maps, &g).matmul(weight.transpose()), &conv.bias);
+            maps = activation::relu(out).reshape([batch, g.small[0], g.small[1], cout]);
+        }
+        maps.permute([0, 3, 1, 2]).flatten(1, 3)
+    }
+}
+
+/// Adds a per-channel bias to channels-last rows `[positions, channels]`.
+fn with_bias(rows: Tensor<2>, bias: &Option<burn::module::Param<Tensor<1>>>) -> Tensor<2> {
+    match bias {
+        Some(bias) => rows + bias.val().unsqueeze::<2>(),
+        None => rows,
     }
 }
 
@@ -173,9 +219,18 @@ impl ConvDecoder {
     /// - `z`: `[batch, latent_dim]`
     /// - returns `[batch, channels * height * width]`
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
-        let [batch, _] = z.dims();
+        let top = activation::relu(self.project.forward(z));
+        match fused_applies(&top) {
+            true => self.images_by_patches(top),
+            false => self.images(top),
+        }
+    }
+
+    /// Transposed convolutions from the projected code, through burn's.
+    fn images(&self, top: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = top.dims();
         let [c, h, w] = self.start;
-        let mut x: Tensor<4> = activation::relu(self.project.forward(z)).reshape([batch, c, h, w]);
+        let mut x: Tensor<4> = top.reshape([batch, c, h, w]);
         let last = self.deconvs.len().saturating_sub(1);
         for (i, deconv) in self.deconvs.iter().enumerate() {
             x = deconv.forward(x);
@@ -184,6 +239,53 @@ impl ConvDecoder {
             }
         }
         x.flatten(1, 3)
+    }
+
+    /// The same as [`Self::images`], through patch matrices: each transposed
+    /// convolution multiplies the channels-last rows of its input by the
+    /// weights and folds the resulting patches onto the larger grid.
+    fn images_by_patches(&self, top: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = top.dims();
+        let [c, h, w] = self.start;
+        let mut rows: Tensor<2> = top
+            .reshape([batch, c, h * w])
+            .swap_dims(1, 2)
+            .reshape([batch * h * w, c]);
+        let mut size = [h, w];
+        let last = self.deconvs.len().saturating_sub(1);
+        for (i, deconv) in self.deconvs.iter().enumerate() {
+            let [cin, cout, k, _] = deconv.weight.dims();
+            let large = [0, 1]
+                .map(|d| (size[d] - 1) * STRIDE + KERNEL - 2 * PADDING + deconv.padding_out[d]);
+            let g = PatchGeometry {
+                batch,
+                channels: cout,
+                large,
+                small: size,
+                kernel: k,
+                stride: STRIDE,
+                padding: PADDING,
+            };
+            let weight: Tensor<2> = deconv
+                .weight
+                .val()
+                .permute([0, 2, 3, 1])
+                .reshape([cin, k * k * cout]);
+            let maps = fold(rows.matmul(weight), &g);
+            let out = with_bias(
+                maps.reshape([batch * large[0] * large[1], cout]),
+                &deconv.bias,
+            );
+            rows = match i < last {
+                true => activation::relu(out),
+                false => out,
+            };
+            size = large;
+        }
+        let channels = rows.dims()[1];
+        rows.reshape([batch, size[0] * size[1], channels])
+            .swap_dims(1, 2)
+            .reshape([batch, channels * size[0] * size[1]])
     }
 }
 
@@ -210,6 +312,92 @@ mod tests {
                 .unwrap_err()
                 .contains("--conv-channels")
         );
+    }
+
+    /// The patch path (CPU) against burn's convolutions on the same weights,
+    /// in values and in the gradients of every parameter and of the input.
+    #[test]
+    fn patch_path_matches_burn_convolutions() {
+        use burn::tensor::Distribution;
+        let device = Device::flex().autodiff();
+        device.seed(11);
+        for image in [[1, 28, 28], [3, 9, 7]] {
+            let channels = vec![4, 6];
+            let enc = ConvEncoderConfig::new(image, channels.clone(), 3).init(&device);
+            let dec = ConvDecoderConfig::new(3, channels, image).init(&device);
+            let dim: usize = image.iter().product();
+            let x = Tensor::<2>::random([5, dim], Distribution::Default, &device);
+            let probe = Tensor::<2>::random([5, dim], Distribution::Normal(0.0, 1.0), &device);
+            let run = |fused: bool| {
+                let x = x.clone().require_grad();
+                let top = activation::relu(dec.project.forward(x.clone().slice([0..5, 0..3])));
+                let (flat, images) = match fused {
+                    true => (
+                        enc.features_by_patches(x.clone()),
+                        dec.images_by_patches(top),
+                    ),
+                    false => (enc.features(x.clone()), dec.images(top)),
+                };
+                let loss = flat.powf_scalar(2.0).sum() + (images.clone() * probe.clone()).sum();
+                let grads = loss.backward();
+                let mut all = vec![
+                    x.grad(&grads)
+                        .unwrap()
+                        .into_data()
+                        .try_into_vec::<f32>()
+                        .unwrap(),
+                    images.into_data().try_into_vec::<f32>().unwrap(),
+                ];
+                for conv in &enc.convs {
+                    all.push(
+                        conv.weight
+                            .grad(&grads)
+                            .unwrap()
+                            .into_data()
+                            .try_into_vec()
+                            .unwrap(),
+                    );
+                    let bias = conv.bias.as_ref().unwrap();
+                    all.push(
+                        bias.grad(&grads)
+                            .unwrap()
+                            .into_data()
+                            .try_into_vec()
+                            .unwrap(),
+                    );
+                }
+                for deconv in &dec.deconvs {
+                    all.push(
+                        deconv
+                            .weight
+                            .grad(&grads)
+                            .unwrap()
+                            .into_data()
+                            .try_into_vec()
+                            .unwrap(),
+                    );
+                    let bias = deconv.bias.as_ref().unwrap();
+                    all.push(
+                        bias.grad(&grads)
+                            .unwrap()
+                            .into_data()
+                            .try_into_vec()
+                            .unwrap(),
+                    );
+                }
+                all
+            };
+            let (fused, plain) = (run(true), run(false));
+            for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
+                assert_eq!(a.len(), b.len());
+                for (i, (u, v)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (u - v).abs() <= 1e-3 * v.abs().max(1.0),
+                        "image {image:?}, part {k}[{i}]: patches {u} vs burn {v}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //!   when the buffers are not shared;
 //! - [`sum_squares`]: the squared L2 norm of a gradient, for global clipping;
 //! - [`bernoulli_nll_rows`]: the per-row Bernoulli negative log-likelihood from
-//!   logits, with a hand-written backward pass registered with burn's autodiff.
+//!   logits, with a hand-written backward pass registered with burn's autodiff;
+//! - [`patches`]: patch extraction and its adjoint, which turn strided
+//!   convolutions and their transposes into one matrix product per batch.
 //!
 //! They exist for the `flex` backend only. Callers ask [`fused_available`] and
 //! otherwise use the plain burn composition of the same computation, so GPU
@@ -26,6 +28,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use rayon::prelude::*;
+
+pub mod patches;
 
 /// Elements per parallel task of the elementwise kernels: large enough that
 /// scheduling is negligible, small enough to split a 128x784 batch in two.

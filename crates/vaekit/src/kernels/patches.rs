@@ -1,0 +1,420 @@
+//! Patch extraction (im2col) and its adjoint (col2im) for strided convolutions.
+//!
+//! Written here because profiling the conv VAE (bench/NOTES.md) showed burn-flex's
+//! own convolution spending about 60 % of the step outside the matrix products:
+//! it unfolds one image at a time through closures and transposes the results.
+//! With these two operations a convolution is one large matrix product over the
+//! whole batch, and a transposed convolution is the same product read the other
+//! way round:
+//!
+//! - convolution: `unfold(x) @ W^T`, rows are output positions;
+//! - transposed convolution: `fold(x @ W)`, rows are input positions.
+//!
+//! `unfold` and `fold` are adjoint linear maps, so each is the other's gradient,
+//! and burn's autodiff does the products. Images are channels-last (`[batch,
+//! height, width, channels]`) so every patch entry is a contiguous copy of the
+//! channels; a patch row lists its taps as `(ky, kx, channel)`.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::tensor::Tensor;
+use rayon::prelude::*;
+
+use super::{from_vec, values};
+
+/// Where the taps of a square, strided, zero-padded kernel fall.
+///
+/// The "large" grid is the convolution's input (the transposed convolution's
+/// output); the "small" grid has one row of patches per position. Position
+/// `(i, j)` of the small grid with tap `(ky, kx)` reads (or writes) position
+/// `(i * stride + ky - padding, j * stride + kx - padding)` of the large grid;
+/// taps outside it are the zero padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatchGeometry {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Channels of the large grid.
+    pub channels: usize,
+    /// Height and width of the large grid.
+    pub large: [usize; 2],
+    /// Height and width of the small grid.
+    pub small: [usize; 2],
+    /// Side of the square kernel.
+    pub kernel: usize,
+    /// Step between neighbouring patches.
+    pub stride: usize,
+    /// Zero rows and columns around the large grid.
+    pub padding: usize,
+}
+
+impl PatchGeometry {
+    /// The small grid of a convolution over `large`, as burn and PyTorch size it.
+    pub fn conv(
+        batch: usize,
+        channels: usize,
+        large: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Self {
+        let down = |s: usize| (s + 2 * padding).saturating_sub(kernel) / stride + 1;
+        PatchGeometry {
+            batch,
+            channels,
+            large,
+            small: [down(large[0]), down(large[1])],
+            kernel,
+            stride,
+            padding,
+        }
+    }
+
+    /// Length of one patch row: kernel x kernel x channels.
+    pub fn patch_len(&self) -> usize {
+        self.kernel * self.kernel * self.channels
+    }
+
+    /// Rows of the patch matrix: one per image and small-grid position.
+    pub fn rows(&self) -> usize {
+        self.batch * self.small[0] * self.small[1]
+    }
+
+    fn large_len(&self) -> usize {
+        self.large[0] * self.large[1] * self.channels
+    }
+
+    fn as_array(&self) -> [usize; 9] {
+        [
+            self.batch,
+            self.channels,
+            self.large[0],
+            self.large[1],
+            self.small[0],
+            self.small[1],
+            self.kernel,
+            self.stride,
+            self.padding,
+        ]
+    }
+
+    fn from_array(a: [usize; 9]) -> Self {
+        PatchGeometry {
+            batch: a[0],
+            channels: a[1],
+            large: [a[2], a[3]],
+            small: [a[4], a[5]],
+            kernel: a[6],
+            stride: a[7],
+            padding: a[8],
+        }
+    }
+
+    /// Calls `f(patch_offset, large_offset)` for every tap of small-grid
+    /// position `(i, j)` that lands inside the large grid, offsets in floats
+    /// within one patch row and one image.
+    #[inline]
+    fn for_each_tap(&self, i: usize, j: usize, mut f: impl FnMut(usize, usize)) {
+        let c = self.channels;
+        for ky in 0..self.kernel {
+            let Some(y) = (i * self.stride + ky).checked_sub(self.padding) else {
+                continue;
+            };
+            if y >= self.large[0] {
+                continue;
+            }
+            for kx in 0..self.kernel {
+                let Some(x) = (j * self.stride + kx).checked_sub(self.padding) else {
+                    continue;
+                };
+                if x >= self.large[1] {
+                    continue;
+                }
+                f((ky * self.kernel + kx) * c, (y * self.large[1] + x) * c);
+            }
+        }
+    }
+}
+
+/// The patch operations, differentiable.
+#[backend_extension(Flex, Autodiff)]
+pub trait PatchKernels: Backend {
+    /// `[batch, large_h, large_w, channels]` -> `[rows, patch_len]`.
+    fn fused_unfold(large: FloatTensor<Self>, geometry: [usize; 9]) -> FloatTensor<Self>;
+
+    /// `[rows, patch_len]` -> `[batch, large_h, large_w, channels]`, summing
+    /// the taps that land on the same position.
+    fn fused_fold(patches: FloatTensor<Self>, geometry: [usize; 9]) -> FloatTensor<Self>;
+}
+
+/// The patches of a batch of channels-last images (CPU backend only; see
+/// [`super::fused_available`]).
+///
+/// # Shapes
+/// - `large`: `[batch, large_h, large_w, channels]`
+/// - returns `[batch * small_h * small_w, kernel * kernel * channels]`
+pub fn unfold(large: Tensor<4>, geometry: &PatchGeometry) -> Tensor<2> {
+    Tensor::from_dispatch(Dispatch::fused_unfold(
+        large.into_dispatch(),
+        geometry.as_array(),
+    ))
+}
+
+/// Sums patches back onto the large grid: the adjoint of [`unfold`] (CPU
+/// backend only).
+///
+/// # Shapes
+/// - `patches`: `[batch * small_h * small_w, kernel * kernel * channels]`
+/// - returns `[batch, large_h, large_w, channels]`
+pub fn fold(patches: Tensor<2>, geometry: &PatchGeometry) -> Tensor<4> {
+    Tensor::from_dispatch(Dispatch::fused_fold(
+        patches.into_dispatch(),
+        geometry.as_array(),
+    ))
+}
+
+fn unfold_values(large: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
+    let src = values(large);
+    let (c, patch_len) = (g.channels, g.patch_len());
+    let per_image = g.small[0] * g.small[1] * patch_len;
+    let mut out = vec![0.0f32; g.rows() * patch_len];
+    if per_image > 0 && g.large_len() > 0 {
+        out.par_chunks_mut(per_image)
+            .zip(src.par_chunks(g.large_len()))
+            .for_each(|(rows, image)| {
+                for (pos, row) in rows.chunks_exact_mut(patch_len).enumerate() {
+                    let (i, j) = (pos / g.small[1], pos % g.small[1]);
+                    g.for_each_tap(i, j, |p, l| {
+                        row[p..p + c].copy_from_slice(&image[l..l + c]);
+                    });
+                }
+            });
+    }
+    from_vec(out, [g.rows(), patch_len])
+}
+
+fn fold_values(patches: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
+    let src = values(patches);
+    let (c, patch_len) = (g.channels, g.patch_len());
+    let per_image = g.small[0] * g.small[1] * patch_len;
+    let mut out = vec![0.0f32; g.batch * g.large_len()];
+    if per_image > 0 && g.large_len() > 0 {
+        out.par_chunks_mut(g.large_len())
+            .zip(src.par_chunks(per_image))
+            .for_each(|(image, rows)| {
+                for (pos, row) in rows.chunks_exact(patch_len).enumerate() {
+                    let (i, j) = (pos / g.small[1], pos % g.small[1]);
+                    g.for_each_tap(i, j, |p, l| {
+                        for (o, v) in image[l..l + c].iter_mut().zip(&row[p..p + c]) {
+                            *o += v;
+                        }
+                    });
+                }
+            });
+    }
+    from_vec(out, [g.batch, g.large[0], g.large[1], c])
+}
+
+impl PatchKernels for Flex {
+    fn fused_unfold(large: FlexTensor, geometry: [usize; 9]) -> FlexTensor {
+        unfold_values(&large, &PatchGeometry::from_array(geometry))
+    }
+
+    fn fused_fold(patches: FlexTensor, geometry: [usize; 9]) -> FlexTensor {
+        fold_values(&patches, &PatchGeometry::from_array(geometry))
+    }
+}
+
+/// The backward pass of `unfold` (a fold of the gradient) or of `fold` (an
+/// unfold of it).
+#[derive(Debug)]
+struct AdjointBackward {
+    geometry: PatchGeometry,
+    unfold_forward: bool,
+}
+
+impl Backward<Flex, 1> for AdjointBackward {
+    type State = ();
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let Some(node) = parent {
+            let back = match self.unfold_forward {
+                true => fold_values(&grad, &self.geometry),
+                false => unfold_values(&grad, &self.geometry),
+            };
+            grads.register::<Flex>(node.id, back);
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> PatchKernels for Autodiff<Flex, C> {
+    fn fused_unfold(large: FloatTensor<Self>, geometry: [usize; 9]) -> FloatTensor<Self> {
+        let geometry = PatchGeometry::from_array(geometry);
+        let output = unfold_values(large.primitive(), &geometry);
+        AdjointBackward {
+            geometry,
+            unfold_forward: true,
+        }
+        .prepare::<C>([large.node()])
+        .compute_bound()
+        .stateless(output)
+    }
+
+    fn fused_fold(patches: FloatTensor<Self>, geometry: [usize; 9]) -> FloatTensor<Self> {
+        let geometry = PatchGeometry::from_array(geometry);
+        let output = fold_values(patches.primitive(), &geometry);
+        AdjointBackward {
+            geometry,
+            unfold_forward: false,
+        }
+        .prepare::<C>([patches.node()])
+        .compute_bound()
+        .stateless(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution, module, ops};
+
+    fn vec(t: Tensor<4>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= tol * y.abs().max(1.0),
+                "{what}[{i}]: patches {x} vs burn {y}"
+            );
+        }
+    }
+
+    #[test]
+    fn unfold_of_a_small_image_by_hand() {
+        // One 3x3 single-channel image, kernel 2, stride 1, padding 0: four
+        // patches, each the 2x2 window read row by row.
+        let device = Device::flex();
+        let image = Tensor::<1>::from_floats([1., 2., 3., 4., 5., 6., 7., 8., 9.], &device)
+            .reshape([1, 3, 3, 1]);
+        let g = PatchGeometry::conv(1, 1, [3, 3], 2, 1, 0);
+        assert_eq!(g.small, [2, 2]);
+        let patches = unfold(image, &g).into_data().try_into_vec::<f32>().unwrap();
+        let want = [
+            1., 2., 4., 5., 2., 3., 5., 6., 4., 5., 7., 8., 5., 6., 8., 9.,
+        ];
+        assert_eq!(patches, want);
+        // Folding ones counts how many patches cover each pixel.
+        let ones = Tensor::<2>::ones([4, 4], &device);
+        let counts = fold(ones, &g).into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(counts, [1., 2., 1., 2., 4., 2., 1., 2., 1.]);
+    }
+
+    #[test]
+    fn fold_is_the_adjoint_of_unfold() {
+        // <unfold(x), y> = <x, fold(y)> for every x and y, odd sizes included.
+        let device = Device::flex();
+        device.seed(3);
+        for (large, stride, padding) in [([7, 5], 2, 1), ([6, 6], 2, 1), ([5, 4], 1, 2)] {
+            let g = PatchGeometry::conv(2, 3, large, 4, stride, padding);
+            let x = Tensor::<4>::random(
+                [2, large[0], large[1], 3],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let y = Tensor::<2>::random([g.rows(), g.patch_len()], Distribution::Default, &device);
+            let left = (unfold(x.clone(), &g) * y.clone())
+                .sum()
+                .into_scalar::<f32>();
+            let right = (x * fold(y, &g)).sum().into_scalar::<f32>();
+            assert!(
+                (left - right).abs() < 1e-4 * left.abs().max(1.0),
+                "{left} vs {right}"
+            );
+        }
+    }
+
+    /// A 4x4 stride-2 convolution and its transpose built from patches and
+    /// matrix products, against burn's own, in values and in gradients.
+    #[test]
+    fn patch_convolutions_match_burn_in_values_and_gradients() {
+        let device = Device::flex().autodiff();
+        device.seed(5);
+        let (batch, cin, cout, large) = (3, 2, 5, [9, 7]);
+        let g = PatchGeometry::conv(batch, cin, large, 4, 2, 1);
+        let x = Tensor::<4>::random(
+            [batch, cin, large[0], large[1]],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let w = Tensor::<4>::random([cout, cin, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+        let wt = Tensor::<4>::random([cout, cin, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+        let probe = Tensor::<4>::random(
+            [batch, cout, g.small[0], g.small[1]],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+
+        // Convolution: reference first.
+        let (xr, wr) = (x.clone().require_grad(), w.clone().require_grad());
+        let options = ops::ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+        let reference = module::conv2d(xr.clone(), wr.clone(), None, options);
+        let grads = (reference.clone() * probe.clone()).sum().backward();
+        let (want, want_dx, want_dw) = (
+            vec(reference),
+            vec(xr.grad(&grads).unwrap()),
+            vec(wr.grad(&grads).unwrap()),
+        );
+        let (xp, wp) = (x.clone().require_grad(), w.clone().require_grad());
+        let patches = unfold(xp.clone().permute([0, 2, 3, 1]), &g);
+        let wmat = wp.clone().permute([0, 2, 3, 1]).reshape([cout, 16 * cin]);
+        let out: Tensor<4> = patches
+            .matmul(wmat.transpose())
+            .reshape([batch, g.small[0], g.small[1], cout])
+            .permute([0, 3, 1, 2]);
+        let grads = (out.clone() * probe.clone()).sum().backward();
+        close(&vec(out), &want, 1e-4, "conv");
+        close(&vec(xp.grad(&grads).unwrap()), &want_dx, 1e-4, "conv dx");
+        close(&vec(wp.grad(&grads).unwrap()), &want_dw, 1e-4, "conv dw");
+
+        // Transposed convolution from the small grid back to the large one
+        // (output padding 1 on both sides restores 9x7).
+        let (pr, wr) = (probe.clone().require_grad(), wt.clone().require_grad());
+        let options = ops::ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1);
+        // Its weight is [in = cout, out = cin, 4, 4].
+        let reference = module::conv_transpose2d(pr.clone(), wr.clone(), None, options);
+        assert_eq!(reference.dims(), [batch, cin, large[0], large[1]]);
+        let grads = (reference.clone() * x.clone()).sum().backward();
+        let (want, want_dp, want_dw) = (
+            vec(reference),
+            vec(pr.grad(&grads).unwrap()),
+            vec(wr.grad(&grads).unwrap()),
+        );
+        let (pp, wp) = (probe.require_grad(), wt.require_grad());
+        let wmat = wp.clone().permute([0, 2, 3, 1]).reshape([cout, 16 * cin]);
+        let rows: Tensor<2> = pp.clone().permute([0, 2, 3, 1]).reshape([g.rows(), cout]);
+        let out = fold(rows.matmul(wmat), &g).permute([0, 3, 1, 2]);
+        let grads = (out.clone() * x).sum().backward();
+        close(&vec(out), &want, 1e-4, "conv transpose");
+        close(
+            &vec(pp.grad(&grads).unwrap()),
+            &want_dp,
+            1e-4,
+            "conv transpose d input",
+        );
+        close(
+            &vec(wp.grad(&grads).unwrap()),
+            &want_dw,
+            1e-4,
+            "conv transpose dw",
+        );
+    }
+}
