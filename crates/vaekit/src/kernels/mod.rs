@@ -12,6 +12,8 @@
 //! - [`sum_squares`]: the squared L2 norm of a gradient, for global clipping;
 //! - [`bernoulli_nll_rows`]: the per-row Bernoulli negative log-likelihood from
 //!   logits, with a hand-written backward pass registered with burn's autodiff;
+//! - [`linear`]: a fully connected layer with its bias and ReLU, forward and
+//!   backward;
 //! - [`patches`]: patch extraction and its adjoint, which turn strided
 //!   convolutions and their transposes into one matrix product per batch.
 //!
@@ -29,6 +31,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use rayon::prelude::*;
 
+pub mod linear;
 pub mod patches;
 
 /// Elements per parallel task of the elementwise kernels: large enough that

@@ -19,6 +19,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation;
 
+use super::{Activation, dense};
 use crate::distributions::DiagonalGaussian;
 use crate::kernels::fused_applies;
 use crate::kernels::patches::{PatchGeometry, fold, unfold};
@@ -113,7 +114,10 @@ impl ConvEncoder {
             true => self.features_by_patches(x),
             false => self.features(x),
         };
-        DiagonalGaussian::new(self.mu.forward(flat.clone()), self.logvar.forward(flat))
+        DiagonalGaussian::new(
+            dense(&self.mu, flat.clone(), None),
+            dense(&self.logvar, flat, None),
+        )
     }
 
     /// The last feature maps, flattened channel-first, through burn's convolutions.
@@ -219,7 +223,7 @@ impl ConvDecoder {
     /// - `z`: `[batch, latent_dim]`
     /// - returns `[batch, channels * height * width]`
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
-        let top = activation::relu(self.project.forward(z));
+        let top = dense(&self.project, z, Some(Activation::Relu));
         match fused_applies(&top) {
             true => self.images_by_patches(top),
             false => self.images(top),

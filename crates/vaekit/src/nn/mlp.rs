@@ -4,7 +4,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::Activation;
+use super::{Activation, dense};
 use crate::distributions::DiagonalGaussian;
 
 /// Settings of an [`MlpEncoder`].
@@ -57,13 +57,16 @@ impl MlpEncoder {
     /// - returns mu and logvar of `[batch, latent_dim]`
     pub fn forward(&self, x: Tensor<2>) -> DiagonalGaussian {
         let h = self.hidden_features(x);
-        DiagonalGaussian::new(self.mu.forward(h.clone()), self.logvar.forward(h))
+        DiagonalGaussian::new(
+            dense(&self.mu, h.clone(), None),
+            dense(&self.logvar, h, None),
+        )
     }
 
     fn hidden_features(&self, x: Tensor<2>) -> Tensor<2> {
         self.hidden
             .iter()
-            .fold(x, |h, layer| self.activation.apply(layer.forward(h)))
+            .fold(x, |h, layer| dense(layer, h, Some(self.activation)))
     }
 }
 
@@ -118,8 +121,8 @@ impl MlpDecoder {
         let h = self
             .hidden
             .iter()
-            .fold(z, |h, layer| self.activation.apply(layer.forward(h)));
-        self.out.forward(h)
+            .fold(z, |h, layer| dense(layer, h, Some(self.activation)));
+        dense(&self.out, h, None)
     }
 }
 

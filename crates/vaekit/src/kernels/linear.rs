@@ -1,0 +1,371 @@
+//! Fully connected layers on the CPU: product, bias and ReLU in one kernel,
+//! with a hand-written backward pass.
+//!
+//! Written here because the MLP profile (bench/NOTES.md) showed, next to the
+//! matrix products themselves, a copy of every product's output (burn-flex
+//! allocates it as bytes and realigns it), a separate pass that adds the bias,
+//! another for the ReLU, and as many again backward. Here the bias is written
+//! into the output first and the product accumulates onto it (one `gemm` call
+//! from the `gemm` crate, which burn-flex itself uses), the ReLU is applied in
+//! place, and the backward pass masks the gradient once and feeds the products
+//! for the input and the weight and the column sums for the bias.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::tensor::Tensor;
+use rayon::prelude::*;
+
+use super::{from_vec, values};
+
+/// Products below this many multiply-adds run on one thread (as in burn-flex).
+const PARALLEL_MIN: usize = 192 * 192 * 192;
+
+/// The fused layer, differentiable.
+#[backend_extension(Flex, Autodiff)]
+pub trait LinearKernels: Backend {
+    /// `relu?(x @ weight + bias)`.
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+}
+
+/// `x @ weight + bias`, followed by a ReLU when `relu` (CPU backend only; see
+/// [`super::fused_available`]). Same values as burn's `Linear` and `relu`.
+///
+/// # Shapes
+/// - `x`: `[batch, d_in]`, `weight`: `[d_in, d_out]` (burn's layout), `bias`: `[d_out]`
+/// - returns `[batch, d_out]`
+pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Tensor<1>, relu: bool) -> Tensor<2> {
+    Tensor::from_dispatch(Dispatch::fused_linear(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        relu,
+    ))
+}
+
+/// A row-major matrix given by its values and the strides of its rows and
+/// columns (a transposed view swaps them).
+struct Matrix<'a> {
+    values: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> Matrix<'a> {
+    fn rows(values: &'a [f32], cols: usize) -> Self {
+        Matrix {
+            values,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    fn transposed(values: &'a [f32], cols: usize) -> Self {
+        Matrix {
+            values,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    /// Checks that an `rows x cols` view stays inside the values.
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0
+            || cols == 0
+            || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.values.len()
+    }
+}
+
+/// `dst (m x n, row-major) = [dst +] lhs (m x k) @ rhs (k x n)`.
+fn matmul_into(
+    dst: &mut [f32],
+    accumulate: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Matrix,
+    rhs: Matrix,
+) {
+    assert!(
+        dst.len() == m * n && lhs.fits(m, k) && rhs.fits(k, n),
+        "matmul_into: shapes do not match the buffers"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
+        return;
+    }
+    let parallelism = match m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN {
+        true => gemm::Parallelism::Rayon(0),
+        false => gemm::Parallelism::None,
+    };
+    // SAFETY: the assertion above keeps every element the strides reach inside
+    // its slice; `dst` is exclusively borrowed and does not alias the inputs.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.values.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.values.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+fn dims(x: &FlexTensor, weight: &FlexTensor) -> (usize, usize, usize) {
+    let (xs, ws) = (x.shape(), weight.shape());
+    (xs[0], ws[0], ws[1])
+}
+
+fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, relu: bool) -> FlexTensor {
+    let (batch, d_in, d_out) = dims(x, weight);
+    let (x, w, b) = (values(x), values(weight), values(bias));
+    let mut out = Vec::with_capacity(batch * d_out);
+    for _ in 0..batch {
+        out.extend_from_slice(&b);
+    }
+    matmul_into(
+        &mut out,
+        true,
+        batch,
+        d_out,
+        d_in,
+        Matrix::rows(&x, d_in),
+        Matrix::rows(&w, d_out),
+    );
+    if relu {
+        out.par_chunks_mut(super::CHUNK)
+            .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = v.max(0.0)));
+    }
+    from_vec(out, [batch, d_out])
+}
+
+impl LinearKernels for Flex {
+    fn fused_linear(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, relu: bool) -> FlexTensor {
+        forward(&x, &weight, &bias, relu)
+    }
+}
+
+/// What the backward pass keeps: the input, the weight, and the output when a
+/// ReLU has to be undone.
+#[derive(Debug, Clone)]
+struct Saved {
+    x: FlexTensor,
+    weight: FlexTensor,
+    relu_output: Option<FlexTensor>,
+}
+
+#[derive(Debug)]
+struct LinearBackward;
+
+impl Backward<Flex, 3> for LinearBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let Saved {
+            x,
+            weight,
+            relu_output,
+        } = ops.state;
+        let (batch, d_in, d_out) = dims(&x, &weight);
+        let mut g = values(&grad).into_owned();
+        if let Some(y) = &relu_output {
+            let y = values(y);
+            g.par_chunks_mut(super::CHUNK)
+                .zip(y.par_chunks(super::CHUNK))
+                .for_each(|(g, y)| {
+                    for (g, &y) in g.iter_mut().zip(y) {
+                        if y <= 0.0 {
+                            *g = 0.0;
+                        }
+                    }
+                });
+        }
+        if let Some(node) = node_b {
+            let mut db = vec![0.0f32; d_out];
+            for row in g.chunks_exact(d_out.max(1)) {
+                for (s, v) in db.iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            grads.register::<Flex>(node.id, from_vec(db, [d_out]));
+        }
+        if let Some(node) = node_w {
+            let x = values(&x);
+            let mut dw = vec![0.0f32; d_in * d_out];
+            matmul_into(
+                &mut dw,
+                false,
+                d_in,
+                d_out,
+                batch,
+                Matrix::transposed(&x, d_in),
+                Matrix::rows(&g, d_out),
+            );
+            grads.register::<Flex>(node.id, from_vec(dw, [d_in, d_out]));
+        }
+        if let Some(node) = node_x {
+            let w = values(&weight);
+            let mut dx = vec![0.0f32; batch * d_in];
+            matmul_into(
+                &mut dx,
+                false,
+                batch,
+                d_in,
+                d_out,
+                Matrix::rows(&g, d_out),
+                Matrix::transposed(&w, d_out),
+            );
+            grads.register::<Flex>(node.id, from_vec(dx, [batch, d_in]));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
+    fn fused_linear(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        match LinearBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (x, weight) = (x.into_primitive(), weight.into_primitive());
+                let output = forward(&x, &weight, bias.primitive(), relu);
+                let relu_output = relu.then(|| output.clone());
+                prep.finish(
+                    Saved {
+                        x,
+                        weight,
+                        relu_output,
+                    },
+                    output,
+                )
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward(
+                x.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+                relu,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution, activation};
+
+    fn vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 * y.abs().max(1.0),
+                "{what}[{i}]: fused {x} vs burn {y}"
+            );
+        }
+    }
+
+    #[test]
+    fn fused_linear_matches_burn_in_values_and_gradients() {
+        let device = Device::flex().autodiff();
+        device.seed(21);
+        // Large enough for the threaded product, and a small one.
+        for (batch, d_in, d_out) in [(130, 300, 250), (3, 5, 7)] {
+            let x = Tensor::<2>::random([batch, d_in], Distribution::Normal(0.0, 1.0), &device);
+            let w = Tensor::<2>::random([d_in, d_out], Distribution::Normal(0.0, 0.1), &device);
+            let b = Tensor::<1>::random([d_out], Distribution::Normal(0.0, 1.0), &device);
+            let probe =
+                Tensor::<2>::random([batch, d_out], Distribution::Normal(0.0, 1.0), &device);
+            for relu in [false, true] {
+                let run = |fused: bool| {
+                    let (x, w, b) = (
+                        x.clone().require_grad(),
+                        w.clone().require_grad(),
+                        b.clone().require_grad(),
+                    );
+                    let y = match fused {
+                        true => linear(x.clone(), w.clone(), b.clone(), relu),
+                        false => {
+                            let y = x.clone().matmul(w.clone()) + b.clone().unsqueeze::<2>();
+                            if relu { activation::relu(y) } else { y }
+                        }
+                    };
+                    let grads = (y.clone() * probe.clone()).sum().backward();
+                    [
+                        vec(y),
+                        vec(x.grad(&grads).unwrap()),
+                        vec(w.grad(&grads).unwrap()),
+                        vec(b.grad(&grads).unwrap()),
+                    ]
+                };
+                let (fused, plain) = (run(true), run(false));
+                for (k, what) in ["y", "dx", "dw", "db"].iter().enumerate() {
+                    close(
+                        &fused[k],
+                        &plain[k],
+                        &format!("{what} ({batch}x{d_in}x{d_out}, relu {relu})"),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn constant_inputs_get_no_gradient_and_plain_tensors_work() {
+        // The data batch is a constant: only the weight and bias are tracked.
+        let device = Device::flex().autodiff();
+        let x = Tensor::<2>::ones([4, 3], &device);
+        let w = Tensor::<2>::ones([3, 2], &device).require_grad();
+        let b = Tensor::<1>::from_floats([-10.0, 1.0], &device).require_grad();
+        let y = linear(x, w.clone(), b.clone(), true);
+        assert_eq!(vec(y.clone()), [0.0, 4.0, 0.0, 4.0, 0.0, 4.0, 0.0, 4.0]);
+        let grads = y.sum().backward();
+        assert_eq!(vec(w.grad(&grads).unwrap()), [0.0, 4.0, 0.0, 4.0, 0.0, 4.0]);
+        assert_eq!(vec(b.grad(&grads).unwrap()), [0.0, 4.0]);
+
+        let device = Device::flex();
+        let x = Tensor::<2>::from_floats([[1.0, 2.0]], &device);
+        let w = Tensor::<2>::from_floats([[1.0], [1.0]], &device);
+        let b = Tensor::<1>::from_floats([0.5], &device);
+        assert_eq!(vec(linear(x, w, b, false)), [3.5]);
+    }
+}
