@@ -21,8 +21,8 @@ use burn::tensor::activation;
 
 use super::{Activation, dense};
 use crate::distributions::DiagonalGaussian;
-use crate::kernels::fused_applies;
 use crate::kernels::patches::{PatchGeometry, fold, unfold};
+use crate::kernels::{fused_applies, linear};
 
 const KERNEL: usize = 4;
 const STRIDE: usize = 2;
@@ -148,11 +148,27 @@ impl ConvEncoder {
                 .val()
                 .permute([0, 2, 3, 1])
                 .reshape([cout, k * k * cin]);
-            let out = with_bias(unfold(maps, &g).matmul(weight.transpose()), &conv.bias);
-            maps = activation::relu(out).reshape([batch, g.small[0], g.small[1], cout]);
+            let bias = conv.bias.as_ref().map(|b| b.val());
+            let out = rows_times(unfold(maps, &g), weight.transpose(), bias, true);
+            maps = out.reshape([batch, g.small[0], g.small[1], cout]);
         }
         maps.permute([0, 3, 1, 2]).flatten(1, 3)
     }
+}
+
+/// `relu?(rows @ weight + bias)` through the fused linear kernel (a zero bias
+/// when there is none).
+///
+/// # Shapes
+/// - `rows`: `[n, d_in]`, `weight`: `[d_in, d_out]`; returns `[n, d_out]`
+fn rows_times(
+    rows: Tensor<2>,
+    weight: Tensor<2>,
+    bias: Option<Tensor<1>>,
+    relu: bool,
+) -> Tensor<2> {
+    let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[1]], &weight.device()));
+    linear::linear(rows, weight, bias, relu)
 }
 
 /// Adds a per-channel bias to channels-last rows `[positions, channels]`.
@@ -275,7 +291,7 @@ impl ConvDecoder {
                 .val()
                 .permute([0, 2, 3, 1])
                 .reshape([cin, k * k * cout]);
-            let maps = fold(rows.matmul(weight), &g);
+            let maps = fold(rows_times(rows, weight, None, false), &g);
             let out = with_bias(
                 maps.reshape([batch * large[0] * large[1], cout]),
                 &deconv.bias,
