@@ -332,13 +332,14 @@ mod tests {
             weight_decay: 0.05,
             ..AdamConfig::default()
         };
+        // Both runs start from the same weights and data, drawn once.
+        let start = One {
+            layer: LinearConfig::new(300, 70).init(&device),
+        };
+        let x = Tensor::<2>::random([16, 300], burn::tensor::Distribution::Default, &device);
         let run = |fused: bool| {
-            device.seed(4);
-            let mut model = One {
-                layer: LinearConfig::new(300, 70).init(&device),
-            };
+            let mut model = start.clone();
             let mut adam = Adam::new(config).with_fused(fused);
-            let x = Tensor::<2>::random([16, 300], burn::tensor::Distribution::Default, &device);
             for step in 0..6 {
                 let loss = model.layer.forward(x.clone()).powi_scalar(2).sum();
                 let grads = ParamGradients::collect(&model, &loss.backward());

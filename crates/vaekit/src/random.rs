@@ -24,6 +24,24 @@ pub enum Stream {
 }
 
 /// A generator for `stream` of `seed`.
+/// Runs `init` (which draws initial weights from burn's per-device generator)
+/// right after seeding that generator with `seed`, while holding a lock, so
+/// that another thread seeding or drawing through vaekit in between cannot
+/// change the weights: the same seed gives the same model even when several
+/// models are built at once in one process (tests, or a library user's threads).
+pub fn with_seeded_device<T>(
+    device: &burn::tensor::Device,
+    seed: u64,
+    init: impl FnOnce() -> T,
+) -> T {
+    static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = DEVICE_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    init()
+}
+
 pub fn seeded(seed: u64, stream: Stream) -> Rng {
     let mut rng = Rng::seed_from_u64(seed);
     rng.set_stream(stream as u64);

@@ -26,7 +26,7 @@ use crate::model::run::{
     DataSummary, Run, RunConfig, files, load_checkpoint, read_metrics, save_checkpoint,
     save_weights, write_json, write_metrics,
 };
-use crate::model::weights::load_named;
+use crate::model::weights::{initialize_now, load_named};
 use crate::model::{Vae, beta_vae_loss};
 use crate::optim::{Adam, ParamGradients};
 use crate::random::{self, Rng, Stream};
@@ -334,8 +334,11 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
         settings,
     };
     let seed = config.settings.seed.unwrap_or(0);
-    device.seed(seed);
-    let model = config.model.init(device)?;
+    let model = random::with_seeded_device(device, seed, || {
+        let model = config.model.init(device)?;
+        initialize_now(&model);
+        Ok::<_, Error>(model)
+    })?;
     Ok(Session {
         adam: Adam::new(config.settings.adam()),
         state: TrainState {

@@ -41,6 +41,20 @@ pub fn named_tensors<M: Module>(module: &M) -> Vec<(String, TensorData)> {
     collect.out
 }
 
+/// Draws every lazily initialized parameter of `module` now. burn draws a
+/// parameter's initial values from the device's generator at its first use;
+/// forcing that here keeps the draw next to the seeding (see
+/// [`crate::random::with_seeded_device`]).
+pub fn initialize_now<M: Module>(module: &M) {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
+}
+
 /// Replaces every float parameter of `module` by the tensor of the same name.
 ///
 /// Fails, naming `origin` and the parameter, when a name is missing, a shape
