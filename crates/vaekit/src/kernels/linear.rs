@@ -10,6 +10,8 @@
 //! place, and the backward pass masks the gradient once and feeds the products
 //! for the input and the weight and the column sums for the bias.
 
+use std::borrow::Cow;
+
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -197,19 +199,21 @@ impl Backward<Flex, 3> for LinearBackward {
             relu_output,
         } = ops.state;
         let (batch, d_in, d_out) = dims(&x, &weight);
-        let mut g = values(&grad).into_owned();
-        if let Some(y) = &relu_output {
-            let y = values(y);
-            g.par_chunks_mut(super::CHUNK)
-                .zip(y.par_chunks(super::CHUNK))
-                .for_each(|(g, y)| {
-                    for (g, &y) in g.iter_mut().zip(y) {
-                        if y <= 0.0 {
-                            *g = 0.0;
-                        }
-                    }
-                });
-        }
+        // The gradient before the ReLU, zero where it was inactive: one pass
+        // when there is a ReLU, and no copy when there is none.
+        let g = match &relu_output {
+            None => values(&grad),
+            Some(y) => {
+                let (grad, y) = (values(&grad), values(y));
+                let masked: Vec<f32> = grad
+                    .par_iter()
+                    .zip(y.par_iter())
+                    .with_min_len(super::CHUNK)
+                    .map(|(&g, &y)| if y <= 0.0 { 0.0 } else { g })
+                    .collect();
+                Cow::Owned(masked)
+            }
+        };
         if let Some(node) = node_b {
             let mut db = vec![0.0f32; d_out];
             for row in g.chunks_exact(d_out.max(1)) {
@@ -287,22 +291,9 @@ impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{assert_close, values_of};
     use super::*;
     use burn::tensor::{Device, Distribution, activation};
-
-    fn vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_into_vec::<f32>().unwrap()
-    }
-
-    fn close(a: &[f32], b: &[f32], what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-4 * y.abs().max(1.0),
-                "{what}[{i}]: fused {x} vs burn {y}"
-            );
-        }
-    }
 
     #[test]
     fn fused_linear_matches_burn_in_values_and_gradients() {
@@ -331,17 +322,18 @@ mod tests {
                     };
                     let grads = (y.clone() * probe.clone()).sum().backward();
                     [
-                        vec(y),
-                        vec(x.grad(&grads).unwrap()),
-                        vec(w.grad(&grads).unwrap()),
-                        vec(b.grad(&grads).unwrap()),
+                        values_of(y),
+                        values_of(x.grad(&grads).unwrap()),
+                        values_of(w.grad(&grads).unwrap()),
+                        values_of(b.grad(&grads).unwrap()),
                     ]
                 };
                 let (fused, plain) = (run(true), run(false));
                 for (k, what) in ["y", "dx", "dw", "db"].iter().enumerate() {
-                    close(
+                    assert_close(
                         &fused[k],
                         &plain[k],
+                        1e-4,
                         &format!("{what} ({batch}x{d_in}x{d_out}, relu {relu})"),
                     );
                 }
@@ -357,15 +349,21 @@ mod tests {
         let w = Tensor::<2>::ones([3, 2], &device).require_grad();
         let b = Tensor::<1>::from_floats([-10.0, 1.0], &device).require_grad();
         let y = linear(x, w.clone(), b.clone(), true);
-        assert_eq!(vec(y.clone()), [0.0, 4.0, 0.0, 4.0, 0.0, 4.0, 0.0, 4.0]);
+        assert_eq!(
+            values_of(y.clone()),
+            [0.0, 4.0, 0.0, 4.0, 0.0, 4.0, 0.0, 4.0]
+        );
         let grads = y.sum().backward();
-        assert_eq!(vec(w.grad(&grads).unwrap()), [0.0, 4.0, 0.0, 4.0, 0.0, 4.0]);
-        assert_eq!(vec(b.grad(&grads).unwrap()), [0.0, 4.0]);
+        assert_eq!(
+            values_of(w.grad(&grads).unwrap()),
+            [0.0, 4.0, 0.0, 4.0, 0.0, 4.0]
+        );
+        assert_eq!(values_of(b.grad(&grads).unwrap()), [0.0, 4.0]);
 
         let device = Device::flex();
         let x = Tensor::<2>::from_floats([[1.0, 2.0]], &device);
         let w = Tensor::<2>::from_floats([[1.0], [1.0]], &device);
         let b = Tensor::<1>::from_floats([0.5], &device);
-        assert_eq!(vec(linear(x, w, b, false)), [3.5]);
+        assert_eq!(values_of(linear(x, w, b, false)), [3.5]);
     }
 }

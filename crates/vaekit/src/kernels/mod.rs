@@ -474,25 +474,34 @@ mod simd {
     }
 }
 
+/// Helpers for the tests that compare a fused path with plain burn.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::distributions::bernoulli_nll_from_logits;
-    use burn::tensor::Distribution;
+pub(crate) mod testing {
+    use burn::tensor::Tensor;
 
-    fn close(a: &[f32], b: &[f32], rel: f32, what: &str) {
-        assert_eq!(a.len(), b.len());
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+    /// The values of a float tensor, row-major.
+    pub fn values_of<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    /// Asserts `|fused - plain| <= rel * max(|plain|, 1)` at every position.
+    pub fn assert_close(fused: &[f32], plain: &[f32], rel: f32, what: &str) {
+        assert_eq!(fused.len(), plain.len(), "{what}: lengths");
+        for (i, (x, y)) in fused.iter().zip(plain).enumerate() {
             assert!(
                 (x - y).abs() <= rel * y.abs().max(1.0),
                 "{what}[{i}]: fused {x} vs plain {y}"
             );
         }
     }
+}
 
-    fn data(t: Tensor<2>) -> Vec<f32> {
-        t.into_data().try_into_vec::<f32>().unwrap()
-    }
+#[cfg(test)]
+mod tests {
+    use super::testing::{assert_close, values_of};
+    use super::*;
+    use crate::distributions::bernoulli_nll_from_logits;
+    use burn::tensor::Distribution;
 
     #[test]
     fn the_cpu_backend_has_the_fused_kernels() {
@@ -516,18 +525,18 @@ mod tests {
                 true => bernoulli_nll_rows(l.clone(), t.clone()),
                 false => bernoulli_nll_from_logits(l.clone(), t.clone()),
             };
-            let values = rows.clone().into_data().try_into_vec::<f32>().unwrap();
+            let values = values_of(rows.clone());
             let grads = (rows * weights.clone()).sum().backward();
             (
                 values,
-                data(l.grad(&grads).unwrap()),
-                data(t.grad(&grads).unwrap()),
+                values_of(l.grad(&grads).unwrap()),
+                values_of(t.grad(&grads).unwrap()),
             )
         };
         let (fused, plain) = (run(true), run(false));
-        close(&fused.0, &plain.0, 1e-5, "loss");
-        close(&fused.1, &plain.1, 1e-5, "d/dlogits");
-        close(&fused.2, &plain.2, 1e-5, "d/dx");
+        assert_close(&fused.0, &plain.0, 1e-5, "loss");
+        assert_close(&fused.1, &plain.1, 1e-5, "d/dlogits");
+        assert_close(&fused.2, &plain.2, 1e-5, "d/dx");
     }
 
     #[test]
@@ -539,11 +548,6 @@ mod tests {
         let (lt, xt) = (logits.transpose(), x.transpose());
         let fused = bernoulli_nll_rows(lt.clone(), xt.clone());
         let plain = bernoulli_nll_from_logits(lt, xt);
-        close(
-            &fused.into_data().try_into_vec::<f32>().unwrap(),
-            &plain.into_data().try_into_vec::<f32>().unwrap(),
-            1e-5,
-            "loss",
-        );
+        assert_close(&values_of(fused), &values_of(plain), 1e-5, "loss");
     }
 }

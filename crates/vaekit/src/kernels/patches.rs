@@ -27,6 +27,12 @@ use rayon::prelude::*;
 
 use super::{from_vec, values};
 
+/// Output height (or width) of a convolution over `size`, as burn and PyTorch
+/// size it (one position when the kernel is larger than the padded input).
+pub fn conv_output_size(size: usize, kernel: usize, stride: usize, padding: usize) -> usize {
+    (size + 2 * padding).saturating_sub(kernel) / stride + 1
+}
+
 /// Where the taps of a square, strided, zero-padded kernel fall.
 ///
 /// The "large" grid is the convolution's input (the transposed convolution's
@@ -62,7 +68,7 @@ impl PatchGeometry {
         stride: usize,
         padding: usize,
     ) -> Self {
-        let down = |s: usize| (s + 2 * padding).saturating_sub(kernel) / stride + 1;
+        let down = |s: usize| conv_output_size(s, kernel, stride, padding);
         PatchGeometry {
             batch,
             channels,
@@ -221,11 +227,19 @@ fn fold_values(patches: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
 
 impl PatchKernels for Flex {
     fn fused_unfold(large: FlexTensor, geometry: [usize; 9]) -> FlexTensor {
-        unfold_values(&large, &PatchGeometry::from_array(geometry))
+        apply(&large, &PatchGeometry::from_array(geometry), true)
     }
 
     fn fused_fold(patches: FlexTensor, geometry: [usize; 9]) -> FlexTensor {
-        fold_values(&patches, &PatchGeometry::from_array(geometry))
+        apply(&patches, &PatchGeometry::from_array(geometry), false)
+    }
+}
+
+/// `unfold` (when `unfold` is true) or `fold` of `t`.
+fn apply(t: &FlexTensor, g: &PatchGeometry, unfold: bool) -> FlexTensor {
+    match unfold {
+        true => unfold_values(t, g),
+        false => fold_values(t, g),
     }
 }
 
@@ -244,59 +258,44 @@ impl Backward<Flex, 1> for AdjointBackward {
         let [parent] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         if let Some(node) = parent {
-            let back = match self.unfold_forward {
-                true => fold_values(&grad, &self.geometry),
-                false => unfold_values(&grad, &self.geometry),
-            };
+            let back = apply(&grad, &self.geometry, !self.unfold_forward);
             grads.register::<Flex>(node.id, back);
         }
     }
 }
 
+/// `unfold` or `fold` on autodiff tensors, the other as its backward pass.
+fn tracked<C: CheckpointStrategy>(
+    input: FloatTensor<Autodiff<Flex, C>>,
+    geometry: [usize; 9],
+    unfold_forward: bool,
+) -> FloatTensor<Autodiff<Flex, C>> {
+    let geometry = PatchGeometry::from_array(geometry);
+    let output = apply(input.primitive(), &geometry, unfold_forward);
+    AdjointBackward {
+        geometry,
+        unfold_forward,
+    }
+    .prepare::<C>([input.node()])
+    .compute_bound()
+    .stateless(output)
+}
+
 impl<C: CheckpointStrategy> PatchKernels for Autodiff<Flex, C> {
     fn fused_unfold(large: FloatTensor<Self>, geometry: [usize; 9]) -> FloatTensor<Self> {
-        let geometry = PatchGeometry::from_array(geometry);
-        let output = unfold_values(large.primitive(), &geometry);
-        AdjointBackward {
-            geometry,
-            unfold_forward: true,
-        }
-        .prepare::<C>([large.node()])
-        .compute_bound()
-        .stateless(output)
+        tracked::<C>(large, geometry, true)
     }
 
     fn fused_fold(patches: FloatTensor<Self>, geometry: [usize; 9]) -> FloatTensor<Self> {
-        let geometry = PatchGeometry::from_array(geometry);
-        let output = fold_values(patches.primitive(), &geometry);
-        AdjointBackward {
-            geometry,
-            unfold_forward: false,
-        }
-        .prepare::<C>([patches.node()])
-        .compute_bound()
-        .stateless(output)
+        tracked::<C>(patches, geometry, false)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{assert_close, values_of};
     use super::*;
     use burn::tensor::{Device, Distribution, module, ops};
-
-    fn vec(t: Tensor<4>) -> Vec<f32> {
-        t.into_data().try_into_vec::<f32>().unwrap()
-    }
-
-    fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= tol * y.abs().max(1.0),
-                "{what}[{i}]: patches {x} vs burn {y}"
-            );
-        }
-    }
 
     #[test]
     fn unfold_of_a_small_image_by_hand() {
@@ -369,9 +368,9 @@ mod tests {
         let reference = module::conv2d(xr.clone(), wr.clone(), None, options);
         let grads = (reference.clone() * probe.clone()).sum().backward();
         let (want, want_dx, want_dw) = (
-            vec(reference),
-            vec(xr.grad(&grads).unwrap()),
-            vec(wr.grad(&grads).unwrap()),
+            values_of(reference),
+            values_of(xr.grad(&grads).unwrap()),
+            values_of(wr.grad(&grads).unwrap()),
         );
         let (xp, wp) = (x.clone().require_grad(), w.clone().require_grad());
         let patches = unfold(xp.clone().permute([0, 2, 3, 1]), &g);
@@ -381,9 +380,19 @@ mod tests {
             .reshape([batch, g.small[0], g.small[1], cout])
             .permute([0, 3, 1, 2]);
         let grads = (out.clone() * probe.clone()).sum().backward();
-        close(&vec(out), &want, 1e-4, "conv");
-        close(&vec(xp.grad(&grads).unwrap()), &want_dx, 1e-4, "conv dx");
-        close(&vec(wp.grad(&grads).unwrap()), &want_dw, 1e-4, "conv dw");
+        assert_close(&values_of(out), &want, 1e-4, "conv");
+        assert_close(
+            &values_of(xp.grad(&grads).unwrap()),
+            &want_dx,
+            1e-4,
+            "conv dx",
+        );
+        assert_close(
+            &values_of(wp.grad(&grads).unwrap()),
+            &want_dw,
+            1e-4,
+            "conv dw",
+        );
 
         // Transposed convolution from the small grid back to the large one
         // (output padding 1 on both sides restores 9x7).
@@ -394,24 +403,24 @@ mod tests {
         assert_eq!(reference.dims(), [batch, cin, large[0], large[1]]);
         let grads = (reference.clone() * x.clone()).sum().backward();
         let (want, want_dp, want_dw) = (
-            vec(reference),
-            vec(pr.grad(&grads).unwrap()),
-            vec(wr.grad(&grads).unwrap()),
+            values_of(reference),
+            values_of(pr.grad(&grads).unwrap()),
+            values_of(wr.grad(&grads).unwrap()),
         );
         let (pp, wp) = (probe.require_grad(), wt.require_grad());
         let wmat = wp.clone().permute([0, 2, 3, 1]).reshape([cout, 16 * cin]);
         let rows: Tensor<2> = pp.clone().permute([0, 2, 3, 1]).reshape([g.rows(), cout]);
         let out = fold(rows.matmul(wmat), &g).permute([0, 3, 1, 2]);
         let grads = (out.clone() * x).sum().backward();
-        close(&vec(out), &want, 1e-4, "conv transpose");
-        close(
-            &vec(pp.grad(&grads).unwrap()),
+        assert_close(&values_of(out), &want, 1e-4, "conv transpose");
+        assert_close(
+            &values_of(pp.grad(&grads).unwrap()),
             &want_dp,
             1e-4,
             "conv transpose d input",
         );
-        close(
-            &vec(wp.grad(&grads).unwrap()),
+        assert_close(
+            &values_of(wp.grad(&grads).unwrap()),
             &want_dw,
             1e-4,
             "conv transpose dw",

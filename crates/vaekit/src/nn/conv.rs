@@ -21,7 +21,7 @@ use burn::tensor::activation;
 
 use super::{Activation, dense};
 use crate::distributions::DiagonalGaussian;
-use crate::kernels::patches::{PatchGeometry, fold, unfold};
+use crate::kernels::patches::{PatchGeometry, conv_output_size, fold, unfold};
 use crate::kernels::{fused_applies, linear};
 
 const KERNEL: usize = 4;
@@ -46,7 +46,7 @@ pub fn feature_sizes(
                  convolutions, too small for another; use fewer --conv-channels entries"
             ));
         }
-        let down = |s: usize| (s + 2 * PADDING - KERNEL) / STRIDE + 1;
+        let down = |s: usize| conv_output_size(s, KERNEL, STRIDE, PADDING);
         sizes.push([down(h), down(w)]);
     }
     Ok(sizes)
@@ -338,6 +338,7 @@ mod tests {
     /// in values and in the gradients of every parameter and of the input.
     #[test]
     fn patch_path_matches_burn_convolutions() {
+        use crate::kernels::testing::{assert_close, values_of};
         use burn::tensor::Distribution;
         let device = Device::flex().autodiff();
         device.seed(11);
@@ -360,62 +361,22 @@ mod tests {
                 };
                 let loss = flat.powf_scalar(2.0).sum() + (images.clone() * probe.clone()).sum();
                 let grads = loss.backward();
-                let mut all = vec![
-                    x.grad(&grads)
-                        .unwrap()
-                        .into_data()
-                        .try_into_vec::<f32>()
-                        .unwrap(),
-                    images.into_data().try_into_vec::<f32>().unwrap(),
-                ];
+                let mut all = vec![values_of(x.grad(&grads).unwrap()), values_of(images)];
                 for conv in &enc.convs {
-                    all.push(
-                        conv.weight
-                            .grad(&grads)
-                            .unwrap()
-                            .into_data()
-                            .try_into_vec()
-                            .unwrap(),
-                    );
-                    let bias = conv.bias.as_ref().unwrap();
-                    all.push(
-                        bias.grad(&grads)
-                            .unwrap()
-                            .into_data()
-                            .try_into_vec()
-                            .unwrap(),
-                    );
+                    all.push(values_of(conv.weight.grad(&grads).unwrap()));
+                    all.push(values_of(conv.bias.as_ref().unwrap().grad(&grads).unwrap()));
                 }
                 for deconv in &dec.deconvs {
-                    all.push(
-                        deconv
-                            .weight
-                            .grad(&grads)
-                            .unwrap()
-                            .into_data()
-                            .try_into_vec()
-                            .unwrap(),
-                    );
-                    let bias = deconv.bias.as_ref().unwrap();
-                    all.push(
-                        bias.grad(&grads)
-                            .unwrap()
-                            .into_data()
-                            .try_into_vec()
-                            .unwrap(),
-                    );
+                    all.push(values_of(deconv.weight.grad(&grads).unwrap()));
+                    all.push(values_of(
+                        deconv.bias.as_ref().unwrap().grad(&grads).unwrap(),
+                    ));
                 }
                 all
             };
             let (fused, plain) = (run(true), run(false));
             for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
-                assert_eq!(a.len(), b.len());
-                for (i, (u, v)) in a.iter().zip(b).enumerate() {
-                    assert!(
-                        (u - v).abs() <= 1e-3 * v.abs().max(1.0),
-                        "image {image:?}, part {k}[{i}]: patches {u} vs burn {v}"
-                    );
-                }
+                assert_close(a, b, 1e-3, &format!("image {image:?}, part {k}"));
             }
         }
     }
