@@ -97,7 +97,7 @@ class Bench:
     def conv_steps(self):
         out = self.fresh("conv")
         steps = self.args.conv_steps
-        self.vaekit("train", "--data", self.args.data, "--out", out, "--model", "conv",
+        self.vaekit("train", "--data", self.args.data, "--out", out, "--arch", "conv",
                     "--conv-channels", "32,64", "--latent", "16", "--limit", str(128 * steps),
                     "--epochs", "1", "--val-fraction", "0", "--batch-size", "128")
         result, _, _, _ = self.torch("conv-steps", "--steps", str(steps))

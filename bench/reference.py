@@ -66,7 +66,7 @@ class MlpVae(nn.Module):
 
 
 class ConvVae(nn.Module):
-    """`vaekit train --model conv --conv-channels 32,64 --latent 16` on 28x28 images."""
+    """`vaekit train --arch conv --conv-channels 32,64 --latent 16` on 28x28 images."""
 
     def __init__(self, latent=16):
         super().__init__()

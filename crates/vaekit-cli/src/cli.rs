@@ -10,7 +10,7 @@ use vaekit::distributions::GaussianVariance;
 use vaekit::model::run::Weights;
 use vaekit::nn::Activation;
 use vaekit::settings::{
-    ArchitectureKind, LikelihoodKind, TrainSettings, parse_image_size, parse_sizes,
+    ArchitectureKind, LikelihoodKind, ModelKind, TrainSettings, parse_image_size, parse_sizes,
 };
 
 const MAIN_EXAMPLES: &str = "\
@@ -52,16 +52,19 @@ pub enum Command {
 Examples:
   vaekit train --data digits --out runs/digits --epochs 50 --hidden 256,256 --latent 8
   vaekit train --data ../data/mnist --out runs/mnist --val-fraction 0 --epochs 10
-  vaekit train --data images/ --image-size 32x32 --model conv --likelihood gaussian --out runs/faces
+  vaekit train --data images/ --image-size 32x32 --arch conv --likelihood gaussian --out runs/faces
   vaekit train --data table.csv --label-column species --out runs/table
+  vaekit train --data ../data/mnist --binarize dynamic --model iwae --train-samples 50 --out runs/iwae
   vaekit train --out runs/mnist --resume --epochs 20      continue a run to 20 epochs
   vaekit train --config settings.toml --out runs/x         keys are the long flag names")]
     Train(Box<TrainArgs>),
-    /// Score a run: -ELBO, reconstruction and KL, per example and per dimension.
+    /// Score a run: -ELBO, reconstruction and KL, active units, and the importance-weighted log-likelihood.
     #[command(after_help = "\
 Examples:
   vaekit eval --run runs/mnist                  the test split, or validation if there is none
   vaekit eval --run runs/mnist --split train --json
+  vaekit eval --run runs/mnist --iw-samples 5000     the test log-likelihood as papers report it
+  vaekit eval --run runs/mnist --iw-samples 5000 --limit 500   a quick estimate
   vaekit eval --run runs/mnist --data other/mnist-like/")]
     Eval(EvalArgs),
     /// Draw samples from the prior and write them as an image grid (or CSV for tables).
@@ -163,9 +166,12 @@ pub struct TrainArgs {
     /// Scaler for tables: min-max or standard [default: min-max for Bernoulli, standard for Gaussian].
     #[arg(long, value_name = "KIND")]
     pub scaler: Option<ScalerKind>,
+    /// Model: vae (the ELBO; with --beta the beta-VAE) or iwae (the importance-weighted bound) [default: vae].
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<ModelKind>,
     /// Network family: mlp or conv [default: mlp].
     #[arg(long, value_name = "ARCH")]
-    pub model: Option<ArchitectureKind>,
+    pub arch: Option<ArchitectureKind>,
     /// MLP hidden layer widths, encoder side first: 400, 500,500, or none [default: 400].
     #[arg(long, value_name = "SIZES", value_parser = sizes)]
     pub hidden: Option<Sizes>,
@@ -199,6 +205,12 @@ pub struct TrainArgs {
     /// Weight of the KL term; 1 is the ELBO, other values the beta-VAE [default: 1].
     #[arg(long, value_name = "BETA")]
     pub beta: Option<f64>,
+    /// Floor each latent dimension's batch-mean KL at this many nats (free bits) [default: 0, none].
+    #[arg(long, value_name = "NATS")]
+    pub free_bits: Option<f64>,
+    /// Samples of z per example in each step: the K of the IWAE bound, or the ELBO's average [default: 5 for iwae, 1 for vae].
+    #[arg(long, value_name = "K")]
+    pub train_samples: Option<usize>,
     /// Epochs over which beta ramps linearly from 0 [default: 0, no warm-up].
     #[arg(long, value_name = "EPOCHS")]
     pub kl_warmup: Option<f64>,
@@ -220,6 +232,7 @@ impl TrainArgs {
             binarize: self.binarize,
             scaler: self.scaler,
             model: self.model,
+            arch: self.arch,
             hidden: self.hidden.clone().map(|s| s.0),
             conv_channels: self.conv_channels.clone().map(|s| s.0),
             activation: self.activation,
@@ -231,6 +244,8 @@ impl TrainArgs {
             lr: self.lr,
             weight_decay: self.weight_decay,
             beta: self.beta,
+            free_bits: self.free_bits,
+            train_samples: self.train_samples,
             kl_warmup: self.kl_warmup,
             clip_grad: self.clip_grad,
             seed: self.seed,
@@ -287,9 +302,15 @@ pub struct EvalArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Examples per forward pass (memory only).
+    /// Examples per forward pass; with --iw-samples, rows (examples x samples) per pass (memory only).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub batch_size: usize,
+    /// Also estimate log p(x) by importance weighting with K samples per example (5000 in the papers).
+    #[arg(long, value_name = "K")]
+    pub iw_samples: Option<usize>,
+    /// Evaluate only the first N examples of the split (quick checks).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Args)]

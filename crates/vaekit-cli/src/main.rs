@@ -39,7 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let quiet = cli.global.quiet;
     match &cli.command {
         Command::Train(args) => commands::train::run(args, device()?, quiet),
-        Command::Eval(args) => commands::eval::run(args, device()?),
+        Command::Eval(args) => commands::eval::run(args, device()?, quiet),
         Command::Sample(args) => commands::sample::run(args, device()?),
         Command::Reconstruct(args) => commands::reconstruct::run(args, device()?),
         Command::Encode(args) => commands::encode::run(args, device()?),

@@ -1,5 +1,5 @@
-//! Training progress on the terminal: a bar per epoch (only when stdout is a
-//! terminal) and one summary line per epoch.
+//! Progress on the terminal: a bar per training epoch (only when stdout is a
+//! terminal) and one summary line per epoch, and a counter for long evaluations.
 
 use std::io::{IsTerminal, Write};
 
@@ -31,6 +31,21 @@ impl Progress {
         // A closed pipe only stops the display, never the training.
         let _ = writeln!(out, "{text}");
     }
+}
+
+/// A bar counting `total` items on stderr, when it is a terminal and not `quiet`.
+pub fn counter(total: usize, quiet: bool, what: &str) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len}  {per_sec}  ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    Some(bar)
 }
 
 impl TrainObserver for Progress {

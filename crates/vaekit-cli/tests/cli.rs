@@ -176,6 +176,65 @@ fn train_then_eval_sample_reconstruct_encode_and_info() {
     );
     assert!((neg - recon - kl).abs() < 1e-6 * neg.abs().max(1.0));
     assert!(neg > 0.0 && kl >= 0.0);
+    let kl_per_dim: Vec<f64> = json["kl_per_dim"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(kl_per_dim.len(), 4);
+    assert!((kl_per_dim.iter().sum::<f64>() - kl).abs() < 1e-3 * kl.max(1.0));
+    let active = json["active_units"].as_u64().unwrap();
+    assert!((1..=4).contains(&active), "{json}");
+
+    // The importance-weighted estimate: tighter with more samples, and with
+    // one sample the ELBO's estimator (recon + a sampled KL).
+    let iw = |k: &str| -> serde_json::Value {
+        let args = [
+            "eval",
+            "--run",
+            "run",
+            "--json",
+            "--limit",
+            "100",
+            "--iw-samples",
+            k,
+        ];
+        let json: serde_json::Value = serde_json::from_str(ok(dir, &args).trim()).unwrap();
+        assert_eq!(json["n"], 100);
+        json["iw"].clone()
+    };
+    let (one, many) = (iw("1"), iw("200"));
+    assert_eq!(many["samples"], 200);
+    let nll = |v: &serde_json::Value| v["nll"].as_f64().unwrap();
+    assert!(nll(&many) < nll(&one) - 0.05, "K=200 {many} vs K=1 {one}");
+    let bits = nll(&many) / (64.0 * std::f64::consts::LN_2);
+    assert!((many["bits_per_dim"].as_f64().unwrap() - bits).abs() < 1e-9);
+    assert!(many["std_error"].as_f64().unwrap() > 0.0);
+    let text_iw = ok(
+        dir,
+        &[
+            "eval",
+            "--run",
+            "run",
+            "--limit",
+            "20",
+            "--iw-samples",
+            "30",
+        ],
+    );
+    assert!(
+        text_iw.contains("-log p(x)")
+            && text_iw.contains("K = 30")
+            && text_iw.contains("active units"),
+        "{text_iw}"
+    );
+    bad_input(
+        dir,
+        &["eval", "--run", "run", "--iw-samples", "0"],
+        &["--iw-samples"],
+    );
+
     let text_eval = ok(dir, &["eval", "--run", "run", "--split", "val"]);
     assert!(
         text_eval.contains("-ELBO") && text_eval.contains("val"),
@@ -399,7 +458,7 @@ fn images_of_different_sizes_need_image_size() {
                 "1",
                 "--val-fraction",
                 "0",
-                "--model",
+                "--arch",
                 "conv",
                 "--conv-channels",
                 "4",
@@ -422,15 +481,29 @@ fn absurd_settings_name_their_flag() {
         ("--val-fraction", "-0.1"),
         ("--epochs", "0"),
         ("--limit", "0"),
+        ("--train-samples", "0"),
+        ("--train-samples", "100000"),
+        ("--free-bits", "-0.5"),
     ] {
         bad_input(d, &train_args("digits", "run", &[flag, value]), &[flag]);
     }
+    // The architecture moved from --model to --arch; the old spelling says so.
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--model", "conv"]),
+        &["--arch conv"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--model", "iwae", "--beta", "4"]),
+        &["--model iwae", "--beta"],
+    );
     bad_input(
         d,
         &train_args(
             "digits",
             "run",
-            &["--model", "conv", "--conv-channels", "8,8,8,8"],
+            &["--arch", "conv", "--conv-channels", "8,8,8,8"],
         ),
         &["--conv-channels"],
     );

@@ -70,6 +70,19 @@ impl DiagonalGaussian {
             .mul_scalar(0.5)
     }
 
+    /// The same Gaussians with each row repeated `times` times in a row
+    /// (rows `i * times .. (i + 1) * times` are copies of row `i`), for drawing
+    /// several samples per example in one pass.
+    ///
+    /// # Shapes
+    /// - returns `[batch * times, latent_dim]`
+    pub fn repeat_rows(&self, times: usize) -> Self {
+        Self {
+            mu: repeat_rows(self.mu.clone(), times),
+            logvar: repeat_rows(self.logvar.clone(), times),
+        }
+    }
+
     /// KL(q || N(0, I)) summed over latent dimensions.
     ///
     /// # Shapes
@@ -152,6 +165,20 @@ pub fn gaussian_nll(mean: Tensor<2>, logvar: Tensor<2>, x: Tensor<2>) -> Tensor<
 }
 
 /// Sums `[batch, n]` over its second dimension to `[batch]`.
+/// Each row of `t` repeated `times` times in a row (a no-op for `times == 1`).
+///
+/// # Shapes
+/// - `t`: `[rows, cols]`; returns `[rows * times, cols]`
+pub fn repeat_rows(t: Tensor<2>, times: usize) -> Tensor<2> {
+    if times == 1 {
+        return t;
+    }
+    let [rows, cols] = t.dims();
+    t.unsqueeze_dim::<3>(1)
+        .repeat_dim(1, times)
+        .reshape([rows * times, cols])
+}
+
 pub(crate) fn sum_rows(t: Tensor<2>) -> Tensor<1> {
     let [batch, _] = t.dims();
     t.sum_dim(1).reshape([batch])

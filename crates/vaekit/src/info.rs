@@ -162,9 +162,10 @@ impl fmt::Display for Info {
                 )?;
                 writeln!(
                     f,
-                    "model:    {} {:?}, latent {}, {} likelihood, binarize {}",
+                    "model:    {} {} {:?}, latent {}, {} likelihood, binarize {}",
                     s.model.map(|m| m.to_string()).unwrap_or_default(),
-                    match s.model {
+                    s.arch.map(|m| m.to_string()).unwrap_or_default(),
+                    match s.arch {
                         Some(crate::settings::ArchitectureKind::Conv) => s.conv_channels.clone(),
                         _ => s.hidden.clone(),
                     }
@@ -175,12 +176,12 @@ impl fmt::Display for Info {
                 )?;
                 writeln!(
                     f,
-                    "training: {} of {} epochs, batch {}, lr {}, beta {}, seed {}",
+                    "training: {} of {} epochs, batch {}, lr {}, {}, seed {}",
                     r.epochs_done,
                     s.epochs.unwrap_or(0),
                     s.batch_size.unwrap_or(0),
                     s.lr.unwrap_or(0.0),
-                    s.beta.unwrap_or(0.0),
+                    objective_summary(s),
                     s.seed.unwrap_or(0)
                 )?;
                 if let Some(b) = r.best {
@@ -204,5 +205,18 @@ impl fmt::Display for Info {
                 Ok(())
             }
         }
+    }
+}
+
+/// The training objective in words: "beta 1, free bits 0, 1 sample" or
+/// "IWAE bound, 50 samples".
+fn objective_summary(s: &crate::settings::TrainSettings) -> String {
+    let samples = s.train_samples.unwrap_or(1);
+    let plural = if samples == 1 { "" } else { "s" };
+    match s.objective(s.beta.unwrap_or(1.0)) {
+        crate::model::objective::Objective::Elbo { beta, free_bits } => {
+            format!("ELBO with beta {beta}, free bits {free_bits}, {samples} sample{plural}")
+        }
+        crate::model::objective::Objective::Iwae => format!("IWAE bound, {samples} sample{plural}"),
     }
 }

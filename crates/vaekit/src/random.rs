@@ -17,10 +17,13 @@ pub type Rng = ChaCha8Rng;
 pub enum Stream {
     /// Shuffling, noise and binarization while training.
     Train,
-    /// Noise and binarization of evaluations (fixed, so scores are comparable).
+    /// Noise of evaluations (fixed, so scores are comparable).
     Eval,
     /// Prior samples for pictures and synthetic data.
     Sample,
+    /// Dynamic binarization of evaluations, apart from their noise so that
+    /// neither sequence depends on how many examples go in one pass.
+    EvalBinarize,
 }
 
 /// A generator for `stream` of `seed`.

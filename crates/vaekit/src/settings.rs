@@ -15,6 +15,7 @@ use crate::data::prepare::{Binarize, Preprocessing};
 use crate::data::{DataKind, Format, LoadOptions, ScalerKind};
 use crate::distributions::{GaussianVariance, Likelihood};
 use crate::error::{Error, Result};
+use crate::model::objective::Objective;
 use crate::model::{Architecture, ModelConfig};
 use crate::nn::Activation;
 use crate::optim::AdamConfig;
@@ -30,6 +31,19 @@ pub enum ArchitectureKind {
     Mlp,
     /// Convolutional (images only).
     Conv,
+}
+
+/// The model variant, as the user names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// The VAE trained on the ELBO (with `--beta`, the beta-VAE). Runs made
+    /// before `--arch` existed saved their architecture here; they read as `vae`.
+    #[serde(alias = "mlp", alias = "conv")]
+    Vae,
+    /// The importance-weighted autoencoder: the same networks trained on the
+    /// K-sample importance-weighted bound.
+    Iwae,
 }
 
 /// The likelihood, as the user names it.
@@ -62,7 +76,30 @@ macro_rules! kebab_enum_str {
         }
     };
 }
-kebab_enum_str!(ArchitectureKind, "model", Mlp => "mlp", Conv => "conv");
+kebab_enum_str!(ArchitectureKind, "architecture", Mlp => "mlp", Conv => "conv");
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "vae" => Ok(Self::Vae),
+            "iwae" => Ok(Self::Iwae),
+            "mlp" | "conv" => Err(format!(
+                "'{s}' is an architecture; use --arch {s} (--model picks vae or iwae)"
+            )),
+            other => Err(format!("unknown model '{other}'; use vae or iwae")),
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Vae => "vae",
+            Self::Iwae => "iwae",
+        })
+    }
+}
 kebab_enum_str!(LikelihoodKind, "likelihood", Bernoulli => "bernoulli", Gaussian => "gaussian");
 
 /// Everything a training run can be told. `None` means "not given here".
@@ -96,9 +133,12 @@ pub struct TrainSettings {
     /// Scaler for tables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaler: Option<ScalerKind>,
+    /// Model variant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelKind>,
     /// Network family.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<ArchitectureKind>,
+    pub arch: Option<ArchitectureKind>,
     /// MLP hidden widths.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden: Option<Vec<usize>>,
@@ -132,6 +172,12 @@ pub struct TrainSettings {
     /// Weight of the KL term (1 = the ELBO; other values give the beta-VAE).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub beta: Option<f64>,
+    /// Floor of each latent dimension's batch-mean KL, in nats (0 = none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_bits: Option<f64>,
+    /// Samples of z per example in each training step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_samples: Option<usize>,
     /// Epochs over which beta ramps linearly from 0 (0 = no warm-up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kl_warmup: Option<f64>,
@@ -178,6 +224,7 @@ impl TrainSettings {
             binarize,
             scaler,
             model,
+            arch,
             hidden,
             conv_channels,
             activation,
@@ -189,10 +236,24 @@ impl TrainSettings {
             lr,
             weight_decay,
             beta,
+            free_bits,
+            train_samples,
             kl_warmup,
             clip_grad,
             seed
         )
+    }
+
+    /// The objective of a training step whose KL weight is `beta` (the
+    /// warm-up's current value; the other terms come from these settings).
+    pub fn objective(&self, beta: f64) -> Objective {
+        match self.model.unwrap_or(ModelKind::Vae) {
+            ModelKind::Vae => Objective::Elbo {
+                beta,
+                free_bits: self.free_bits.unwrap_or(0.0),
+            },
+            ModelKind::Iwae => Objective::Iwae,
+        }
     }
 
     /// The options for [`crate::data::load`].
@@ -214,6 +275,7 @@ impl TrainSettings {
         } else {
             LikelihoodKind::Gaussian
         });
+        let model = self.model.unwrap_or(ModelKind::Vae);
         let resolved = TrainSettings {
             data: self.data.clone(),
             format: self.format,
@@ -227,7 +289,8 @@ impl TrainSettings {
                 LikelihoodKind::Bernoulli => ScalerKind::MinMax,
                 LikelihoodKind::Gaussian => ScalerKind::Standard,
             })),
-            model: Some(self.model.unwrap_or(ArchitectureKind::Mlp)),
+            model: Some(model),
+            arch: Some(self.arch.unwrap_or(ArchitectureKind::Mlp)),
             hidden: Some(self.hidden.clone().unwrap_or_else(|| vec![400])),
             conv_channels: Some(self.conv_channels.clone().unwrap_or_else(|| vec![32, 64])),
             activation: Some(self.activation.unwrap_or_default()),
@@ -239,6 +302,11 @@ impl TrainSettings {
             lr: Some(self.lr.unwrap_or(1e-3)),
             weight_decay: Some(self.weight_decay.unwrap_or(0.0)),
             beta: Some(self.beta.unwrap_or(1.0)),
+            free_bits: Some(self.free_bits.unwrap_or(0.0)),
+            train_samples: Some(self.train_samples.unwrap_or(match model {
+                ModelKind::Vae => 1,
+                ModelKind::Iwae => 5,
+            })),
             kl_warmup: Some(self.kl_warmup.unwrap_or(0.0)),
             clip_grad: Some(self.clip_grad.unwrap_or(0.0)),
             seed: Some(self.seed.unwrap_or(0)),
@@ -276,6 +344,32 @@ impl TrainSettings {
         at_least_one("--batch-size", self.batch_size, "128")?;
         at_least_one("--latent", self.latent, "20")?;
         at_least_one("--limit", self.limit, "1000")?;
+        at_least_one("--train-samples", self.train_samples, "5")?;
+        if let Some(k) = self.train_samples
+            && k > 10_000
+        {
+            return Err(Error::setting(
+                "--train-samples",
+                format!(
+                    "{k} samples per example is more than a step can hold; use at most 10000 (the IWAE paper uses 5 or 50)"
+                ),
+            ));
+        }
+        non_negative(
+            "--free-bits",
+            self.free_bits,
+            "nats per latent dimension; 0 turns it off",
+        )?;
+        if self.model == Some(ModelKind::Iwae) {
+            let plain = |v: Option<f64>, default: f64| v.is_none_or(|v| v == default);
+            if !plain(self.beta, 1.0) || !plain(self.free_bits, 0.0) || !plain(self.kl_warmup, 0.0)
+            {
+                return Err(Error::setting(
+                    "--model iwae",
+                    "the importance-weighted bound has no separate KL term to weight; drop --beta, --free-bits and --kl-warmup, or use --model vae",
+                ));
+            }
+        }
         positive("--lr", self.lr, "1e-3")?;
         non_negative("--weight-decay", self.weight_decay, "0 turns it off")?;
         non_negative("--beta", self.beta, "1 is the plain ELBO")?;
@@ -321,7 +415,7 @@ impl TrainSettings {
 
     /// The model these (resolved) settings describe for data of `kind`.
     pub fn model_config(&self, kind: &DataKind) -> Result<ModelConfig> {
-        let architecture = match self.model.unwrap_or(ArchitectureKind::Mlp) {
+        let architecture = match self.arch.unwrap_or(ArchitectureKind::Mlp) {
             ArchitectureKind::Mlp => Architecture::Mlp {
                 hidden: self.hidden.clone().unwrap_or_default(),
                 activation: self.activation.unwrap_or_default(),

@@ -22,12 +22,13 @@ use crate::data::prepare::{Binarize, PreparedData, prepare};
 use crate::data::{Dataset, load};
 use crate::error::{Error, Result};
 use crate::eval::{ElboReport, EvalOptions, batch_tensor, evaluate_elbo, noise};
+use crate::model::Vae;
+use crate::model::objective::Objective;
 use crate::model::run::{
     DataSummary, Run, RunConfig, files, load_checkpoint, read_metrics, save_checkpoint,
     save_weights, write_json, write_metrics,
 };
 use crate::model::weights::{initialize_now, load_named};
-use crate::model::{Vae, beta_vae_loss};
 use crate::optim::{Adam, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::report::{LinePlot, Series, loss_plot_png};
@@ -41,7 +42,8 @@ const MAX_SKIPPED_SHARE: f64 = 0.1;
 /// What one training step did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepOutput {
-    /// The objective, mean of recon + beta * KL over the batch.
+    /// The objective's batch mean: recon + beta * KL for the ELBO, the negative
+    /// importance-weighted bound for IWAE.
     pub loss: f64,
     /// Mean reconstruction term.
     pub recon: f64,
@@ -59,23 +61,18 @@ pub struct StepOutput {
 /// unchanged) when the loss or the gradient norm is not finite.
 ///
 /// # Shapes
-/// - `x`: `[batch, input_dim]`; `eps`: `[batch, latent_dim]`
+/// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, latent_dim]`, K samples per example
 pub fn train_step(
     model: Vae,
     adam: &mut Adam,
     x: Tensor<2>,
     eps: Tensor<2>,
-    beta: f64,
+    objective: Objective,
     clip: Option<f64>,
 ) -> (Vae, StepOutput) {
-    let terms = model.elbo_terms(x, eps);
-    let loss = beta_vae_loss(&terms, beta);
-    let grads = ParamGradients::collect(&model, &loss.backward());
-    let mut readings = vec![
-        loss.inner(),
-        terms.recon.inner().mean(),
-        terms.kl.inner().mean(),
-    ];
+    let loss = objective.loss(&model, x, eps);
+    let grads = ParamGradients::collect(&model, &loss.total.backward());
+    let mut readings = vec![loss.total.inner(), loss.recon.inner(), loss.kl.inner()];
     readings.extend(grads.norm_squared());
     let values = Tensor::cat(readings, 0)
         .into_data()
@@ -292,7 +289,7 @@ fn summarize(config: &RunConfig) -> String {
     let d = &config.data;
     let s = &config.settings;
     format!(
-        "{} from {}: {} training, {} validation{}; {} model, latent {}, {} likelihood",
+        "{} from {}: {} training, {} validation{}; {} {} model, latent {}, {} likelihood",
         d.kind.describe(),
         s.data.as_deref().unwrap_or("?"),
         d.train_examples,
@@ -300,6 +297,7 @@ fn summarize(config: &RunConfig) -> String {
         d.test_examples
             .map(|n| format!(", {n} test"))
             .unwrap_or_default(),
+        s.arch.map(|m| m.to_string()).unwrap_or_default(),
         s.model.map(|m| m.to_string()).unwrap_or_default(),
         s.latent.unwrap_or(0),
         s.likelihood.map(|l| l.to_string()).unwrap_or_default(),
@@ -462,12 +460,14 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     let batch_size = settings.batch_size.unwrap_or(128).max(1);
     let beta = settings.beta.unwrap_or(1.0);
     let warmup = settings.kl_warmup.unwrap_or(0.0);
+    let samples = settings.train_samples.unwrap_or(1).max(1);
     let clip = settings.clip_grad.filter(|&c| c > 0.0);
     let binarize = settings.binarize.unwrap_or_default();
     let eval_options = EvalOptions {
         batch_size: 1000,
         binarize,
         seed: settings.seed.unwrap_or(0),
+        limit: None,
     };
     let n = s.data.train.len();
     let steps_per_epoch = n.div_ceil(batch_size);
@@ -486,9 +486,10 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
         for (i, chunk) in order.chunks(batch_size).enumerate() {
             let dynamic = (binarize == Binarize::Dynamic).then_some(&mut s.state.rng);
             let x = batch_tensor(&s.data.train, chunk, dynamic, &s.device);
-            let eps = noise(&mut s.state.rng, chunk.len(), latent, &s.device);
+            let eps = noise(&mut s.state.rng, chunk.len() * samples, latent, &s.device);
             beta_now = warmup_beta(beta, warmup, s.state.steps, steps_per_epoch);
-            let (updated, step) = train_step(model, &mut s.adam, x, eps, beta_now, clip);
+            let objective = settings.objective(beta_now);
+            let (updated, step) = train_step(model, &mut s.adam, x, eps, objective, clip);
             model = updated;
             s.state.steps += 1;
             if step.applied {

@@ -1,11 +1,13 @@
 use anyhow::Result;
 use vaekit::burn::tensor::Device;
-use vaekit::eval::{EvalOptions, evaluate_elbo};
+use vaekit::eval::iw::evaluate_iw;
+use vaekit::eval::{ACTIVE_UNIT_THRESHOLD, EvalOptions, evaluate_elbo};
 
 use super::{open_run, say};
 use crate::cli::EvalArgs;
+use crate::progress::counter;
 
-pub fn run(args: &EvalArgs, device: Device) -> Result<()> {
+pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
     let (run, model) = open_run(&args.run, &device)?;
     let other = args.data.other();
     let data = run.prepare_data(other.as_ref().map(|(s, o)| (s.as_str(), o)))?;
@@ -16,14 +18,34 @@ pub fn run(args: &EvalArgs, device: Device) -> Result<()> {
         batch_size: args.batch_size,
         binarize: settings.binarize.unwrap_or_default(),
         seed: settings.seed.unwrap_or(0),
+        limit: args.limit,
     };
     let report = evaluate_elbo(&model, dataset, &options)?;
+    let iw = match args.iw_samples {
+        Some(k) => {
+            let bar = counter(report.n, quiet, &format!("IW estimate, K = {k}"));
+            let mut tick = |done: usize| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done as u64);
+                }
+            };
+            let result = evaluate_iw(&model, dataset, &options, k, &mut tick);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            Some(result?)
+        }
+        None => None,
+    };
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         if let Some(object) = value.as_object_mut() {
             object.insert("split".into(), split.to_string().into());
             object.insert("run".into(), run.dir.display().to_string().into());
             object.insert("weights".into(), serde_json::to_value(args.run.weights)?);
+            if let Some(iw) = &iw {
+                object.insert("iw".into(), serde_json::to_value(iw)?);
+            }
         }
         return say(value);
     }
@@ -42,6 +64,30 @@ pub fn run(args: &EvalArgs, device: Device) -> Result<()> {
     ))?;
     say(format!("reconstruction {:.3}", report.recon))?;
     say(format!("KL             {:.3}", report.kl))?;
+    if let Some(iw) = &iw {
+        say(format!(
+            "-log p(x)      {:.3} ± {:.3} nats per example ({:.5} bits per dimension), importance-weighted with K = {}",
+            iw.nll, iw.std_error, iw.bits_per_dim, iw.samples
+        ))?;
+        say(format!(
+            "               Monte Carlo error {:.3} nats; effective samples {:.1} of {} on average; {:.1} s",
+            iw.mc_std_error, iw.mean_ess, iw.samples, iw.seconds
+        ))?;
+    }
+    say(format!(
+        "active units   {} of {} (variance of the posterior mean > {ACTIVE_UNIT_THRESHOLD})",
+        report.active_units,
+        report.activity.len()
+    ))?;
+    say(format!(
+        "KL per dim     {}",
+        report
+            .kl_per_dim
+            .iter()
+            .map(|k| format!("{k:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))?;
     say(format!(
         "scored in {:.3} s ({:.0} examples/s)",
         report.seconds, report.examples_per_second

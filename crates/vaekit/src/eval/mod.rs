@@ -1,9 +1,15 @@
-//! Evaluation: the negative ELBO of a dataset, per example and per dimension.
+//! Evaluation: the negative ELBO of a dataset, per example and per dimension,
+//! the use the model makes of its latent dimensions, and (in [`iw`]) the
+//! importance-weighted estimate of log p(x).
 //!
 //! Scores are sums over an example's dimensions averaged over examples, in nats,
 //! accumulated in f64. Each example gets one reparameterized sample of z, drawn
 //! from a generator of fixed seed, so a score is reproducible and epochs compare
 //! on equal terms (the PyTorch reference's test loss is the same estimator).
+//! Noise and dynamic binarization come from separate streams, drawn example by
+//! example, so the batch size changes memory use, never results.
+
+pub mod iw;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -15,6 +21,10 @@ use crate::error::{Error, Result};
 use crate::model::{ElboTerms, Vae};
 use crate::random::{self, Rng, Stream};
 
+/// A latent dimension is active when the variance over the data of its
+/// posterior mean exceeds this (Burda et al. 2015).
+pub const ACTIVE_UNIT_THRESHOLD: f64 = 0.01;
+
 /// Settings of an evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EvalOptions {
@@ -24,6 +34,8 @@ pub struct EvalOptions {
     pub binarize: Binarize,
     /// Seed of the noise and of dynamic binarization.
     pub seed: u64,
+    /// Evaluate only the first N examples.
+    pub limit: Option<usize>,
 }
 
 impl Default for EvalOptions {
@@ -32,7 +44,21 @@ impl Default for EvalOptions {
             batch_size: 1000,
             binarize: Binarize::None,
             seed: 0,
+            limit: None,
         }
+    }
+}
+
+impl EvalOptions {
+    /// How many of `data`'s examples these options evaluate.
+    pub fn count(&self, data: &Dataset) -> usize {
+        self.limit.map_or(data.len(), |n| n.min(data.len()))
+    }
+
+    /// The generator of dynamic binarization, when the run binarizes dynamically.
+    pub fn binarizer(&self) -> Option<Rng> {
+        (self.binarize == Binarize::Dynamic)
+            .then(|| random::seeded(self.seed, Stream::EvalBinarize))
     }
 }
 
@@ -57,6 +83,15 @@ pub struct ElboReport {
     pub seconds: f64,
     /// Examples scored per second.
     pub examples_per_second: f64,
+    /// KL(q(z|x) || p(z)) of each latent dimension, nats per example.
+    #[serde(default)]
+    pub kl_per_dim: Vec<f64>,
+    /// Variance over the examples of each dimension's posterior mean E_q[z_i].
+    #[serde(default)]
+    pub activity: Vec<f64>,
+    /// Dimensions whose activity exceeds [`ACTIVE_UNIT_THRESHOLD`].
+    #[serde(default)]
+    pub active_units: usize,
 }
 
 impl ElboReport {
@@ -75,7 +110,67 @@ impl ElboReport {
             bits_per_dim: per_dim / std::f64::consts::LN_2,
             seconds,
             examples_per_second: n as f64 / seconds.max(1e-9),
+            kl_per_dim: Vec::new(),
+            activity: Vec::new(),
+            active_units: 0,
         }
+    }
+
+    /// This report with the per-dimension statistics of `latent`.
+    pub fn with_latent(mut self, latent: &LatentStats) -> Self {
+        self.kl_per_dim = latent.kl_per_dim();
+        self.activity = latent.activity();
+        self.active_units = self
+            .activity
+            .iter()
+            .filter(|&&a| a > ACTIVE_UNIT_THRESHOLD)
+            .count();
+        self
+    }
+}
+
+/// Per-dimension sums over examples of the KL and of the posterior mean and
+/// its square, in f64, gathered batch by batch.
+#[derive(Debug, Clone, Default)]
+pub struct LatentStats {
+    n: usize,
+    kl: Vec<f64>,
+    mean: Vec<f64>,
+    square: Vec<f64>,
+}
+
+impl LatentStats {
+    /// Adds a batch: `kl` and `mu` are row-major `[batch, latent_dim]`.
+    pub fn add(&mut self, kl: &[f32], mu: &[f32], latent_dim: usize) {
+        if self.kl.is_empty() {
+            self.kl = vec![0.0; latent_dim];
+            self.mean = vec![0.0; latent_dim];
+            self.square = vec![0.0; latent_dim];
+        }
+        for (k, m) in kl.chunks(latent_dim).zip(mu.chunks(latent_dim)) {
+            for j in 0..latent_dim {
+                self.kl[j] += k[j] as f64;
+                self.mean[j] += m[j] as f64;
+                self.square[j] += (m[j] as f64).powi(2);
+            }
+            self.n += 1;
+        }
+    }
+
+    /// Mean KL of each dimension.
+    pub fn kl_per_dim(&self) -> Vec<f64> {
+        let n = self.n.max(1) as f64;
+        self.kl.iter().map(|k| k / n).collect()
+    }
+
+    /// Variance of each dimension's posterior mean over the examples.
+    pub fn activity(&self) -> Vec<f64> {
+        let n = self.n.max(1) as f64;
+        self.mean
+            .iter()
+            .zip(&self.square)
+            .map(|(m, s)| (s / n - (m / n).powi(2)).max(0.0))
+            .collect()
     }
 }
 
@@ -123,41 +218,56 @@ pub fn noise(rng: &mut Rng, rows: usize, cols: usize, device: &Device) -> Tensor
     )
 }
 
-/// Sums of the two -ELBO terms over a batch, read in one transfer.
-pub fn term_sums(terms: &ElboTerms) -> (f64, f64) {
-    let both = Tensor::cat(vec![terms.recon.clone().sum(), terms.kl.clone().sum()], 0);
+/// What one batch adds to an evaluation: the two -ELBO sums and the latent
+/// statistics, read from the device in one transfer.
+pub fn add_batch(terms: &ElboTerms, latent: &mut LatentStats) -> (f64, f64) {
+    let [batch, latent_dim] = terms.posterior.mu.dims();
+    let both = Tensor::cat(
+        vec![
+            terms.recon.clone().sum(),
+            terms.kl.clone().sum(),
+            terms.posterior.kl_per_dim().reshape([batch * latent_dim]),
+            terms.posterior.mu.clone().reshape([batch * latent_dim]),
+        ],
+        0,
+    );
     let v = both.into_data().try_into_vec::<f32>().unwrap_or_default();
-    (
-        v.first().copied().unwrap_or(f32::NAN) as f64,
-        v.get(1).copied().unwrap_or(f32::NAN) as f64,
-    )
+    if v.len() != 2 + 2 * batch * latent_dim {
+        return (f64::NAN, f64::NAN);
+    }
+    let (kl, mu) = v[2..].split_at(batch * latent_dim);
+    latent.add(kl, mu, latent_dim);
+    (v[0] as f64, v[1] as f64)
 }
 
-/// The negative ELBO of every example of `data`, averaged.
-pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Result<ElboReport> {
+/// Checks that there is something to evaluate.
+fn check_data(model: &Vae, data: &Dataset) -> Result<()> {
     check_width(model, data)?;
     if data.is_empty() {
         return Err(Error::Data("there are no examples to evaluate".into()));
     }
+    Ok(())
+}
+
+/// The negative ELBO of every example of `data` (or the first
+/// `options.limit`), averaged, with the KL and activity of each latent dimension.
+pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Result<ElboReport> {
+    check_data(model, data)?;
     let started = std::time::Instant::now();
     let device = model_device(model);
     let mut rng = random::seeded(options.seed, Stream::Eval);
+    let mut binarizer = options.binarizer();
     let (mut recon, mut kl) = (0.0, 0.0);
-    let all: Vec<usize> = (0..data.len()).collect();
+    let mut latent = LatentStats::default();
+    let n = options.count(data);
+    let all: Vec<usize> = (0..n).collect();
     for chunk in all.chunks(options.batch_size.max(1)) {
-        let dynamic = (options.binarize == Binarize::Dynamic).then_some(&mut rng);
-        let x = batch_tensor(data, chunk, dynamic, &device);
+        let x = batch_tensor(data, chunk, binarizer.as_mut(), &device);
         let eps = noise(&mut rng, chunk.len(), model.latent_dim(), &device);
-        let (r, k) = term_sums(&model.elbo_terms(x, eps));
+        let (r, k) = add_batch(&model.elbo_terms(x, eps), &mut latent);
         recon += r;
         kl += k;
     }
     let seconds = started.elapsed().as_secs_f64();
-    Ok(ElboReport::from_sums(
-        data.len(),
-        data.dim(),
-        recon,
-        kl,
-        seconds,
-    ))
+    Ok(ElboReport::from_sums(n, data.dim(), recon, kl, seconds).with_latent(&latent))
 }

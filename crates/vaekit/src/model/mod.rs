@@ -5,6 +5,7 @@
 //! first and then puts the saved weights into it ([`weights`]), so the config is
 //! the one source of truth for shapes.
 
+pub mod objective;
 pub mod run;
 pub mod weights;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::DataKind;
 use crate::distributions::{
     DiagonalGaussian, GaussianVariance, Likelihood, bernoulli_nll_from_logits, gaussian_nll,
+    repeat_rows, standard_normal_log_prob,
 };
 use crate::error::{Error, Result};
 use crate::kernels;
@@ -81,8 +83,8 @@ impl ModelConfig {
             Architecture::Conv { channels } => {
                 let DataKind::Image { height, width, .. } = self.input else {
                     return Err(Error::setting(
-                        "--model",
-                        "the conv architecture needs image data; use --model mlp for tables",
+                        "--arch",
+                        "the conv architecture needs image data; use --arch mlp for tables",
                     ));
                 };
                 if channels.is_empty() || channels.contains(&0) {
@@ -204,13 +206,38 @@ pub struct Vae {
 /// The two terms of the negative ELBO, per example, in nats.
 ///
 /// # Shapes
-/// - `recon`, `kl`: `[batch]`
+/// - `recon`, `kl`: `[batch]`; `posterior`: `[batch, latent_dim]`
 #[derive(Debug, Clone)]
 pub struct ElboTerms {
-    /// -log p(x|z) at the sampled z.
+    /// -log p(x|z), averaged over the samples of z drawn for the example.
     pub recon: Tensor<1>,
     /// KL(q(z|x) || N(0, I)), in closed form.
     pub kl: Tensor<1>,
+    /// q(z|x) itself, for per-dimension KL and the statistics of its means.
+    pub posterior: DiagonalGaussian,
+}
+
+/// The terms of the log importance weights log p(x, z) - log q(z|x), one per
+/// sample of z, in nats.
+///
+/// # Shapes
+/// - `recon`, `log_ratio`: `[batch, samples]`
+#[derive(Debug, Clone)]
+pub struct SampledTerms {
+    /// -log p(x|z) of each sample.
+    pub recon: Tensor<2>,
+    /// log q(z|x) - log p(z) of each sample: the one-sample estimate of the KL.
+    pub log_ratio: Tensor<2>,
+}
+
+impl SampledTerms {
+    /// The log importance weights, -(recon + log_ratio).
+    ///
+    /// # Shapes
+    /// - returns `[batch, samples]`
+    pub fn log_weights(&self) -> Tensor<2> {
+        (self.recon.clone() + self.log_ratio.clone()).neg()
+    }
 }
 
 impl Vae {
@@ -286,33 +313,57 @@ impl Vae {
         }
     }
 
-    /// Both terms of the negative ELBO with one reparameterized sample per example.
+    /// Both terms of the negative ELBO with reparameterized samples of z: one per
+    /// example when `eps` has as many rows as `x`, K per example when it has K
+    /// times as many (the reconstruction term is then the mean over the K).
     ///
     /// # Shapes
-    /// - `x`: `[batch, input_dim]`; `eps`: `[batch, latent_dim]` standard-normal noise
+    /// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, latent_dim]` standard-normal
+    ///   noise, rows `i * K .. (i + 1) * K` for example `i`
     pub fn elbo_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> ElboTerms {
-        let q = self.encode(x.clone());
-        let z = q.rsample(eps);
-        let recon = self.reconstruction_nll(self.decode(z), x);
+        let (posterior, samples) = self.draw(x, eps);
         ElboTerms {
-            recon,
-            kl: q.kl_to_standard_normal(),
+            recon: samples.recon.mean_dim(1).squeeze_dim(1),
+            kl: posterior.kl_to_standard_normal(),
+            posterior,
         }
     }
-}
 
-/// The training objective: the batch mean of recon + beta * KL (beta = 1 is the
-/// negative ELBO; other values give the beta-VAE).
-///
-/// # Shapes
-/// - returns `[1]`
-pub fn beta_vae_loss(terms: &ElboTerms, beta: f64) -> Tensor<1> {
-    (terms.recon.clone() + terms.kl.clone().mul_scalar(beta)).mean()
+    /// The terms of the importance weights of K samples per example, for the
+    /// IWAE bound and the importance-weighted estimate of log p(x).
+    ///
+    /// # Shapes
+    /// - as for [`Vae::elbo_terms`]; returns `[batch, K]` terms
+    pub fn sampled_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> SampledTerms {
+        self.draw(x, eps).1
+    }
+
+    /// Encodes each example once, then decodes K samples of z per example.
+    fn draw(&self, x: Tensor<2>, eps: Tensor<2>) -> (DiagonalGaussian, SampledTerms) {
+        let [batch, _] = x.dims();
+        let k = eps.dims()[0] / batch.max(1);
+        debug_assert_eq!(
+            eps.dims()[0],
+            batch * k,
+            "eps rows must be a multiple of x rows"
+        );
+        let posterior = self.encode(x.clone());
+        let repeated = posterior.repeat_rows(k);
+        let z = repeated.rsample(eps);
+        let recon = self.reconstruction_nll(self.decode(z.clone()), repeat_rows(x, k));
+        let log_ratio = repeated.log_prob(z.clone()) - standard_normal_log_prob(z);
+        let terms = SampledTerms {
+            recon: recon.reshape([batch, k]),
+            log_ratio: log_ratio.reshape([batch, k]),
+        };
+        (posterior, terms)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::objective::Objective;
     use crate::model::weights::{load_named, named_tensors};
 
     fn mlp_config() -> ModelConfig {
@@ -332,21 +383,34 @@ mod tests {
     }
 
     /// Loss of the tiny model at its current weights, in f64 from f32 outputs.
-    fn loss_at(model: &Vae, x: &Tensor<2>, eps: &Tensor<2>) -> f64 {
-        let terms = model.elbo_terms(x.clone(), eps.clone());
-        beta_vae_loss(&terms, 1.0).into_scalar::<f32>() as f64
+    fn loss_at(model: &Vae, objective: Objective, x: &Tensor<2>, eps: &Tensor<2>) -> f64 {
+        let loss = objective.loss(model, x.clone(), eps.clone());
+        loss.total.into_scalar::<f32>() as f64
     }
 
     #[test]
     fn gradients_match_finite_differences() {
         // A tiny model in f32: central differences with h = 1e-2 on a smooth
-        // (tanh) network agree with autodiff to a few parts in a thousand.
-        for likelihood in [
-            Likelihood::Bernoulli,
-            Likelihood::Gaussian {
-                variance: GaussianVariance::PerPixel,
-                min_variance: 1e-3,
-            },
+        // (tanh) network agree with autodiff to a few parts in a thousand. The
+        // ELBO with free bits and the IWAE bound (3 samples per example) too.
+        let elbo = Objective::Elbo {
+            beta: 1.0,
+            free_bits: 0.0,
+        };
+        let free_bits = Objective::Elbo {
+            beta: 0.5,
+            free_bits: 0.3,
+        };
+        let gaussian = Likelihood::Gaussian {
+            variance: GaussianVariance::PerPixel,
+            min_variance: 1e-3,
+        };
+        for (likelihood, objective, samples) in [
+            (Likelihood::Bernoulli, elbo, 1),
+            (gaussian, elbo, 1),
+            (Likelihood::Bernoulli, free_bits, 1),
+            (Likelihood::Bernoulli, Objective::Iwae, 3),
+            (gaussian, Objective::Iwae, 3),
         ] {
             let config = ModelConfig {
                 likelihood,
@@ -362,9 +426,19 @@ mod tests {
                 ],
                 &device,
             );
-            let eps = Tensor::<2>::from_floats([[0.3, -1.1], [0.8, 0.5]], &device);
-            let loss = beta_vae_loss(&model.elbo_terms(x.clone(), eps.clone()), 1.0);
-            let grads = loss.backward();
+            let noise = [
+                [0.3, -1.1],
+                [0.8, 0.5],
+                [-0.4, 0.2],
+                [1.3, -0.7],
+                [0.1, 0.9],
+                [-1.2, 0.6],
+            ];
+            let eps = Tensor::<2>::from_floats(noise, &device).slice([0..2 * samples, 0..2]);
+            let grads = objective
+                .loss(&model, x.clone(), eps.clone())
+                .total
+                .backward();
             let named = named_tensors(&model);
             let analytic: Vec<(String, Vec<f32>)> = {
                 let mut v = Vec::new();
@@ -410,7 +484,7 @@ mod tests {
                             std::path::Path::new("test"),
                         )
                         .unwrap();
-                        loss_at(&m, &x, &eps)
+                        loss_at(&m, objective, &x, &eps)
                     };
                     let numeric = (perturbed(h) - perturbed(-h)) / (2.0 * h as f64);
                     let analytic = grad[i] as f64;
@@ -446,11 +520,6 @@ mod tests {
             columns: vec!["a".into()],
         };
         c.architecture = Architecture::Conv { channels: vec![8] };
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("--model mlp")
-        );
+        assert!(c.validate().unwrap_err().to_string().contains("--arch mlp"));
     }
 }

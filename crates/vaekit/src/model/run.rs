@@ -26,7 +26,7 @@ use crate::data::prepare::{PreparedData, prepare, preprocess};
 use crate::data::{DataKind, Format, LoadOptions, Scaler, Source, load};
 use crate::error::{Error, Result};
 use crate::io::{read_file, write_atomic};
-use crate::settings::TrainSettings;
+use crate::settings::{ArchitectureKind, TrainSettings};
 
 /// File names inside a run directory.
 pub mod files {
@@ -132,7 +132,15 @@ impl Run {
                 ),
             ));
         }
-        let config: RunConfig = read_json(&config_path)?;
+        let mut config: RunConfig = read_json(&config_path)?;
+        // Runs made before `--arch` existed kept the architecture only in the
+        // model config (their `model` setting reads as `vae`).
+        if config.settings.arch.is_none() {
+            config.settings.arch = Some(match config.model.architecture {
+                super::Architecture::Mlp { .. } => ArchitectureKind::Mlp,
+                super::Architecture::Conv { .. } => ArchitectureKind::Conv,
+            });
+        }
         let scaler_path = dir.join(files::SCALER);
         let scaler = if scaler_path.is_file() {
             Some(read_json(&scaler_path)?)
