@@ -10,7 +10,8 @@ use vaekit::distributions::GaussianVariance;
 use vaekit::model::run::Weights;
 use vaekit::nn::Activation;
 use vaekit::settings::{
-    ArchitectureKind, LikelihoodKind, ModelKind, TrainSettings, parse_image_size, parse_sizes,
+    ArchitectureKind, LikelihoodKind, ModelKind, ObjectiveKind, TrainSettings, parse_image_size,
+    parse_sizes,
 };
 
 const MAIN_EXAMPLES: &str = "\
@@ -55,6 +56,7 @@ Examples:
   vaekit train --data images/ --image-size 32x32 --arch conv --likelihood gaussian --out runs/faces
   vaekit train --data table.csv --label-column species --out runs/table
   vaekit train --data ../data/mnist --binarize dynamic --model iwae --train-samples 50 --out runs/iwae
+  vaekit train --data ../data/mnist --binarize dynamic --model hvae --objective iw --train-samples 50 --out runs/hvae
   vaekit train --out runs/mnist --resume --epochs 20      continue a run to 20 epochs
   vaekit train --config settings.toml --out runs/x         keys are the long flag names")]
     Train(Box<TrainArgs>),
@@ -166,22 +168,31 @@ pub struct TrainArgs {
     /// Scaler for tables: min-max or standard [default: min-max for Bernoulli, standard for Gaussian].
     #[arg(long, value_name = "KIND")]
     pub scaler: Option<ScalerKind>,
-    /// Model: vae (the ELBO; with --beta the beta-VAE) or iwae (the importance-weighted bound) [default: vae].
+    /// Model: vae (with --beta the beta-VAE), iwae (trained on the importance-weighted bound), or hvae (two latent layers) [default: vae].
     #[arg(long, value_name = "MODEL")]
     pub model: Option<ModelKind>,
+    /// Training objective: elbo or iw (the importance-weighted bound of --train-samples) [default: iw for iwae, else elbo].
+    #[arg(long, value_name = "OBJ")]
+    pub objective: Option<ObjectiveKind>,
+    /// hvae: size of the second latent layer z2 [default: 50].
+    #[arg(long, value_name = "K")]
+    pub top_latent: Option<usize>,
+    /// hvae: hidden widths between z1 and z2 [default: 100,100].
+    #[arg(long, value_name = "SIZES", value_parser = sizes)]
+    pub top_hidden: Option<Sizes>,
     /// Network family: mlp or conv [default: mlp].
     #[arg(long, value_name = "ARCH")]
     pub arch: Option<ArchitectureKind>,
-    /// MLP hidden layer widths, encoder side first: 400, 500,500, or none [default: 400].
+    /// MLP hidden layer widths, encoder side first: 400, 500,500, or none [default: 400; 200,200 for hvae].
     #[arg(long, value_name = "SIZES", value_parser = sizes)]
     pub hidden: Option<Sizes>,
     /// Conv channels per strided layer [default: 32,64].
     #[arg(long, value_name = "SIZES", value_parser = sizes)]
     pub conv_channels: Option<Sizes>,
-    /// MLP nonlinearity: relu or tanh [default: relu].
+    /// MLP nonlinearity: relu or tanh [default: relu; tanh for hvae].
     #[arg(long, value_name = "FN")]
     pub activation: Option<Activation>,
-    /// Size of the latent code [default: 20].
+    /// Size of the latent code (z1 for hvae) [default: 20; 100 for hvae].
     #[arg(long, value_name = "K")]
     pub latent: Option<usize>,
     /// bernoulli (values in [0,1]) or gaussian [default: bernoulli for images, gaussian for tables].
@@ -232,6 +243,9 @@ impl TrainArgs {
             binarize: self.binarize,
             scaler: self.scaler,
             model: self.model,
+            objective: self.objective,
+            top_latent: self.top_latent,
+            top_hidden: self.top_hidden.clone().map(|s| s.0),
             arch: self.arch,
             hidden: self.hidden.clone().map(|s| s.0),
             conv_channels: self.conv_channels.clone().map(|s| s.0),

@@ -302,7 +302,8 @@ fn config_file_and_resume_work_from_the_command_line() {
     let d = dir.path();
     std::fs::write(
         d.join("s.toml"),
-        "data = \"digits\"\nhidden = [16]\nlatent = 3\nbatch-size = 200\nepochs = 5\n",
+        "data = \"digits\"\nhidden = [16]\nlatent = 3\nbatch-size = 200\nepochs = 5\n\
+         model = \"hvae\"\nobjective = \"iw\"\ntrain-samples = 2\ntop-latent = 2\ntop-hidden = [8]\n",
     )
     .unwrap();
     ok(
@@ -321,6 +322,26 @@ fn config_file_and_resume_work_from_the_command_line() {
     );
     let metrics = std::fs::read_to_string(d.join("run/metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 2);
+    // The hierarchical model the file asked for works with every command.
+    let info = ok(d, &["info", "run"]);
+    assert!(
+        info.contains("hvae") && info.contains("z2 of 2") && info.contains("IWAE bound, 2 samples"),
+        "{info}"
+    );
+    let eval = ok(
+        d,
+        &["eval", "--run", "run", "--iw-samples", "5", "--limit", "10"],
+    );
+    assert!(
+        eval.contains("K = 5") && eval.contains("of 5 (variance"),
+        "{eval}"
+    );
+    ok(d, &["sample", "--run", "run", "--n", "4", "--out", "s.png"]);
+    ok(
+        d,
+        &["reconstruct", "--run", "run", "--n", "4", "--out", "r.png"],
+    );
+    ok(d, &["encode", "--run", "run", "--out", "codes.csv"]);
 }
 
 #[test]
@@ -497,6 +518,16 @@ fn absurd_settings_name_their_flag() {
         d,
         &train_args("digits", "run", &["--model", "iwae", "--beta", "4"]),
         &["--model iwae", "--beta"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--top-latent", "5"]),
+        &["--top-latent", "--model hvae"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--model", "hvae", "--top-latent", "0"]),
+        &["--top-latent"],
     );
     bad_input(
         d,

@@ -51,12 +51,19 @@ impl DiagonalGaussian {
     /// # Shapes
     /// - `z`: `[batch, latent_dim]`; returns `[batch]`
     pub fn log_prob(&self, z: Tensor<2>) -> Tensor<1> {
+        sum_rows(self.log_prob_per_dim(z))
+    }
+
+    /// log q(z) of each dimension.
+    ///
+    /// # Shapes
+    /// - `z`: `[batch, latent_dim]`; returns `[batch, latent_dim]`
+    pub fn log_prob_per_dim(&self, z: Tensor<2>) -> Tensor<2> {
         let diff = z - self.mu.clone();
         let quad = diff.powi_scalar(2) * self.logvar.clone().neg().exp();
-        let per_dim = (quad + self.logvar.clone())
+        (quad + self.logvar.clone())
             .add_scalar(LOG_2PI)
-            .mul_scalar(-0.5);
-        sum_rows(per_dim)
+            .mul_scalar(-0.5)
     }
 
     /// KL(q || N(0, I)) per latent dimension, in closed form:
@@ -177,6 +184,22 @@ pub fn repeat_rows(t: Tensor<2>, times: usize) -> Tensor<2> {
     t.unsqueeze_dim::<3>(1)
         .repeat_dim(1, times)
         .reshape([rows * times, cols])
+}
+
+/// The mean over each example's `times` consecutive rows (the inverse of
+/// [`repeat_rows`] for repeated rows).
+///
+/// # Shapes
+/// - `t`: `[rows * times, cols]`; returns `[rows, cols]`
+pub fn mean_of_repeats(t: Tensor<2>, times: usize) -> Tensor<2> {
+    if times == 1 {
+        return t;
+    }
+    let [total, cols] = t.dims();
+    let rows = total / times;
+    t.reshape([rows, times, cols])
+        .mean_dim(1)
+        .reshape([rows, cols])
 }
 
 pub(crate) fn sum_rows(t: Tensor<2>) -> Tensor<1> {

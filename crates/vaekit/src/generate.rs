@@ -30,12 +30,15 @@ fn to_values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap_or_default()
 }
 
-/// `n` draws z ~ N(0, I) decoded to the mean of p(x|z), row-major `[n, input_dim]`.
+/// `n` codes drawn from the prior (z ~ N(0, I), or z2 ~ N(0, I) then
+/// z1 ~ p(z1|z2) in a hierarchical VAE) decoded to the mean of p(x|z),
+/// row-major `[n, input_dim]`.
 pub fn sample_prior(model: &Vae, n: usize, seed: u64) -> Result<Vec<f32>> {
     check_count(n)?;
     let device = model_device(model);
     let mut rng = random::seeded(seed, Stream::Sample);
-    let z = noise(&mut rng, n, model.latent_dim(), &device);
+    let eps = noise(&mut rng, n, model.noise_dim(), &device);
+    let z = model.prior_codes(eps);
     Ok(to_values(model.likelihood_mean(model.decode(z))))
 }
 

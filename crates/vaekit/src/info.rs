@@ -174,6 +174,13 @@ impl fmt::Display for Info {
                     s.likelihood.map(|l| l.to_string()).unwrap_or_default(),
                     s.binarize.unwrap_or_default()
                 )?;
+                if let Some(top) = &c.model.top {
+                    writeln!(
+                        f,
+                        "          second latent layer z2 of {} through {:?} {}",
+                        top.latent_dim, top.hidden, top.activation
+                    )?;
+                }
                 writeln!(
                     f,
                     "training: {} of {} epochs, batch {}, lr {}, {}, seed {}",

@@ -16,7 +16,7 @@ use crate::data::{DataKind, Format, LoadOptions, ScalerKind};
 use crate::distributions::{GaussianVariance, Likelihood};
 use crate::error::{Error, Result};
 use crate::model::objective::Objective;
-use crate::model::{Architecture, ModelConfig};
+use crate::model::{Architecture, ModelConfig, TopLayerConfig};
 use crate::nn::Activation;
 use crate::optim::AdamConfig;
 
@@ -44,6 +44,19 @@ pub enum ModelKind {
     /// The importance-weighted autoencoder: the same networks trained on the
     /// K-sample importance-weighted bound.
     Iwae,
+    /// Two stochastic layers, x -> z1 -> z2, with a learned p(z1|z2); trained
+    /// on the ELBO, or on the IW bound with `--objective iw`.
+    Hvae,
+}
+
+/// What training maximizes, as the user names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectiveKind {
+    /// The evidence lower bound, averaged over the samples.
+    Elbo,
+    /// The importance-weighted bound of the samples (Burda et al. 2015).
+    Iw,
 }
 
 /// The likelihood, as the user names it.
@@ -77,6 +90,7 @@ macro_rules! kebab_enum_str {
     };
 }
 kebab_enum_str!(ArchitectureKind, "architecture", Mlp => "mlp", Conv => "conv");
+kebab_enum_str!(ObjectiveKind, "objective", Elbo => "elbo", Iw => "iw");
 
 impl std::str::FromStr for ModelKind {
     type Err = String;
@@ -84,10 +98,11 @@ impl std::str::FromStr for ModelKind {
         match s {
             "vae" => Ok(Self::Vae),
             "iwae" => Ok(Self::Iwae),
+            "hvae" => Ok(Self::Hvae),
             "mlp" | "conv" => Err(format!(
-                "'{s}' is an architecture; use --arch {s} (--model picks vae or iwae)"
+                "'{s}' is an architecture; use --arch {s} (--model picks vae, iwae or hvae)"
             )),
-            other => Err(format!("unknown model '{other}'; use vae or iwae")),
+            other => Err(format!("unknown model '{other}'; use vae, iwae or hvae")),
         }
     }
 }
@@ -97,6 +112,7 @@ impl std::fmt::Display for ModelKind {
         f.write_str(match self {
             Self::Vae => "vae",
             Self::Iwae => "iwae",
+            Self::Hvae => "hvae",
         })
     }
 }
@@ -136,6 +152,15 @@ pub struct TrainSettings {
     /// Model variant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelKind>,
+    /// Training objective.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objective: Option<ObjectiveKind>,
+    /// Size of the second latent layer (hvae).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_latent: Option<usize>,
+    /// Hidden widths between the two latent layers (hvae).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_hidden: Option<Vec<usize>>,
     /// Network family.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arch: Option<ArchitectureKind>,
@@ -224,6 +249,9 @@ impl TrainSettings {
             binarize,
             scaler,
             model,
+            objective,
+            top_latent,
+            top_hidden,
             arch,
             hidden,
             conv_channels,
@@ -247,12 +275,21 @@ impl TrainSettings {
     /// The objective of a training step whose KL weight is `beta` (the
     /// warm-up's current value; the other terms come from these settings).
     pub fn objective(&self, beta: f64) -> Objective {
-        match self.model.unwrap_or(ModelKind::Vae) {
-            ModelKind::Vae => Objective::Elbo {
+        match self.objective_kind() {
+            ObjectiveKind::Elbo => Objective::Elbo {
                 beta,
                 free_bits: self.free_bits.unwrap_or(0.0),
             },
-            ModelKind::Iwae => Objective::Iwae,
+            ObjectiveKind::Iw => Objective::Iwae,
+        }
+    }
+
+    /// The objective given, or the model's own (iw for iwae, else elbo).
+    fn objective_kind(&self) -> ObjectiveKind {
+        match (self.objective, self.model) {
+            (Some(objective), _) => objective,
+            (None, Some(ModelKind::Iwae)) => ObjectiveKind::Iw,
+            (None, _) => ObjectiveKind::Elbo,
         }
     }
 
@@ -276,6 +313,7 @@ impl TrainSettings {
             LikelihoodKind::Gaussian
         });
         let model = self.model.unwrap_or(ModelKind::Vae);
+        let hvae = model == ModelKind::Hvae;
         let resolved = TrainSettings {
             data: self.data.clone(),
             format: self.format,
@@ -291,10 +329,19 @@ impl TrainSettings {
             })),
             model: Some(model),
             arch: Some(self.arch.unwrap_or(ArchitectureKind::Mlp)),
-            hidden: Some(self.hidden.clone().unwrap_or_else(|| vec![400])),
+            hidden: Some(self.hidden.clone().unwrap_or_else(|| match hvae {
+                true => vec![200, 200],
+                false => vec![400],
+            })),
             conv_channels: Some(self.conv_channels.clone().unwrap_or_else(|| vec![32, 64])),
-            activation: Some(self.activation.unwrap_or_default()),
-            latent: Some(self.latent.unwrap_or(20)),
+            activation: Some(self.activation.unwrap_or(match hvae {
+                true => Activation::Tanh,
+                false => Activation::default(),
+            })),
+            latent: Some(self.latent.unwrap_or(if hvae { 100 } else { 20 })),
+            objective: Some(self.objective_kind()),
+            top_latent: self.top_latent.or(hvae.then_some(50)),
+            top_hidden: self.top_hidden.clone().or(hvae.then(|| vec![100, 100])),
             likelihood: Some(likelihood),
             gaussian_variance: Some(self.gaussian_variance.unwrap_or(GaussianVariance::Scalar)),
             epochs: Some(self.epochs.unwrap_or(10)),
@@ -303,9 +350,9 @@ impl TrainSettings {
             weight_decay: Some(self.weight_decay.unwrap_or(0.0)),
             beta: Some(self.beta.unwrap_or(1.0)),
             free_bits: Some(self.free_bits.unwrap_or(0.0)),
-            train_samples: Some(self.train_samples.unwrap_or(match model {
-                ModelKind::Vae => 1,
-                ModelKind::Iwae => 5,
+            train_samples: Some(self.train_samples.unwrap_or(match self.objective_kind() {
+                ObjectiveKind::Elbo => 1,
+                ObjectiveKind::Iw => 5,
             })),
             kl_warmup: Some(self.kl_warmup.unwrap_or(0.0)),
             clip_grad: Some(self.clip_grad.unwrap_or(0.0)),
@@ -360,15 +407,29 @@ impl TrainSettings {
             self.free_bits,
             "nats per latent dimension; 0 turns it off",
         )?;
-        if self.model == Some(ModelKind::Iwae) {
+        if self.model == Some(ModelKind::Iwae) && self.objective == Some(ObjectiveKind::Elbo) {
+            return Err(Error::setting(
+                "--objective",
+                "an iwae is trained on the IW bound; use --model vae for the ELBO",
+            ));
+        }
+        if self.objective_kind() == ObjectiveKind::Iw {
             let plain = |v: Option<f64>, default: f64| v.is_none_or(|v| v == default);
             if !plain(self.beta, 1.0) || !plain(self.free_bits, 0.0) || !plain(self.kl_warmup, 0.0)
             {
                 return Err(Error::setting(
-                    "--model iwae",
-                    "the importance-weighted bound has no separate KL term to weight; drop --beta, --free-bits and --kl-warmup, or use --model vae",
+                    "--model iwae / --objective iw",
+                    "the importance-weighted bound has no separate KL term to weight; drop --beta, --free-bits and --kl-warmup, or train on the ELBO",
                 ));
             }
+        }
+        if self.model != Some(ModelKind::Hvae)
+            && (self.top_latent.is_some() || self.top_hidden.is_some())
+        {
+            return Err(Error::setting(
+                "--top-latent / --top-hidden",
+                "they describe the second latent layer of --model hvae; add --model hvae or drop them",
+            ));
         }
         positive("--lr", self.lr, "1e-3")?;
         non_negative("--weight-decay", self.weight_decay, "0 turns it off")?;
@@ -431,11 +492,17 @@ impl TrainSettings {
                 min_variance: GAUSSIAN_MIN_VARIANCE,
             },
         };
+        let top = (self.model == Some(ModelKind::Hvae)).then(|| TopLayerConfig {
+            latent_dim: self.top_latent.unwrap_or(50),
+            hidden: self.top_hidden.clone().unwrap_or_else(|| vec![100, 100]),
+            activation: self.activation.unwrap_or_default(),
+        });
         Ok(ModelConfig {
             input: kind.clone(),
             architecture,
             latent_dim: self.latent.unwrap_or(0),
             likelihood,
+            top,
         })
     }
 

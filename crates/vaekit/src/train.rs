@@ -471,7 +471,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     };
     let n = s.data.train.len();
     let steps_per_epoch = n.div_ceil(batch_size);
-    let latent = s.model.latent_dim();
+    let latent = s.model.noise_dim();
     observer.on_start(&summarize(&s.config));
 
     for epoch in s.state.epoch + 1..=epochs {

@@ -13,7 +13,7 @@ use vaekit::model::Vae;
 use vaekit::model::run::{Run, Weights, files};
 use vaekit::model::weights::{from_safetensors, named_tensors};
 use vaekit::nn::Activation;
-use vaekit::settings::{ModelKind, TrainSettings};
+use vaekit::settings::{ModelKind, ObjectiveKind, TrainSettings};
 use vaekit::train::{Silent, TrainRequest, train};
 
 fn cpu() -> Device {
@@ -431,6 +431,51 @@ fn iwae_and_free_bits_runs_keep_their_bounds_on_every_step() {
     let outcome = train(request(settings, &out, false), &mut Silent).unwrap();
     for m in &outcome.metrics {
         assert!(m.train_loss >= m.train_neg_elbo - 1e-4, "{m:?}");
+    }
+}
+
+#[test]
+fn a_hierarchical_vae_trains_on_either_bound_and_evaluates_and_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    for objective in [ObjectiveKind::Elbo, ObjectiveKind::Iw] {
+        let out = dir.path().join(format!("hvae-{objective}"));
+        let settings = TrainSettings {
+            model: Some(ModelKind::Hvae),
+            objective: Some(objective),
+            top_latent: Some(3),
+            top_hidden: Some(vec![16]),
+            train_samples: Some(3),
+            ..small(3)
+        };
+        let outcome = train(request(settings, &out, false), &mut Silent).unwrap();
+        let [first, .., last] = outcome.metrics.as_slice() else {
+            panic!("3 epochs")
+        };
+        assert!(last.train_loss < first.train_loss, "{first:?} {last:?}");
+        for m in &outcome.metrics {
+            match objective {
+                ObjectiveKind::Iw => assert!(m.train_loss <= m.train_neg_elbo + 1e-4),
+                ObjectiveKind::Elbo => assert!((m.train_loss - m.train_neg_elbo).abs() < 1e-3),
+            }
+        }
+        let run = Run::open(&out).unwrap();
+        assert_eq!(run.config.model.top.as_ref().map(|t| t.latent_dim), Some(3));
+        let model = run.load_model(Weights::Best, &cpu()).unwrap();
+        assert_eq!((model.latent_dim(), model.noise_dim()), (4, 7));
+        let data = run.prepare_data(None).unwrap();
+        let test = data.split(Split::Test).unwrap();
+        let elbo = evaluate_elbo(&model, test, &EvalOptions::default()).unwrap();
+        assert_eq!((elbo.kl_per_dim.len(), elbo.activity.len()), (7, 7));
+        let iw = evaluate_iw(&model, test, &EvalOptions::default(), 50, &mut |_| {}).unwrap();
+        assert!(
+            iw.nll.is_finite() && iw.nll < elbo.neg_elbo,
+            "{} vs {}",
+            iw.nll,
+            elbo.neg_elbo
+        );
+        let samples = vaekit::generate::sample_prior(&model, 5, 0).unwrap();
+        assert_eq!(samples.len(), 5 * 64);
+        assert!(samples.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 }
 

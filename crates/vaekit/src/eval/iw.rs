@@ -141,7 +141,7 @@ pub fn evaluate_iw(
         let mut done = 0;
         while done < samples {
             let k = per_pass.min(samples - done);
-            let eps = noise(&mut rng, chunk.len() * k, model.latent_dim(), &device);
+            let eps = noise(&mut rng, chunk.len() * k, model.noise_dim(), &device);
             let log_w = model.sampled_terms(x.clone(), eps).log_weights();
             let values = log_w.into_data().try_into_vec::<f32>().unwrap_or_default();
             if values.len() != chunk.len() * k {
@@ -241,6 +241,7 @@ mod tests {
                 variance: GaussianVariance::Scalar,
                 min_variance: MIN_VARIANCE,
             },
+            top: None,
         };
         // Posterior of z given x: mean (x - b) W^T M^-1, variance sigma^2 M^-1,
         // with M = W W^T + sigma^2 I diagonal here.

@@ -221,13 +221,13 @@ pub fn noise(rng: &mut Rng, rows: usize, cols: usize, device: &Device) -> Tensor
 /// What one batch adds to an evaluation: the two -ELBO sums and the latent
 /// statistics, read from the device in one transfer.
 pub fn add_batch(terms: &ElboTerms, latent: &mut LatentStats) -> (f64, f64) {
-    let [batch, latent_dim] = terms.posterior.mu.dims();
+    let [batch, latent_dim] = terms.means.dims();
     let both = Tensor::cat(
         vec![
             terms.recon.clone().sum(),
             terms.kl.clone().sum(),
-            terms.posterior.kl_per_dim().reshape([batch * latent_dim]),
-            terms.posterior.mu.clone().reshape([batch * latent_dim]),
+            terms.kl_per_dim.clone().reshape([batch * latent_dim]),
+            terms.means.clone().reshape([batch * latent_dim]),
         ],
         0,
     );
@@ -263,7 +263,7 @@ pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Resu
     let all: Vec<usize> = (0..n).collect();
     for chunk in all.chunks(options.batch_size.max(1)) {
         let x = batch_tensor(data, chunk, binarizer.as_mut(), &device);
-        let eps = noise(&mut rng, chunk.len(), model.latent_dim(), &device);
+        let eps = noise(&mut rng, chunk.len(), model.noise_dim(), &device);
         let (r, k) = add_batch(&model.elbo_terms(x, eps), &mut latent);
         recon += r;
         kl += k;

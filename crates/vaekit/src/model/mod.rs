@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::DataKind;
 use crate::distributions::{
     DiagonalGaussian, GaussianVariance, Likelihood, bernoulli_nll_from_logits, gaussian_nll,
-    repeat_rows, standard_normal_log_prob,
+    mean_of_repeats, repeat_rows, standard_normal_log_prob, sum_rows,
 };
 use crate::error::{Error, Result};
 use crate::kernels;
@@ -57,6 +57,24 @@ pub struct ModelConfig {
     pub latent_dim: usize,
     /// The observation model p(x|z).
     pub likelihood: Likelihood,
+    /// A second stochastic layer above the latent code, for the hierarchical
+    /// VAE (None: the prior of z is N(0, I)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<TopLayerConfig>,
+}
+
+/// The second stochastic layer of a hierarchical VAE: x -> z1 -> z2 with the
+/// prior p(z2) = N(0, I) and a learned top-down p(z1|z2), as in the IWAE
+/// paper's two-layer model. Its networks are MLPs whatever the architecture
+/// below z1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopLayerConfig {
+    /// Size of z2.
+    pub latent_dim: usize,
+    /// Hidden widths of q(z2|z1) (and, mirrored, of p(z1|z2)).
+    pub hidden: Vec<usize>,
+    /// Nonlinearity of those layers.
+    pub activation: Activation,
 }
 
 impl ModelConfig {
@@ -95,6 +113,20 @@ impl ModelConfig {
                 }
                 feature_sizes(height, width, channels.len())
                     .map_err(|m| Error::setting("--conv-channels", m))?;
+            }
+        }
+        if let Some(top) = &self.top {
+            if top.latent_dim == 0 {
+                return Err(Error::setting(
+                    "--top-latent",
+                    "the second latent layer needs at least 1 dimension (the IWAE paper uses 50)",
+                ));
+            }
+            if top.hidden.contains(&0) {
+                return Err(Error::setting(
+                    "--top-hidden",
+                    "every hidden layer needs at least one unit (for example --top-hidden 100,100)",
+                ));
             }
         }
         if let Likelihood::Gaussian { min_variance, .. } = self.likelihood
@@ -157,9 +189,22 @@ impl ModelConfig {
                 Some(Param::from_tensor(Tensor::zeros([1, width], device)))
             }
         };
+        let top = self.top.as_ref().map(|top| {
+            let reversed: Vec<usize> = top.hidden.iter().rev().copied().collect();
+            TopLayer {
+                up: MlpEncoderConfig::new(self.latent_dim, top.hidden.clone(), top.latent_dim)
+                    .with_activation(top.activation)
+                    .init(device),
+                down: MlpEncoderConfig::new(top.latent_dim, reversed, self.latent_dim)
+                    .with_activation(top.activation)
+                    .init(device),
+                latent_dim: top.latent_dim,
+            }
+        });
         Ok(Vae {
             encoder,
             decoder,
+            top,
             obs_logvar,
             likelihood: self.likelihood,
             input_dim: dim,
@@ -186,12 +231,23 @@ pub enum Decoder {
     Conv(ConvDecoder),
 }
 
-/// A variational autoencoder: encoder, decoder and the likelihood's own
-/// parameters (the learned Gaussian variance).
+/// The networks of a second stochastic layer: q(z2|z1) going up, p(z1|z2)
+/// coming down.
+#[derive(Module, Debug)]
+pub struct TopLayer {
+    up: MlpEncoder,
+    down: MlpEncoder,
+    #[module(skip)]
+    latent_dim: usize,
+}
+
+/// A variational autoencoder: encoder, decoder, an optional second stochastic
+/// layer, and the likelihood's own parameters (the learned Gaussian variance).
 #[derive(Module, Debug)]
 pub struct Vae {
     encoder: Encoder,
     decoder: Decoder,
+    top: Option<TopLayer>,
     /// Raw parameter of the Gaussian likelihood's variance, `[1, 1]` or `[1, dim]`;
     /// variance = min_variance + exp(raw), smooth and never below the floor.
     obs_logvar: Option<Param<Tensor<2>>>,
@@ -203,18 +259,24 @@ pub struct Vae {
     latent_dim: usize,
 }
 
-/// The two terms of the negative ELBO, per example, in nats.
+/// The two terms of the negative ELBO, per example, in nats, and what each
+/// latent dimension contributes.
 ///
 /// # Shapes
-/// - `recon`, `kl`: `[batch]`; `posterior`: `[batch, latent_dim]`
+/// - `recon`, `kl`: `[batch]`; `kl_per_dim`, `means`: `[batch, code_dim]`, where
+///   the code is z, or z1 then z2 in a hierarchical VAE
 #[derive(Debug, Clone)]
 pub struct ElboTerms {
     /// -log p(x|z), averaged over the samples of z drawn for the example.
     pub recon: Tensor<1>,
-    /// KL(q(z|x) || N(0, I)), in closed form.
+    /// The KL term: KL(q(z|x) || N(0, I)) in closed form; in a hierarchical VAE,
+    /// log q(z1|x) - log p(z1|z2) at the samples plus KL(q(z2|z1) || N(0, I)).
     pub kl: Tensor<1>,
-    /// q(z|x) itself, for per-dimension KL and the statistics of its means.
-    pub posterior: DiagonalGaussian,
+    /// `kl` split over the latent dimensions (it sums to `kl`).
+    pub kl_per_dim: Tensor<2>,
+    /// The posterior means of the code, E_q[z] (averaged over the samples of z1
+    /// for z2).
+    pub means: Tensor<2>,
 }
 
 /// The terms of the log importance weights log p(x, z) - log q(z|x), one per
@@ -246,9 +308,41 @@ impl Vae {
         self.input_dim
     }
 
-    /// Size of the latent code.
+    /// Size of the latent code z (z1 in a hierarchical VAE): what the encoder
+    /// gives and the decoder takes.
     pub fn latent_dim(&self) -> usize {
         self.latent_dim
+    }
+
+    /// Standard-normal values one sample of every latent layer takes: z, or
+    /// z1 then z2.
+    pub fn noise_dim(&self) -> usize {
+        self.latent_dim + self.top.as_ref().map_or(0, |t| t.latent_dim)
+    }
+
+    /// Codes drawn from the prior: `eps` itself for the VAE; in a hierarchical
+    /// VAE, z2 = the last columns of `eps` and z1 ~ p(z1|z2) with the first.
+    ///
+    /// # Shapes
+    /// - `eps`: `[n, noise_dim]`; returns `[n, latent_dim]`
+    pub fn prior_codes(&self, eps: Tensor<2>) -> Tensor<2> {
+        match &self.top {
+            None => eps,
+            Some(top) => {
+                let (eps1, z2) = self.split_noise(eps);
+                top.down.forward(z2).rsample(eps1)
+            }
+        }
+    }
+
+    /// The noise of z1 and of z2 (for a VAE, all of it and an empty tensor).
+    fn split_noise(&self, eps: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let [rows, cols] = eps.dims();
+        let l = self.latent_dim.min(cols);
+        (
+            eps.clone().slice([0..rows, 0..l]),
+            eps.slice([0..rows, l..cols]),
+        )
     }
 
     /// The observation model.
@@ -315,17 +409,30 @@ impl Vae {
 
     /// Both terms of the negative ELBO with reparameterized samples of z: one per
     /// example when `eps` has as many rows as `x`, K per example when it has K
-    /// times as many (the reconstruction term is then the mean over the K).
+    /// times as many (the terms are then means over the K).
     ///
     /// # Shapes
-    /// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, latent_dim]` standard-normal
+    /// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, noise_dim]` standard-normal
     ///   noise, rows `i * K .. (i + 1) * K` for example `i`
     pub fn elbo_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> ElboTerms {
-        let (posterior, samples) = self.draw(x, eps);
+        let d = self.draw(x, eps);
+        let recon = d.recon.mean_dim(1).squeeze_dim(1);
+        let (kl_per_dim, means) = match d.top {
+            None => (d.q1.kl_per_dim(), d.q1.mu),
+            Some(t) => {
+                let z1 = d.repeated.log_prob_per_dim(d.z1.clone()) - t.p1.log_prob_per_dim(d.z1);
+                let per_dim = Tensor::cat(vec![z1, t.q2.kl_per_dim()], 1);
+                (
+                    mean_of_repeats(per_dim, d.k),
+                    Tensor::cat(vec![d.q1.mu, mean_of_repeats(t.q2.mu, d.k)], 1),
+                )
+            }
+        };
         ElboTerms {
-            recon: samples.recon.mean_dim(1).squeeze_dim(1),
-            kl: posterior.kl_to_standard_normal(),
-            posterior,
+            recon,
+            kl: sum_rows(kl_per_dim.clone()),
+            kl_per_dim,
+            means,
         }
     }
 
@@ -335,11 +442,26 @@ impl Vae {
     /// # Shapes
     /// - as for [`Vae::elbo_terms`]; returns `[batch, K]` terms
     pub fn sampled_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> SampledTerms {
-        self.draw(x, eps).1
+        let d = self.draw(x, eps);
+        let log_q = d.repeated.log_prob(d.z1.clone());
+        let log_ratio = match d.top {
+            None => log_q - standard_normal_log_prob(d.z1),
+            Some(t) => {
+                log_q + t.q2.log_prob(t.z2.clone())
+                    - t.p1.log_prob(d.z1)
+                    - standard_normal_log_prob(t.z2)
+            }
+        };
+        let [batch, k] = d.recon.dims();
+        SampledTerms {
+            recon: d.recon,
+            log_ratio: log_ratio.reshape([batch, k]),
+        }
     }
 
-    /// Encodes each example once, then decodes K samples of z per example.
-    fn draw(&self, x: Tensor<2>, eps: Tensor<2>) -> (DiagonalGaussian, SampledTerms) {
+    /// Encodes each example once, then draws K samples of every latent layer
+    /// per example and decodes them.
+    fn draw(&self, x: Tensor<2>, eps: Tensor<2>) -> Drawn {
         let [batch, _] = x.dims();
         let k = eps.dims()[0] / batch.max(1);
         debug_assert_eq!(
@@ -347,17 +469,51 @@ impl Vae {
             batch * k,
             "eps rows must be a multiple of x rows"
         );
-        let posterior = self.encode(x.clone());
-        let repeated = posterior.repeat_rows(k);
-        let z = repeated.rsample(eps);
-        let recon = self.reconstruction_nll(self.decode(z.clone()), repeat_rows(x, k));
-        let log_ratio = repeated.log_prob(z.clone()) - standard_normal_log_prob(z);
-        let terms = SampledTerms {
+        let (eps1, eps2) = self.split_noise(eps);
+        let q1 = self.encode(x.clone());
+        let repeated = q1.repeat_rows(k);
+        let z1 = repeated.rsample(eps1);
+        let recon = self.reconstruction_nll(self.decode(z1.clone()), repeat_rows(x, k));
+        let top = self.top.as_ref().map(|top| {
+            let q2 = top.up.forward(z1.clone());
+            let z2 = q2.rsample(eps2);
+            let p1 = top.down.forward(z2.clone());
+            DrawnTop { q2, z2, p1 }
+        });
+        Drawn {
+            k,
+            q1,
+            repeated,
+            z1,
             recon: recon.reshape([batch, k]),
-            log_ratio: log_ratio.reshape([batch, k]),
-        };
-        (posterior, terms)
+            top,
+        }
     }
+}
+
+/// One draw of every latent layer (see [`Vae::draw`]).
+struct Drawn {
+    /// Samples per example.
+    k: usize,
+    /// q(z1|x), `[batch, latent_dim]`.
+    q1: DiagonalGaussian,
+    /// q(z1|x) repeated K times, `[batch * K, latent_dim]`.
+    repeated: DiagonalGaussian,
+    /// The samples of z1, `[batch * K, latent_dim]`.
+    z1: Tensor<2>,
+    /// -log p(x|z1), `[batch, K]`.
+    recon: Tensor<2>,
+    top: Option<DrawnTop>,
+}
+
+/// The second layer's part of a draw, each `[batch * K, ...]`.
+struct DrawnTop {
+    /// q(z2|z1).
+    q2: DiagonalGaussian,
+    /// The samples of z2.
+    z2: Tensor<2>,
+    /// p(z1|z2).
+    p1: DiagonalGaussian,
 }
 
 #[cfg(test)]
@@ -379,6 +535,7 @@ mod tests {
             },
             latent_dim: 2,
             likelihood: Likelihood::Bernoulli,
+            top: None,
         }
     }
 
@@ -386,6 +543,57 @@ mod tests {
     fn loss_at(model: &Vae, objective: Objective, x: &Tensor<2>, eps: &Tensor<2>) -> f64 {
         let loss = objective.loss(model, x.clone(), eps.clone());
         loss.total.into_scalar::<f32>() as f64
+    }
+
+    /// Deterministic noise in about [-1.3, 1.3].
+    fn fixed_noise(rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7 + 3) % 13) as f32 / 5.0 - 1.2)
+            .collect();
+        Tensor::from_data(burn::tensor::TensorData::new(values, [rows, cols]), device)
+    }
+
+    #[test]
+    fn hierarchical_terms_agree_with_each_other_and_generate() {
+        // The ELBO's KL (closed form for z2) and the mean sampled log ratio
+        // estimate the same quantity; with many samples they agree.
+        let device = Device::flex();
+        let config = ModelConfig {
+            top: Some(TopLayerConfig {
+                latent_dim: 3,
+                hidden: vec![4],
+                activation: Activation::Tanh,
+            }),
+            ..mlp_config()
+        };
+        device.seed(5);
+        let model = config.init(&device).unwrap();
+        assert_eq!((model.latent_dim(), model.noise_dim()), (2, 5));
+        let x = Tensor::<2>::from_floats([[0.0, 0.2, 1.0, 0.7, 0.1, 0.9]], &device);
+        let k = 20_000;
+        let mut rng = crate::random::seeded(1, crate::random::Stream::Eval);
+        let eps = crate::eval::noise(&mut rng, k, 5, &device);
+        let terms = model.elbo_terms(x.clone(), eps.clone());
+        let sampled = model.sampled_terms(x, eps);
+        let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap();
+        let kl = values(terms.kl.clone())[0] as f64;
+        let per_dim = values(terms.kl_per_dim.clone().reshape([5]));
+        assert!((per_dim.iter().map(|&v| v as f64).sum::<f64>() - kl).abs() < 1e-3);
+        let ratios = values(sampled.log_ratio.reshape([k]));
+        let mean = ratios.iter().map(|&v| v as f64).sum::<f64>() / k as f64;
+        let sd = (ratios
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / k as f64)
+            .sqrt();
+        assert!(
+            (mean - kl).abs() < 4.0 * sd / (k as f64).sqrt() + 1e-3,
+            "sampled {mean} vs ELBO's {kl}"
+        );
+        assert_eq!(terms.means.dims(), [1, 5]);
+        let codes = model.prior_codes(fixed_noise(4, 5, &device));
+        assert_eq!(model.decode(codes).dims(), [4, 6]);
     }
 
     #[test]
@@ -405,15 +613,23 @@ mod tests {
             variance: GaussianVariance::PerPixel,
             min_variance: 1e-3,
         };
-        for (likelihood, objective, samples) in [
-            (Likelihood::Bernoulli, elbo, 1),
-            (gaussian, elbo, 1),
-            (Likelihood::Bernoulli, free_bits, 1),
-            (Likelihood::Bernoulli, Objective::Iwae, 3),
-            (gaussian, Objective::Iwae, 3),
+        let top = Some(TopLayerConfig {
+            latent_dim: 2,
+            hidden: vec![3],
+            activation: Activation::Tanh,
+        });
+        for (likelihood, objective, samples, top) in [
+            (Likelihood::Bernoulli, elbo, 1, None),
+            (gaussian, elbo, 1, None),
+            (Likelihood::Bernoulli, free_bits, 1, None),
+            (Likelihood::Bernoulli, Objective::Iwae, 3, None),
+            (gaussian, Objective::Iwae, 3, None),
+            (Likelihood::Bernoulli, elbo, 2, top.clone()),
+            (Likelihood::Bernoulli, Objective::Iwae, 3, top.clone()),
         ] {
             let config = ModelConfig {
                 likelihood,
+                top,
                 ..mlp_config()
             };
             let device = Device::flex().autodiff();
@@ -426,15 +642,7 @@ mod tests {
                 ],
                 &device,
             );
-            let noise = [
-                [0.3, -1.1],
-                [0.8, 0.5],
-                [-0.4, 0.2],
-                [1.3, -0.7],
-                [0.1, 0.9],
-                [-1.2, 0.6],
-            ];
-            let eps = Tensor::<2>::from_floats(noise, &device).slice([0..2 * samples, 0..2]);
+            let eps = fixed_noise(2 * samples, model.noise_dim(), &device);
             let grads = objective
                 .loss(&model, x.clone(), eps.clone())
                 .total
