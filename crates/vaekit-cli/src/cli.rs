@@ -73,7 +73,9 @@ Examples:
     #[command(after_help = "\
 Examples:
   vaekit sample --run runs/mnist --n 64 --out samples.png
-  vaekit sample --run runs/table --n 500 --out synthetic.csv --seed 3")]
+  vaekit sample --run runs/table --n 500 --out synthetic.csv --seed 3
+  vaekit sample --run runs/cvae --class 7 --n 16 --out sevens.png
+  vaekit sample --run runs/cvae --n 10 --out per-class.png     10 of every class, a row each")]
     Sample(SampleArgs),
     /// Write examples beside their reconstructions.
     #[command(after_help = "\
@@ -340,6 +342,9 @@ pub struct SampleArgs {
     /// Seed of the prior draws.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
+    /// A conditional model (cvae): draw --n samples of this class; without it, --n of every class, one grid row per class.
+    #[arg(long, value_name = "C")]
+    pub class: Option<u32>,
 }
 
 #[derive(Debug, Args)]

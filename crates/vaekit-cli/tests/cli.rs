@@ -492,6 +492,7 @@ fn images_of_different_sizes_need_image_size() {
 fn absurd_settings_name_their_flag() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    std::fs::write(d.join("table.csv"), "a,b\n1,2\n3,4\n5,7\n").unwrap();
     for (flag, value) in [
         ("--latent", "0"),
         ("--batch-size", "0"),
@@ -518,6 +519,11 @@ fn absurd_settings_name_their_flag() {
         d,
         &train_args("digits", "run", &["--model", "iwae", "--beta", "4"]),
         &["--model iwae", "--beta"],
+    );
+    bad_input(
+        d,
+        &train_args("table.csv", "run", &["--model", "cvae"]),
+        &["--model cvae", "labels"],
     );
     bad_input(
         d,
@@ -713,4 +719,65 @@ fn limit_trains_on_the_first_examples_only() {
     let eval: serde_json::Value = serde_json::from_str(eval.trim()).unwrap();
     assert_eq!(eval["n"], 60);
     assert!(eval["seconds"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn a_conditional_model_samples_by_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &train_args("digits", "run", &["--model", "cvae", "--epochs", "1"]),
+    );
+    assert!(ok(d, &["info", "run"]).contains("10 classes"));
+    ok(
+        d,
+        &[
+            "sample",
+            "--run",
+            "run",
+            "--class",
+            "3",
+            "--n",
+            "4",
+            "--out",
+            "threes.png",
+        ],
+    );
+    let said = ok(
+        d,
+        &["sample", "--run", "run", "--n", "2", "--out", "all.csv"],
+    );
+    assert!(said.contains("20 samples"), "{said}");
+    let csv = std::fs::read_to_string(d.join("all.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().ends_with(",label"));
+    let labels: Vec<&str> = lines.map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(labels.len(), 20);
+    assert_eq!(
+        (labels[0], labels[1], labels[2], labels[19]),
+        ("0", "0", "1", "9")
+    );
+    let png = image::open(d.join("threes.png")).unwrap();
+    assert!(png.width() >= 2 * 8);
+    bad_input(
+        d,
+        &["sample", "--run", "run", "--class", "10", "--out", "x.png"],
+        &["--class"],
+    );
+    ok(d, &train_args("digits", "plain", &["--epochs", "1"]));
+    bad_input(
+        d,
+        &["sample", "--run", "plain", "--class", "1", "--out", "x.png"],
+        &["--class", "--model cvae"],
+    );
+    ok(
+        d,
+        &["eval", "--run", "run", "--iw-samples", "3", "--limit", "5"],
+    );
+    ok(
+        d,
+        &["reconstruct", "--run", "run", "--n", "4", "--out", "r.png"],
+    );
+    ok(d, &["encode", "--run", "run", "--out", "codes.csv"]);
 }

@@ -12,7 +12,7 @@ use burn::tensor::Device;
 use crate::data::prepare::Split;
 use crate::error::Result;
 use crate::eval::{ElboReport, EvalOptions, evaluate_elbo};
-use crate::generate::{reconstruct, sample_prior, write_comparison, write_examples};
+use crate::generate::{reconstruct, sample_prior, write_comparison, write_samples};
 use crate::model::run::{Run, Weights, files};
 use crate::settings::TrainSettings;
 use crate::train::{TrainObserver, TrainRequest, train};
@@ -66,7 +66,7 @@ pub fn demo(out: &Path, device: Device, observer: &mut dyn TrainObserver) -> Res
     let data = run.prepare_data(None)?;
     let kind = &run.config.model.input;
     let samples = out.join(SAMPLES);
-    write_examples(&samples, &sample_prior(&model, 64, 0)?, kind, None)?;
+    write_samples(&samples, &sample_prior(&model, 64, 0, None)?, kind, None)?;
     let test = data.split(Split::Test)?;
     let (originals, recons) = reconstruct(&model, test, 32)?;
     let reconstructions = out.join(RECONSTRUCTIONS);

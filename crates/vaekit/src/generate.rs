@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 
 use crate::data::{DataKind, Dataset, Scaler};
 use crate::error::{Error, Result};
-use crate::eval::{batch_tensor, check_width, model_device, noise};
+use crate::eval::{check_width, model_device, model_input, noise, one_hot};
 use crate::io::write_atomic_with;
 use crate::model::Vae;
 use crate::random::{self, Stream};
@@ -30,16 +30,82 @@ fn to_values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap_or_default()
 }
 
-/// `n` codes drawn from the prior (z ~ N(0, I), or z2 ~ N(0, I) then
-/// z1 ~ p(z1|z2) in a hierarchical VAE) decoded to the mean of p(x|z),
-/// row-major `[n, input_dim]`.
-pub fn sample_prior(model: &Vae, n: usize, seed: u64) -> Result<Vec<f32>> {
+/// Samples from the model, and how a picture of them is laid out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Samples {
+    /// Row-major `[n, input_dim]` means of p(x|z).
+    pub values: Vec<f32>,
+    /// The class each sample was drawn for (conditional models).
+    pub labels: Option<Vec<u32>>,
+    /// Columns of the image grid: one row per class for a per-class grid.
+    pub columns: usize,
+}
+
+impl Samples {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels
+            .as_ref()
+            .map_or(self.values.len() / self.columns.max(1), Vec::len)
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// Codes drawn from the prior (z ~ N(0, I), or z2 ~ N(0, I) then
+/// z1 ~ p(z1|z2) in a hierarchical VAE) decoded to the mean of p(x|z).
+///
+/// An unconditional model gives `n` samples (`class` must be None). A
+/// conditional model gives `n` samples of `class`, or, without one, `n` of
+/// every class, class after class (a grid with one row per class).
+pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Result<Samples> {
     check_count(n)?;
+    let labels: Option<Vec<u32>> = match (model.classes(), class) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(Error::setting(
+                "--class",
+                "the model is not conditional on a label; train it with --model cvae, or drop --class",
+            ));
+        }
+        (Some(classes), Some(c)) if c as usize >= classes => {
+            return Err(Error::setting(
+                "--class",
+                format!("the model has classes 0 to {}; {c} is not one", classes - 1),
+            ));
+        }
+        (Some(_), Some(c)) => Some(vec![c; n]),
+        (Some(classes), None) => {
+            check_count(n * classes)?;
+            Some(
+                (0..classes as u32)
+                    .flat_map(|c| std::iter::repeat_n(c, n))
+                    .collect(),
+            )
+        }
+    };
+    let count = labels.as_ref().map_or(n, Vec::len);
     let device = model_device(model);
     let mut rng = random::seeded(seed, Stream::Sample);
-    let eps = noise(&mut rng, n, model.noise_dim(), &device);
+    let eps = noise(&mut rng, count, model.noise_dim(), &device);
     let z = model.prior_codes(eps);
-    Ok(to_values(model.likelihood_mean(model.decode(z))))
+    let y = match (&labels, model.classes()) {
+        (Some(labels), Some(classes)) => Some(one_hot(labels, classes, &device)),
+        _ => None,
+    };
+    let values = to_values(model.likelihood_mean(model.decode(model.decoder_input(z, y))));
+    let columns = match (&labels, class) {
+        (Some(_), None) => n,
+        _ => grid_columns(count),
+    };
+    Ok(Samples {
+        values,
+        labels,
+        columns,
+    })
 }
 
 /// The first `n` examples of `data` (fewer if it is smaller) and their
@@ -53,10 +119,9 @@ pub fn reconstruct(model: &Vae, data: &Dataset, n: usize) -> Result<(Vec<f32>, V
         return Err(Error::Data("there are no examples to reconstruct".into()));
     }
     let device = model_device(model);
-    let x = batch_tensor(data, &indices, None, &device);
-    let originals = to_values(x.clone());
-    let recon = model.likelihood_mean(model.decode(model.encode(x).mu));
-    Ok((originals, to_values(recon)))
+    let x = model_input(model, data, &indices, None, &device);
+    let originals = to_values(model.split_input(x.clone()).0);
+    Ok((originals, to_values(model.reconstruct(x))))
 }
 
 /// Columns of a grid for `n` tiles: about square.
@@ -125,9 +190,28 @@ pub fn write_examples(
     scaler: Option<&Scaler>,
 ) -> Result<()> {
     let n = values.len() / kind.dim().max(1);
-    write_output(path, kind, scaler, &[("", values)], |shape| {
+    write_output(path, kind, scaler, &[("", values)], None, |shape| {
         image_grid(values, shape, grid_columns(n))
     })
+}
+
+/// Writes samples: a grid (one row per class for a conditional model's
+/// per-class samples) or a CSV with a `label` column when they have labels.
+pub fn write_samples(
+    path: &Path,
+    samples: &Samples,
+    kind: &DataKind,
+    scaler: Option<&Scaler>,
+) -> Result<()> {
+    let labels = samples.labels.as_deref();
+    write_output(
+        path,
+        kind,
+        scaler,
+        &[("", &samples.values)],
+        labels,
+        |shape| image_grid(&samples.values, shape, samples.columns),
+    )
 }
 
 /// Writes originals beside their reconstructions: a grid of pairs for images,
@@ -143,7 +227,7 @@ pub fn write_comparison(
         ("original_", originals),
         ("reconstruction_", reconstructions),
     ];
-    write_output(path, kind, scaler, &blocks, |shape| {
+    write_output(path, kind, scaler, &blocks, None, |shape| {
         comparison_grid(originals, reconstructions, shape, 8)
     })
 }
@@ -155,17 +239,18 @@ fn write_output(
     kind: &DataKind,
     scaler: Option<&Scaler>,
     blocks: &[(&str, &[f32])],
+    labels: Option<&[u32]>,
     grid: impl FnOnce(ImageShape) -> Result<image::RgbImage>,
 ) -> Result<()> {
     match (output_kind(path, kind)?, image_shape(kind)) {
         (OutputKind::Png, Some(shape)) => save_png(path, &grid(shape)?),
         _ => {
             let names = column_names(kind);
-            let header: Vec<String> = blocks
+            let mut header: Vec<String> = blocks
                 .iter()
                 .flat_map(|(prefix, _)| names.iter().map(move |c| format!("{prefix}{c}")))
                 .collect();
-            let values: Vec<Vec<f32>> = blocks
+            let mut values: Vec<Vec<f32>> = blocks
                 .iter()
                 .map(|(_, values)| {
                     let mut values = values.to_vec();
@@ -175,19 +260,22 @@ fn write_output(
                     values
                 })
                 .collect();
+            if let Some(labels) = labels {
+                header.push("label".into());
+                values.push(labels.iter().map(|&l| l as f32).collect());
+            }
+            let rows = blocks
+                .first()
+                .map_or(0, |(_, b)| b.len() / names.len().max(1));
             let refs: Vec<&[f32]> = values.iter().map(Vec::as_slice).collect();
-            write_rows_csv(path, &header, &refs)
+            write_rows_csv(path, &header, &refs, rows)
         }
     }
 }
 
-/// Writes a CSV whose rows are the rows of `blocks` side by side.
-fn write_rows_csv(path: &Path, header: &[String], blocks: &[&[f32]]) -> Result<()> {
-    let widths: Vec<usize> = {
-        let per_block = header.len() / blocks.len().max(1);
-        vec![per_block.max(1); blocks.len()]
-    };
-    let rows = blocks.first().map_or(0, |b| b.len() / widths[0]);
+/// Writes a CSV of `rows` rows whose columns are those of `blocks` side by side.
+fn write_rows_csv(path: &Path, header: &[String], blocks: &[&[f32]], rows: usize) -> Result<()> {
+    let widths: Vec<usize> = blocks.iter().map(|b| b.len() / rows.max(1)).collect();
     write_atomic_with(path, |w| {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(header)?;

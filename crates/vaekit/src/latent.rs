@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::eval::{batch_tensor, check_width, model_device};
+use crate::eval::{check_width, model_device, model_input};
 use crate::io::write_atomic_with;
 use crate::model::Vae;
 
@@ -47,7 +47,7 @@ pub fn encode_dataset(model: &Vae, data: &Dataset, batch_size: usize) -> Result<
     let (mut mu, mut logvar) = (Vec::new(), Vec::new());
     let all: Vec<usize> = (0..data.len()).collect();
     for chunk in all.chunks(batch_size.max(1)) {
-        let q = model.encode(batch_tensor(data, chunk, None, &device));
+        let q = model.encode(model_input(model, data, chunk, None, &device));
         mu.extend(q.mu.into_data().try_into_vec::<f32>().unwrap_or_default());
         logvar.extend(
             q.logvar

@@ -28,8 +28,8 @@
 //! // Everything can be rebuilt from the run directory alone.
 //! let run = Run::open(&out)?;
 //! let model = run.load_model(Weights::Best, &device)?;
-//! let samples = vaekit::generate::sample_prior(&model, 16, 0)?;
-//! assert_eq!(samples.len(), 16 * 64);
+//! let samples = vaekit::generate::sample_prior(&model, 16, 0, None)?;
+//! assert_eq!(samples.values.len(), 16 * 64);
 //! # std::fs::remove_dir_all(&out).ok();
 //! # Ok::<(), vaekit::Error>(())
 //! ```

@@ -47,6 +47,9 @@ pub enum ModelKind {
     /// Two stochastic layers, x -> z1 -> z2, with a learned p(z1|z2); trained
     /// on the ELBO, or on the IW bound with `--objective iw`.
     Hvae,
+    /// Conditional on the label: the one-hot label goes into the encoder and
+    /// the decoder, so samples can be drawn for a chosen class.
+    Cvae,
 }
 
 /// What training maximizes, as the user names it.
@@ -99,10 +102,13 @@ impl std::str::FromStr for ModelKind {
             "vae" => Ok(Self::Vae),
             "iwae" => Ok(Self::Iwae),
             "hvae" => Ok(Self::Hvae),
+            "cvae" => Ok(Self::Cvae),
             "mlp" | "conv" => Err(format!(
-                "'{s}' is an architecture; use --arch {s} (--model picks vae, iwae or hvae)"
+                "'{s}' is an architecture; use --arch {s} (--model picks vae, iwae, hvae or cvae)"
             )),
-            other => Err(format!("unknown model '{other}'; use vae, iwae or hvae")),
+            other => Err(format!(
+                "unknown model '{other}'; use vae, iwae, hvae or cvae"
+            )),
         }
     }
 }
@@ -113,6 +119,7 @@ impl std::fmt::Display for ModelKind {
             Self::Vae => "vae",
             Self::Iwae => "iwae",
             Self::Hvae => "hvae",
+            Self::Cvae => "cvae",
         })
     }
 }
@@ -503,6 +510,8 @@ impl TrainSettings {
             latent_dim: self.latent.unwrap_or(0),
             likelihood,
             top,
+            // Known once the labels are read (see `crate::train`).
+            classes: None,
         })
     }
 

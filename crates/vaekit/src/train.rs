@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::prepare::{Binarize, PreparedData, prepare};
 use crate::data::{Dataset, load};
 use crate::error::{Error, Result};
-use crate::eval::{ElboReport, EvalOptions, batch_tensor, evaluate_elbo, noise};
+use crate::eval::{ElboReport, EvalOptions, check_width, evaluate_elbo, model_input, noise};
 use crate::model::Vae;
 use crate::model::objective::Objective;
 use crate::model::run::{
@@ -32,7 +32,7 @@ use crate::model::weights::{initialize_now, load_named};
 use crate::optim::{Adam, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::report::{LinePlot, Series, loss_plot_png};
-use crate::settings::TrainSettings;
+use crate::settings::{ModelKind, TrainSettings};
 
 /// Consecutive non-finite steps after which training stops.
 const MAX_CONSECUTIVE_SKIPS: usize = 20;
@@ -304,6 +304,31 @@ fn summarize(config: &RunConfig) -> String {
     )
 }
 
+/// The number of classes of labelled data: as many as it names, else the
+/// largest label over every split plus one.
+fn class_count(data: &PreparedData) -> Result<usize> {
+    let splits = [Some(&data.train), data.val.as_ref(), data.test.as_ref()];
+    let labels: Vec<&[u32]> = splits
+        .into_iter()
+        .flatten()
+        .filter_map(Dataset::labels)
+        .collect();
+    if labels.is_empty() {
+        return Err(Error::setting(
+            "--model cvae",
+            "a conditional VAE needs labels, and this data has none; give an IDX folder with label files, --labels FILE, or --label-column for a CSV",
+        ));
+    }
+    let largest = labels
+        .iter()
+        .flat_map(|l| l.iter())
+        .copied()
+        .max()
+        .unwrap_or(0) as usize;
+    let named = data.class_names.as_ref().map_or(0, Vec::len);
+    Ok(named.max(largest + 1))
+}
+
 fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
     let given = &request.settings;
     let spec = given.data.clone().ok_or_else(|| {
@@ -315,8 +340,11 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
     let source = load(&spec, &given.load_options())?;
     let format = source.format;
     let settings = given.resolve(source.train.kind())?;
-    let model_config = settings.model_config(source.train.kind())?;
+    let mut model_config = settings.model_config(source.train.kind())?;
     let data = prepare(source, &settings.preprocessing(), None)?;
+    if settings.model == Some(ModelKind::Cvae) {
+        model_config.classes = Some(class_count(&data)?);
+    }
     let config = RunConfig {
         vaekit_version: env!("CARGO_PKG_VERSION").to_string(),
         data: DataSummary {
@@ -337,6 +365,7 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
         initialize_now(&model);
         Ok::<_, Error>(model)
     })?;
+    check_width(&model, &data.train)?;
     Ok(Session {
         adam: Adam::new(config.settings.adam()),
         state: TrainState {
@@ -485,7 +514,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
         let mut beta_now = beta;
         for (i, chunk) in order.chunks(batch_size).enumerate() {
             let dynamic = (binarize == Binarize::Dynamic).then_some(&mut s.state.rng);
-            let x = batch_tensor(&s.data.train, chunk, dynamic, &s.device);
+            let x = model_input(&s.model, &s.data.train, chunk, dynamic, &s.device);
             let eps = noise(&mut s.state.rng, chunk.len() * samples, latent, &s.device);
             beta_now = warmup_beta(beta, warmup, s.state.steps, steps_per_epoch);
             let objective = settings.objective(beta_now);

@@ -473,10 +473,75 @@ fn a_hierarchical_vae_trains_on_either_bound_and_evaluates_and_generates() {
             iw.nll,
             elbo.neg_elbo
         );
-        let samples = vaekit::generate::sample_prior(&model, 5, 0).unwrap();
-        assert_eq!(samples.len(), 5 * 64);
-        assert!(samples.iter().all(|v| (0.0..=1.0).contains(v)));
+        let samples = vaekit::generate::sample_prior(&model, 5, 0, None).unwrap();
+        assert_eq!(samples.values.len(), 5 * 64);
+        assert!(samples.values.iter().all(|v| (0.0..=1.0).contains(v)));
     }
+}
+
+#[test]
+fn a_conditional_vae_draws_samples_of_the_class_asked_for() {
+    // Samples drawn for class c should look like the training digits of c:
+    // a nearest-class-mean classifier fitted on the training images labels
+    // most of them c (chance is 1 in 10).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cvae");
+    let settings = TrainSettings {
+        model: Some(ModelKind::Cvae),
+        hidden: Some(vec![64]),
+        ..small(30)
+    };
+    train(request(settings, &out, false), &mut Silent).unwrap();
+    let run = Run::open(&out).unwrap();
+    assert_eq!(run.config.model.classes, Some(10));
+    let model = run.load_model(Weights::Best, &cpu()).unwrap();
+    let data = run.prepare_data(None).unwrap();
+    let train_set = &data.train;
+    let labels = train_set.labels().unwrap();
+    let mut means = vec![vec![0.0f64; 64]; 10];
+    let mut counts = [0usize; 10];
+    for (i, &label) in labels.iter().enumerate() {
+        counts[label as usize] += 1;
+        for (m, &v) in means[label as usize].iter_mut().zip(train_set.row(i)) {
+            *m += v as f64;
+        }
+    }
+    for (m, &n) in means.iter_mut().zip(&counts) {
+        m.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+    }
+    let nearest = |x: &[f32]| {
+        (0..10)
+            .min_by(|&a, &b| {
+                let d = |c: usize| -> f64 {
+                    means[c]
+                        .iter()
+                        .zip(x)
+                        .map(|(m, &v)| (m - v as f64).powi(2))
+                        .sum()
+                };
+                d(a).total_cmp(&d(b))
+            })
+            .unwrap()
+    };
+    let samples = vaekit::generate::sample_prior(&model, 20, 3, None).unwrap();
+    let sample_labels = samples.labels.clone().unwrap();
+    assert_eq!((sample_labels.len(), samples.columns), (200, 20));
+    let right = samples
+        .values
+        .chunks(64)
+        .zip(&sample_labels)
+        .filter(|(x, label)| nearest(x) == **label as usize)
+        .count();
+    eprintln!("cvae samples classified as their class: {right} of 200");
+    assert!(right >= 140, "{right} of 200");
+    let sevens = vaekit::generate::sample_prior(&model, 8, 0, Some(7)).unwrap();
+    assert_eq!(sevens.labels, Some(vec![7; 8]));
+    let err = vaekit::generate::sample_prior(&model, 8, 0, Some(10)).unwrap_err();
+    assert!(err.to_string().contains("--class"));
+    // Scoring and encoding take the label from the data.
+    let test = data.split(Split::Test).unwrap();
+    let report = evaluate_iw(&model, test, &EvalOptions::default(), 20, &mut |_| {}).unwrap();
+    assert!(report.nll.is_finite());
 }
 
 #[test]

@@ -1,14 +1,14 @@
 use anyhow::Result;
 use vaekit::burn::tensor::Device;
-use vaekit::generate::{sample_prior, write_examples};
+use vaekit::generate::{sample_prior, write_samples};
 
 use super::{open_run, say};
 use crate::cli::SampleArgs;
 
 pub fn run(args: &SampleArgs, device: Device) -> Result<()> {
     let (run, model) = open_run(&args.run, &device)?;
-    let samples = sample_prior(&model, args.n, args.seed)?;
-    write_examples(
+    let samples = sample_prior(&model, args.n, args.seed, args.class)?;
+    write_samples(
         &args.out,
         &samples,
         &run.config.model.input,
@@ -16,7 +16,7 @@ pub fn run(args: &SampleArgs, device: Device) -> Result<()> {
     )?;
     say(format!(
         "wrote {} samples to {}",
-        args.n,
+        samples.len(),
         args.out.display()
     ))
 }

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EvalOptions, batch_tensor, check_data, model_device, noise};
+use super::{EvalOptions, check_data, model_device, model_input, noise};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Vae;
@@ -136,7 +136,7 @@ pub fn evaluate_iw(
     let mut per_example = Vec::with_capacity(n);
     let (mut mc_variance, mut ess) = (0.0, 0.0);
     for chunk in all.chunks(group) {
-        let x = batch_tensor(data, chunk, binarizer.as_mut(), &device);
+        let x = model_input(model, data, chunk, binarizer.as_mut(), &device);
         let mut sums = vec![LogWeightSum::new(); chunk.len()];
         let mut done = 0;
         while done < samples {
@@ -242,6 +242,7 @@ mod tests {
                 min_variance: MIN_VARIANCE,
             },
             top: None,
+            classes: None,
         };
         // Posterior of z given x: mean (x - b) W^T M^-1, variance sigma^2 M^-1,
         // with M = W W^T + sigma^2 I diagonal here.

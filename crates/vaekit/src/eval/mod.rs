@@ -179,7 +179,8 @@ pub fn model_device(model: &Vae) -> Device {
     model.devices().into_iter().next().unwrap_or_default()
 }
 
-/// Checks that `data` has the width `model` expects.
+/// Checks that `data` has the width `model` expects and, for a conditional
+/// model, labels of its classes.
 pub fn check_width(model: &Vae, data: &Dataset) -> Result<()> {
     if data.dim() != model.input_dim() {
         return Err(Error::Data(format!(
@@ -188,7 +189,54 @@ pub fn check_width(model: &Vae, data: &Dataset) -> Result<()> {
             model.input_dim()
         )));
     }
+    if let Some(classes) = model.classes() {
+        let Some(labels) = data.labels() else {
+            return Err(Error::Data(
+                "the model is conditional on the label, but the data has no labels; give labelled data (--labels FILE or --label-column)".into(),
+            ));
+        };
+        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= classes) {
+            return Err(Error::Data(format!(
+                "label {bad} is outside the model's {classes} classes (0..{}); give data with the training data's classes",
+                classes - 1
+            )));
+        }
+    }
     Ok(())
+}
+
+/// The model's input rows for examples `indices` of `data`: the values
+/// (binarized by `rng` when one is given), then the one-hot label for a
+/// conditional model. Call [`check_width`] on `data` first.
+pub fn model_input(
+    model: &Vae,
+    data: &Dataset,
+    indices: &[usize],
+    rng: Option<&mut Rng>,
+    device: &Device,
+) -> Tensor<2> {
+    let x = batch_tensor(data, indices, rng, device);
+    match (model.classes(), data.labels()) {
+        (Some(classes), Some(labels)) => {
+            let chosen: Vec<u32> = indices.iter().map(|&i| labels[i]).collect();
+            Tensor::cat(vec![x, one_hot(&chosen, classes, device)], 1)
+        }
+        _ => x,
+    }
+}
+
+/// One-hot rows of `labels` (a label >= `classes` gives a row of zeros).
+///
+/// # Shapes
+/// - returns `[labels.len(), classes]`
+pub fn one_hot(labels: &[u32], classes: usize, device: &Device) -> Tensor<2> {
+    let mut values = vec![0.0f32; labels.len() * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        if (label as usize) < classes {
+            values[row * classes + label as usize] = 1.0;
+        }
+    }
+    Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
 }
 
 /// Rows `indices` of `data` as a `[batch, dim]` tensor on `device`,
@@ -262,7 +310,7 @@ pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Resu
     let n = options.count(data);
     let all: Vec<usize> = (0..n).collect();
     for chunk in all.chunks(options.batch_size.max(1)) {
-        let x = batch_tensor(data, chunk, binarizer.as_mut(), &device);
+        let x = model_input(model, data, chunk, binarizer.as_mut(), &device);
         let eps = noise(&mut rng, chunk.len(), model.noise_dim(), &device);
         let (r, k) = add_batch(&model.elbo_terms(x, eps), &mut latent);
         recon += r;

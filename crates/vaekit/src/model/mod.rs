@@ -61,6 +61,10 @@ pub struct ModelConfig {
     /// VAE (None: the prior of z is N(0, I)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top: Option<TopLayerConfig>,
+    /// Number of classes of a conditional VAE, whose encoder and decoder also
+    /// take the one-hot label (None: unconditional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
 }
 
 /// The second stochastic layer of a hierarchical VAE: x -> z1 -> z2 with the
@@ -115,6 +119,11 @@ impl ModelConfig {
                     .map_err(|m| Error::setting("--conv-channels", m))?;
             }
         }
+        if self.classes == Some(0) {
+            return Err(Error::Data(
+                "a conditional model needs labels with at least one class".into(),
+            ));
+        }
         if let Some(top) = &self.top {
             if top.latent_dim == 0 {
                 return Err(Error::setting(
@@ -145,15 +154,16 @@ impl ModelConfig {
     pub fn init(&self, device: &Device) -> Result<Vae> {
         self.validate()?;
         let dim = self.input.dim();
+        let classes = self.classes.unwrap_or(0);
         let (encoder, decoder) = match &self.architecture {
             Architecture::Mlp { hidden, activation } => (
                 Encoder::Mlp(
-                    MlpEncoderConfig::new(dim, hidden.clone(), self.latent_dim)
+                    MlpEncoderConfig::new(dim + classes, hidden.clone(), self.latent_dim)
                         .with_activation(*activation)
                         .init(device),
                 ),
                 Decoder::Mlp(
-                    MlpDecoderConfig::new(self.latent_dim, hidden.clone(), dim)
+                    MlpDecoderConfig::new(self.latent_dim + classes, hidden.clone(), dim)
                         .with_activation(*activation)
                         .init(device),
                 ),
@@ -170,10 +180,11 @@ impl ModelConfig {
                 (
                     Encoder::Conv(
                         ConvEncoderConfig::new(image, channels.clone(), self.latent_dim)
+                            .with_condition(classes)
                             .init(device),
                     ),
                     Decoder::Conv(
-                        ConvDecoderConfig::new(self.latent_dim, channels.clone(), image)
+                        ConvDecoderConfig::new(self.latent_dim + classes, channels.clone(), image)
                             .init(device),
                     ),
                 )
@@ -209,6 +220,7 @@ impl ModelConfig {
             likelihood: self.likelihood,
             input_dim: dim,
             latent_dim: self.latent_dim,
+            classes,
         })
     }
 }
@@ -257,6 +269,9 @@ pub struct Vae {
     input_dim: usize,
     #[module(skip)]
     latent_dim: usize,
+    /// Classes of a conditional model (0: unconditional).
+    #[module(skip)]
+    classes: usize,
 }
 
 /// The two terms of the negative ELBO, per example, in nats, and what each
@@ -309,9 +324,61 @@ impl Vae {
     }
 
     /// Size of the latent code z (z1 in a hierarchical VAE): what the encoder
-    /// gives and the decoder takes.
+    /// gives and, with the condition, the decoder takes.
     pub fn latent_dim(&self) -> usize {
         self.latent_dim
+    }
+
+    /// Number of classes of a conditional model (None: unconditional). Its
+    /// inputs are rows of `input_dim` values then the one-hot label
+    /// ([`Vae::input_width`] columns), and its decoder takes z then the label.
+    pub fn classes(&self) -> Option<usize> {
+        (self.classes > 0).then_some(self.classes)
+    }
+
+    /// Columns of the encoder's input rows: the values, then the one-hot
+    /// label of a conditional model.
+    pub fn input_width(&self) -> usize {
+        self.input_dim + self.classes
+    }
+
+    /// The decoder's input: the codes, joined by the one-hot labels of a
+    /// conditional model.
+    ///
+    /// # Shapes
+    /// - `z`: `[n, latent_dim]`; `labels`: `[n, classes]` or None; returns `[n, latent_dim + classes]`
+    pub fn decoder_input(&self, z: Tensor<2>, labels: Option<Tensor<2>>) -> Tensor<2> {
+        match labels {
+            Some(y) if self.classes > 0 => Tensor::cat(vec![z, y], 1),
+            _ => z,
+        }
+    }
+
+    /// The values and the one-hot label of input rows (the label is None for
+    /// an unconditional model).
+    ///
+    /// # Shapes
+    /// - `x`: `[n, input_width]`; returns `[n, input_dim]` and `[n, classes]`
+    pub fn split_input(&self, x: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        if self.classes == 0 {
+            return (x, None);
+        }
+        let [rows, cols] = x.dims();
+        let d = self.input_dim.min(cols);
+        (
+            x.clone().slice([0..rows, 0..d]),
+            Some(x.slice([0..rows, d..cols])),
+        )
+    }
+
+    /// The mean of p(x|z) at the posterior mean of each input row.
+    ///
+    /// # Shapes
+    /// - `x`: `[n, input_width]`; returns `[n, input_dim]`
+    pub fn reconstruct(&self, x: Tensor<2>) -> Tensor<2> {
+        let mu = self.encode(x.clone()).mu;
+        let (_, labels) = self.split_input(x);
+        self.likelihood_mean(self.decode(self.decoder_input(mu, labels)))
     }
 
     /// Standard-normal values one sample of every latent layer takes: z, or
@@ -329,20 +396,12 @@ impl Vae {
         match &self.top {
             None => eps,
             Some(top) => {
-                let (eps1, z2) = self.split_noise(eps);
-                top.down.forward(z2).rsample(eps1)
+                let [rows, cols] = eps.dims();
+                let l = self.latent_dim.min(cols);
+                let z2 = eps.clone().slice([0..rows, l..cols]);
+                top.down.forward(z2).rsample(eps.slice([0..rows, 0..l]))
             }
         }
-    }
-
-    /// The noise of z1 and of z2 (for a VAE, all of it and an empty tensor).
-    fn split_noise(&self, eps: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let [rows, cols] = eps.dims();
-        let l = self.latent_dim.min(cols);
-        (
-            eps.clone().slice([0..rows, 0..l]),
-            eps.slice([0..rows, l..cols]),
-        )
     }
 
     /// The observation model.
@@ -353,7 +412,7 @@ impl Vae {
     /// The approximate posterior q(z|x) of each row.
     ///
     /// # Shapes
-    /// - `x`: `[batch, input_dim]`; returns `[batch, latent_dim]` mean and log-variance
+    /// - `x`: `[batch, input_width]`; returns `[batch, latent_dim]` mean and log-variance
     pub fn encode(&self, x: Tensor<2>) -> DiagonalGaussian {
         match &self.encoder {
             Encoder::Mlp(e) => e.forward(x),
@@ -364,7 +423,8 @@ impl Vae {
     /// The decoder's raw outputs: logits (Bernoulli) or means (Gaussian).
     ///
     /// # Shapes
-    /// - `z`: `[batch, latent_dim]`; returns `[batch, input_dim]`
+    /// - `z`: `[batch, latent_dim + classes]` (see [`Vae::decoder_input`]);
+    ///   returns `[batch, input_dim]`
     pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
         match &self.decoder {
             Decoder::Mlp(d) => d.forward(z),
@@ -412,11 +472,15 @@ impl Vae {
     /// times as many (the terms are then means over the K).
     ///
     /// # Shapes
-    /// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, noise_dim]` standard-normal
+    /// - `x`: `[batch, input_width]`; `eps`: `[batch * K, noise_dim]` standard-normal
     ///   noise, rows `i * K .. (i + 1) * K` for example `i`
     pub fn elbo_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> ElboTerms {
         let d = self.draw(x, eps);
-        let recon = d.recon.mean_dim(1).squeeze_dim(1);
+        let [batch, _] = d.recon.dims();
+        let recon = match d.k {
+            1 => d.recon.reshape([batch]),
+            _ => d.recon.mean_dim(1).squeeze_dim(1),
+        };
         let (kl_per_dim, means) = match d.top {
             None => (d.q1.kl_per_dim(), d.q1.mu),
             Some(t) => {
@@ -469,14 +533,23 @@ impl Vae {
             batch * k,
             "eps rows must be a multiple of x rows"
         );
-        let (eps1, eps2) = self.split_noise(eps);
+        let [rows, cols] = eps.dims();
+        let l = self.latent_dim.min(cols);
+        // Slicing copies; a one-layer model's noise is all z1's.
+        let eps1 = match &self.top {
+            None => eps.clone(),
+            Some(_) => eps.clone().slice([0..rows, 0..l]),
+        };
         let q1 = self.encode(x.clone());
         let repeated = q1.repeat_rows(k);
         let z1 = repeated.rsample(eps1);
-        let recon = self.reconstruction_nll(self.decode(z1.clone()), repeat_rows(x, k));
+        let (values, labels) = self.split_input(x);
+        let labels = labels.map(|y| repeat_rows(y, k));
+        let raw = self.decode(self.decoder_input(z1.clone(), labels));
+        let recon = self.reconstruction_nll(raw, repeat_rows(values, k));
         let top = self.top.as_ref().map(|top| {
             let q2 = top.up.forward(z1.clone());
-            let z2 = q2.rsample(eps2);
+            let z2 = q2.rsample(eps.slice([0..rows, l..cols]));
             let p1 = top.down.forward(z2.clone());
             DrawnTop { q2, z2, p1 }
         });
@@ -536,6 +609,7 @@ mod tests {
             latent_dim: 2,
             likelihood: Likelihood::Bernoulli,
             top: None,
+            classes: None,
         }
     }
 
@@ -618,6 +692,7 @@ mod tests {
             hidden: vec![3],
             activation: Activation::Tanh,
         });
+        let mut checked_cases = 0;
         for (likelihood, objective, samples, top) in [
             (Likelihood::Bernoulli, elbo, 1, None),
             (gaussian, elbo, 1, None),
@@ -626,10 +701,15 @@ mod tests {
             (gaussian, Objective::Iwae, 3, None),
             (Likelihood::Bernoulli, elbo, 2, top.clone()),
             (Likelihood::Bernoulli, Objective::Iwae, 3, top.clone()),
+            (Likelihood::Bernoulli, elbo, 1, None),
         ] {
+            // The last case is conditional on a label of 3 classes.
+            let classes = (checked_cases == 7).then_some(3);
+            checked_cases += 1;
             let config = ModelConfig {
                 likelihood,
                 top,
+                classes,
                 ..mlp_config()
             };
             let device = Device::flex().autodiff();
@@ -642,6 +722,10 @@ mod tests {
                 ],
                 &device,
             );
+            let x = match classes {
+                Some(c) => Tensor::cat(vec![x, crate::eval::one_hot(&[0, 2], c, &device)], 1),
+                None => x,
+            };
             let eps = fixed_noise(2 * samples, model.noise_dim(), &device);
             let grads = objective
                 .loss(&model, x.clone(), eps.clone())
@@ -706,6 +790,7 @@ mod tests {
             }
             assert!(checked > 20);
         }
+        assert_eq!(checked_cases, 8);
     }
 
     #[test]

@@ -124,6 +124,7 @@ mod tests {
             latent_dim: 3,
             likelihood: Likelihood::Bernoulli,
             top: None,
+            classes: None,
         };
         device.seed(11);
         let model = config.init(device).unwrap();

@@ -61,6 +61,10 @@ pub struct ConvEncoderConfig {
     pub conv_channels: Vec<usize>,
     /// Size of the latent code.
     pub latent_dim: usize,
+    /// Columns after the image in each input row (a conditional model's
+    /// one-hot label), joined to the flattened features before the heads.
+    #[config(default = 0)]
+    pub condition: usize,
 }
 
 /// Image -> strided convolutions with ReLU -> (mu, logvar) of q(z|x).
@@ -93,7 +97,7 @@ impl ConvEncoderConfig {
             })
             .collect();
         let last_channels = self.conv_channels.last().copied().unwrap_or(channels);
-        let flat = last_channels * fh * fw;
+        let flat = last_channels * fh * fw + self.condition;
         ConvEncoder {
             convs,
             mu: LinearConfig::new(flat, self.latent_dim).init(device),
@@ -107,12 +111,26 @@ impl ConvEncoder {
     /// The approximate posterior for each flattened image.
     ///
     /// # Shapes
-    /// - `x`: `[batch, channels * height * width]`, channel-first per row
+    /// - `x`: `[batch, channels * height * width + condition]`, channel-first per
+    ///   row, then the condition's columns
     /// - returns mu and logvar of `[batch, latent_dim]`
     pub fn forward(&self, x: Tensor<2>) -> DiagonalGaussian {
-        let flat = match fused_applies(&x) {
-            true => self.features_by_patches(x),
-            false => self.features(x),
+        let [batch, cols] = x.dims();
+        let [c, h, w] = self.image;
+        let (image, condition) = match cols > c * h * w {
+            true => (
+                x.clone().slice([0..batch, 0..c * h * w]),
+                Some(x.slice([0..batch, c * h * w..cols])),
+            ),
+            false => (x, None),
+        };
+        let features = match fused_applies(&image) {
+            true => self.features_by_patches(image),
+            false => self.features(image),
+        };
+        let flat = match condition {
+            Some(y) => Tensor::cat(vec![features, y], 1),
+            None => features,
         };
         DiagonalGaussian::new(
             dense(&self.mu, flat.clone(), None),
