@@ -10,8 +10,8 @@ use vaekit::distributions::GaussianVariance;
 use vaekit::model::run::Weights;
 use vaekit::nn::Activation;
 use vaekit::settings::{
-    ArchitectureKind, LikelihoodKind, ModelKind, ObjectiveKind, TrainSettings, parse_image_size,
-    parse_sizes,
+    ArchitectureKind, LikelihoodKind, ModelKind, ObjectiveKind, PriorKind, TrainSettings,
+    parse_image_size, parse_sizes,
 };
 
 const MAIN_EXAMPLES: &str = "\
@@ -176,6 +176,12 @@ pub struct TrainArgs {
     /// Training objective: elbo or iw (the importance-weighted bound of --train-samples) [default: iw for iwae, else elbo].
     #[arg(long, value_name = "OBJ")]
     pub objective: Option<ObjectiveKind>,
+    /// The prior p(z): standard (N(0, I)) or vamp (a mixture of the posteriors at learned pseudo-inputs) [default: standard].
+    #[arg(long, value_name = "PRIOR")]
+    pub prior: Option<PriorKind>,
+    /// --prior vamp: the number of pseudo-inputs [default: 500].
+    #[arg(long, value_name = "K")]
+    pub pseudo_inputs: Option<usize>,
     /// hvae: size of the second latent layer z2 [default: 50].
     #[arg(long, value_name = "K")]
     pub top_latent: Option<usize>,
@@ -246,6 +252,8 @@ impl TrainArgs {
             scaler: self.scaler,
             model: self.model,
             objective: self.objective,
+            prior: self.prior,
+            pseudo_inputs: self.pseudo_inputs,
             top_latent: self.top_latent,
             top_hidden: self.top_hidden.clone().map(|s| s.0),
             arch: self.arch,

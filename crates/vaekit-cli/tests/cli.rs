@@ -527,6 +527,25 @@ fn absurd_settings_name_their_flag() {
     );
     bad_input(
         d,
+        &train_args("digits", "run", &["--pseudo-inputs", "50"]),
+        &["--pseudo-inputs", "--prior vamp"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--prior", "vamp", "--model", "hvae"]),
+        &["--prior vamp"],
+    );
+    bad_input(
+        d,
+        &train_args(
+            "digits",
+            "run",
+            &["--prior", "vamp", "--pseudo-inputs", "0"],
+        ),
+        &["--pseudo-inputs"],
+    );
+    bad_input(
+        d,
         &train_args("digits", "run", &["--top-latent", "5"]),
         &["--top-latent", "--model hvae"],
     );

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use burn::tensor::Tensor;
+use rand::RngExt;
 
 use crate::data::{DataKind, Dataset, Scaler};
 use crate::error::{Error, Result};
@@ -91,7 +92,11 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
     let device = model_device(model);
     let mut rng = random::seeded(seed, Stream::Sample);
     let eps = noise(&mut rng, count, model.noise_dim(), &device);
-    let z = model.prior_codes(eps);
+    let choice: Vec<usize> = match model.pseudo_input_count() {
+        Some(k) => (0..count).map(|_| rng.random_range(0..k)).collect(),
+        None => Vec::new(),
+    };
+    let z = model.prior_codes(eps, &choice);
     let y = match (&labels, model.classes()) {
         (Some(labels), Some(classes)) => Some(one_hot(labels, classes, &device)),
         _ => None,

@@ -174,6 +174,9 @@ impl fmt::Display for Info {
                     s.likelihood.map(|l| l.to_string()).unwrap_or_default(),
                     s.binarize.unwrap_or_default()
                 )?;
+                if let crate::model::prior::Prior::Vamp { pseudo_inputs } = c.model.prior {
+                    writeln!(f, "          VampPrior with {pseudo_inputs} pseudo-inputs")?;
+                }
                 if let Some(classes) = c.model.classes {
                     writeln!(f, "          conditional on the label, {classes} classes")?;
                 }

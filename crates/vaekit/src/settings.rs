@@ -16,6 +16,7 @@ use crate::data::{DataKind, Format, LoadOptions, ScalerKind};
 use crate::distributions::{GaussianVariance, Likelihood};
 use crate::error::{Error, Result};
 use crate::model::objective::Objective;
+use crate::model::prior::Prior;
 use crate::model::{Architecture, ModelConfig, TopLayerConfig};
 use crate::nn::Activation;
 use crate::optim::AdamConfig;
@@ -50,6 +51,16 @@ pub enum ModelKind {
     /// Conditional on the label: the one-hot label goes into the encoder and
     /// the decoder, so samples can be drawn for a chosen class.
     Cvae,
+}
+
+/// The prior p(z), as the user names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PriorKind {
+    /// N(0, I).
+    Standard,
+    /// The VampPrior: a mixture of the posteriors at learned pseudo-inputs.
+    Vamp,
 }
 
 /// What training maximizes, as the user names it.
@@ -94,6 +105,7 @@ macro_rules! kebab_enum_str {
 }
 kebab_enum_str!(ArchitectureKind, "architecture", Mlp => "mlp", Conv => "conv");
 kebab_enum_str!(ObjectiveKind, "objective", Elbo => "elbo", Iw => "iw");
+kebab_enum_str!(PriorKind, "prior", Standard => "standard", Vamp => "vamp");
 
 impl std::str::FromStr for ModelKind {
     type Err = String;
@@ -162,6 +174,12 @@ pub struct TrainSettings {
     /// Training objective.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub objective: Option<ObjectiveKind>,
+    /// The prior p(z).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior: Option<PriorKind>,
+    /// Pseudo-inputs of the VampPrior.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pseudo_inputs: Option<usize>,
     /// Size of the second latent layer (hvae).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_latent: Option<usize>,
@@ -257,6 +275,8 @@ impl TrainSettings {
             scaler,
             model,
             objective,
+            prior,
+            pseudo_inputs,
             top_latent,
             top_hidden,
             arch,
@@ -347,6 +367,10 @@ impl TrainSettings {
             })),
             latent: Some(self.latent.unwrap_or(if hvae { 100 } else { 20 })),
             objective: Some(self.objective_kind()),
+            prior: Some(self.prior.unwrap_or(PriorKind::Standard)),
+            pseudo_inputs: self
+                .pseudo_inputs
+                .or((self.prior == Some(PriorKind::Vamp)).then_some(500)),
             top_latent: self.top_latent.or(hvae.then_some(50)),
             top_hidden: self.top_hidden.clone().or(hvae.then(|| vec![100, 100])),
             likelihood: Some(likelihood),
@@ -430,6 +454,18 @@ impl TrainSettings {
                 ));
             }
         }
+        if self.pseudo_inputs.is_some() && self.prior != Some(PriorKind::Vamp) {
+            return Err(Error::setting(
+                "--pseudo-inputs",
+                "it sets the size of the VampPrior; add --prior vamp or drop it",
+            ));
+        }
+        if self.prior == Some(PriorKind::Vamp) && self.free_bits.is_some_and(|f| f > 0.0) {
+            return Err(Error::setting(
+                "--free-bits",
+                "the VampPrior's KL does not split over latent dimensions, so it has no per-dimension floor; drop --free-bits or --prior vamp",
+            ));
+        }
         if self.model != Some(ModelKind::Hvae)
             && (self.top_latent.is_some() || self.top_hidden.is_some())
         {
@@ -512,6 +548,12 @@ impl TrainSettings {
             top,
             // Known once the labels are read (see `crate::train`).
             classes: None,
+            prior: match self.prior {
+                Some(PriorKind::Vamp) => Prior::Vamp {
+                    pseudo_inputs: self.pseudo_inputs.unwrap_or(500),
+                },
+                _ => Prior::Standard,
+            },
         })
     }
 

@@ -13,7 +13,7 @@ use vaekit::model::Vae;
 use vaekit::model::run::{Run, Weights, files};
 use vaekit::model::weights::{from_safetensors, named_tensors};
 use vaekit::nn::Activation;
-use vaekit::settings::{ModelKind, ObjectiveKind, TrainSettings};
+use vaekit::settings::{ModelKind, ObjectiveKind, PriorKind, TrainSettings};
 use vaekit::train::{Silent, TrainRequest, train};
 
 fn cpu() -> Device {
@@ -542,6 +542,42 @@ fn a_conditional_vae_draws_samples_of_the_class_asked_for() {
     let test = data.split(Split::Test).unwrap();
     let report = evaluate_iw(&model, test, &EvalOptions::default(), 20, &mut |_| {}).unwrap();
     assert!(report.nll.is_finite());
+}
+
+#[test]
+fn a_vamp_prior_model_trains_and_samples_from_its_mixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("vamp");
+    let settings = TrainSettings {
+        prior: Some(PriorKind::Vamp),
+        pseudo_inputs: Some(20),
+        ..small(4)
+    };
+    let outcome = train(request(settings, &out, false), &mut Silent).unwrap();
+    let [first, .., last] = outcome.metrics.as_slice() else {
+        panic!("4 epochs")
+    };
+    assert!(last.train_loss < first.train_loss, "{first:?} {last:?}");
+    let names: Vec<String> = weights_of(&out.join(files::BEST))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(names.iter().any(|n| n == "pseudo_inputs"), "{names:?}");
+    let run = Run::open(&out).unwrap();
+    let model = run.load_model(Weights::Best, &cpu()).unwrap();
+    assert_eq!(model.pseudo_input_count(), Some(20));
+    let data = run.prepare_data(None).unwrap();
+    let test = data.split(Split::Test).unwrap();
+    let elbo = evaluate_elbo(&model, test, &EvalOptions::default()).unwrap();
+    let iw = evaluate_iw(&model, test, &EvalOptions::default(), 50, &mut |_| {}).unwrap();
+    assert!(
+        elbo.kl > 0.0 && iw.nll < elbo.neg_elbo,
+        "{} vs {}",
+        iw.nll,
+        elbo.neg_elbo
+    );
+    let samples = vaekit::generate::sample_prior(&model, 6, 1, None).unwrap();
+    assert!(samples.values.iter().all(|v| (0.0..=1.0).contains(v)));
 }
 
 #[test]

@@ -243,6 +243,7 @@ mod tests {
             },
             top: None,
             classes: None,
+            prior: crate::model::prior::Prior::Standard,
         };
         // Posterior of z given x: mean (x - b) W^T M^-1, variance sigma^2 M^-1,
         // with M = W W^T + sigma^2 I diagonal here.

@@ -6,12 +6,13 @@
 //! the one source of truth for shapes.
 
 pub mod objective;
+pub mod prior;
 pub mod run;
 pub mod weights;
 
 use burn::module::Param;
 use burn::prelude::*;
-use burn::tensor::activation;
+use burn::tensor::{Distribution, Int, TensorData, activation};
 use serde::{Deserialize, Serialize};
 
 use crate::data::DataKind;
@@ -26,6 +27,7 @@ use crate::nn::conv::{
     ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, feature_sizes,
 };
 use crate::nn::mlp::{MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig};
+use prior::{Prior, kl_per_dim_to_moments, mixture_log_prob};
 
 /// The encoder/decoder family.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +67,9 @@ pub struct ModelConfig {
     /// take the one-hot label (None: unconditional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<usize>,
+    /// The prior p(z).
+    #[serde(default)]
+    pub prior: Prior,
 }
 
 /// The second stochastic layer of a hierarchical VAE: x -> z1 -> z2 with the
@@ -117,6 +122,20 @@ impl ModelConfig {
                 }
                 feature_sizes(height, width, channels.len())
                     .map_err(|m| Error::setting("--conv-channels", m))?;
+            }
+        }
+        if let Prior::Vamp { pseudo_inputs } = self.prior {
+            if pseudo_inputs == 0 {
+                return Err(Error::setting(
+                    "--pseudo-inputs",
+                    "the VampPrior needs at least one pseudo-input (the paper uses 500)",
+                ));
+            }
+            if self.top.is_some() || self.classes.is_some() {
+                return Err(Error::setting(
+                    "--prior vamp",
+                    "the VampPrior is built for one-layer unconditional models here; use it with --model vae or iwae",
+                ));
             }
         }
         if self.classes == Some(0) {
@@ -212,10 +231,24 @@ impl ModelConfig {
                 latent_dim: top.latent_dim,
             }
         });
+        let pseudo_inputs = match self.prior {
+            Prior::Standard => None,
+            Prior::Vamp { pseudo_inputs } => {
+                // In [0, 1] like the data of a Bernoulli model; standardized
+                // values otherwise.
+                let start = match self.likelihood {
+                    Likelihood::Bernoulli => Distribution::Uniform(0.0, 1.0),
+                    Likelihood::Gaussian { .. } => Distribution::Normal(0.0, 1.0),
+                };
+                let shape = [pseudo_inputs, dim + classes];
+                Some(Param::from_tensor(Tensor::random(shape, start, device)))
+            }
+        };
         Ok(Vae {
             encoder,
             decoder,
             top,
+            pseudo_inputs,
             obs_logvar,
             likelihood: self.likelihood,
             input_dim: dim,
@@ -260,6 +293,9 @@ pub struct Vae {
     encoder: Encoder,
     decoder: Decoder,
     top: Option<TopLayer>,
+    /// The VampPrior's pseudo-inputs, `[K, input_width]` (clamped to [0, 1]
+    /// for a Bernoulli model, as the paper's hard tanh does).
+    pseudo_inputs: Option<Param<Tensor<2>>>,
     /// Raw parameter of the Gaussian likelihood's variance, `[1, 1]` or `[1, dim]`;
     /// variance = min_variance + exp(raw), smooth and never below the floor.
     obs_logvar: Option<Param<Tensor<2>>>,
@@ -284,10 +320,13 @@ pub struct Vae {
 pub struct ElboTerms {
     /// -log p(x|z), averaged over the samples of z drawn for the example.
     pub recon: Tensor<1>,
-    /// The KL term: KL(q(z|x) || N(0, I)) in closed form; in a hierarchical VAE,
+    /// The KL term: KL(q(z|x) || N(0, I)) in closed form; with a VampPrior,
+    /// log q(z|x) - log p(z) at the samples; in a hierarchical VAE,
     /// log q(z1|x) - log p(z1|z2) at the samples plus KL(q(z2|z1) || N(0, I)).
     pub kl: Tensor<1>,
-    /// `kl` split over the latent dimensions (it sums to `kl`).
+    /// `kl` split over the latent dimensions (it sums to `kl`; with a
+    /// VampPrior, each dimension's KL against the prior's marginal moments,
+    /// which need not).
     pub kl_per_dim: Tensor<2>,
     /// The posterior means of the code, E_q[z] (averaged over the samples of z1
     /// for z2).
@@ -387,12 +426,59 @@ impl Vae {
         self.latent_dim + self.top.as_ref().map_or(0, |t| t.latent_dim)
     }
 
+    /// The number of the VampPrior's pseudo-inputs (None for other priors).
+    pub fn pseudo_input_count(&self) -> Option<usize> {
+        self.pseudo_inputs.as_ref().map(|p| p.dims()[0])
+    }
+
+    /// The VampPrior's components q(z|u_k) (None for a standard-normal prior).
+    ///
+    /// # Shapes
+    /// - returns `[K, latent_dim]` means and log-variances
+    pub fn prior_components(&self) -> Option<DiagonalGaussian> {
+        let pseudo = self.pseudo_inputs.as_ref()?.val();
+        let pseudo = match self.likelihood {
+            Likelihood::Bernoulli => pseudo.clamp(0.0, 1.0),
+            Likelihood::Gaussian { .. } => pseudo,
+        };
+        Some(self.encode(pseudo))
+    }
+
+    /// log p(z) of each row under the model's prior (of z1's prior only
+    /// through `components`, the VampPrior's, when there is one).
+    ///
+    /// # Shapes
+    /// - `z`: `[n, latent_dim]`; returns `[n]`
+    fn prior_log_prob(&self, z: Tensor<2>, components: Option<&DiagonalGaussian>) -> Tensor<1> {
+        match components {
+            Some(c) => mixture_log_prob(z, c),
+            None => standard_normal_log_prob(z),
+        }
+    }
+
     /// Codes drawn from the prior: `eps` itself for the VAE; in a hierarchical
-    /// VAE, z2 = the last columns of `eps` and z1 ~ p(z1|z2) with the first.
+    /// VAE, z2 = the last columns of `eps` and z1 ~ p(z1|z2) with the first;
+    /// with a VampPrior, component `mixture_choice[i]` shifted and scaled by row
+    /// `i` of `eps` (the choices are ignored for other priors).
     ///
     /// # Shapes
     /// - `eps`: `[n, noise_dim]`; returns `[n, latent_dim]`
-    pub fn prior_codes(&self, eps: Tensor<2>) -> Tensor<2> {
+    pub fn prior_codes(&self, eps: Tensor<2>, mixture_choice: &[usize]) -> Tensor<2> {
+        if let Some(components) = self.prior_components() {
+            let [k, _] = components.mu.dims();
+            let device = eps.device();
+            let rows: Vec<i64> = mixture_choice
+                .iter()
+                .map(|&c| c.min(k - 1) as i64)
+                .collect();
+            let index =
+                Tensor::<1, Int>::from_data(TensorData::new(rows, [mixture_choice.len()]), &device);
+            let chosen = DiagonalGaussian::new(
+                components.mu.select(0, index.clone()),
+                components.logvar.select(0, index),
+            );
+            return chosen.rsample(eps);
+        }
         match &self.top {
             None => eps,
             Some(top) => {
@@ -481,20 +567,26 @@ impl Vae {
             1 => d.recon.reshape([batch]),
             _ => d.recon.mean_dim(1).squeeze_dim(1),
         };
-        let (kl_per_dim, means) = match d.top {
-            None => (d.q1.kl_per_dim(), d.q1.mu),
-            Some(t) => {
+        let (kl, kl_per_dim, means) = match (d.top, self.prior_components()) {
+            (None, None) => {
+                let per_dim = d.q1.kl_per_dim();
+                (sum_rows(per_dim.clone()), per_dim, d.q1.mu)
+            }
+            (None, Some(c)) => {
+                let ratio = d.repeated.log_prob(d.z1.clone()) - mixture_log_prob(d.z1, &c);
+                let kl = ratio.reshape([batch, d.k]).mean_dim(1).reshape([batch]);
+                (kl, kl_per_dim_to_moments(&d.q1, &c), d.q1.mu)
+            }
+            (Some(t), _) => {
                 let z1 = d.repeated.log_prob_per_dim(d.z1.clone()) - t.p1.log_prob_per_dim(d.z1);
-                let per_dim = Tensor::cat(vec![z1, t.q2.kl_per_dim()], 1);
-                (
-                    mean_of_repeats(per_dim, d.k),
-                    Tensor::cat(vec![d.q1.mu, mean_of_repeats(t.q2.mu, d.k)], 1),
-                )
+                let per_dim = mean_of_repeats(Tensor::cat(vec![z1, t.q2.kl_per_dim()], 1), d.k);
+                let means = Tensor::cat(vec![d.q1.mu, mean_of_repeats(t.q2.mu, d.k)], 1);
+                (sum_rows(per_dim.clone()), per_dim, means)
             }
         };
         ElboTerms {
             recon,
-            kl: sum_rows(kl_per_dim.clone()),
+            kl,
             kl_per_dim,
             means,
         }
@@ -509,7 +601,7 @@ impl Vae {
         let d = self.draw(x, eps);
         let log_q = d.repeated.log_prob(d.z1.clone());
         let log_ratio = match d.top {
-            None => log_q - standard_normal_log_prob(d.z1),
+            None => log_q - self.prior_log_prob(d.z1, self.prior_components().as_ref()),
             Some(t) => {
                 log_q + t.q2.log_prob(t.z2.clone())
                     - t.p1.log_prob(d.z1)
@@ -610,6 +702,7 @@ mod tests {
             likelihood: Likelihood::Bernoulli,
             top: None,
             classes: None,
+            prior: Prior::Standard,
         }
     }
 
@@ -666,7 +759,7 @@ mod tests {
             "sampled {mean} vs ELBO's {kl}"
         );
         assert_eq!(terms.means.dims(), [1, 5]);
-        let codes = model.prior_codes(fixed_noise(4, 5, &device));
+        let codes = model.prior_codes(fixed_noise(4, 5, &device), &[]);
         assert_eq!(model.decode(codes).dims(), [4, 6]);
     }
 
@@ -702,14 +795,22 @@ mod tests {
             (Likelihood::Bernoulli, elbo, 2, top.clone()),
             (Likelihood::Bernoulli, Objective::Iwae, 3, top.clone()),
             (Likelihood::Bernoulli, elbo, 1, None),
+            (Likelihood::Bernoulli, elbo, 3, None),
+            (gaussian, Objective::Iwae, 2, None),
         ] {
-            // The last case is conditional on a label of 3 classes.
+            // Case 7 is conditional on a label of 3 classes; the last two have
+            // a VampPrior of 3 pseudo-inputs (whose gradients are checked too).
             let classes = (checked_cases == 7).then_some(3);
+            let prior = match checked_cases {
+                8.. => Prior::Vamp { pseudo_inputs: 3 },
+                _ => Prior::Standard,
+            };
             checked_cases += 1;
             let config = ModelConfig {
                 likelihood,
                 top,
                 classes,
+                prior,
                 ..mlp_config()
             };
             let device = Device::flex().autodiff();
@@ -790,7 +891,7 @@ mod tests {
             }
             assert!(checked > 20);
         }
-        assert_eq!(checked_cases, 8);
+        assert_eq!(checked_cases, 10);
     }
 
     #[test]

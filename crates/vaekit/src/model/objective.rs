@@ -125,6 +125,7 @@ mod tests {
             likelihood: Likelihood::Bernoulli,
             top: None,
             classes: None,
+            prior: crate::model::prior::Prior::Standard,
         };
         device.seed(11);
         let model = config.init(device).unwrap();
