@@ -1,14 +1,16 @@
-//! Fully connected layers on the CPU: product, bias and ReLU in one kernel,
-//! with a hand-written backward pass.
+//! Fully connected layers on the CPU: product, bias and activation (ReLU or
+//! tanh) in one kernel, with a hand-written backward pass.
 //!
 //! Written here because the MLP profile (bench/NOTES.md) showed, next to the
 //! matrix products themselves, a copy of every product's output (burn-flex
 //! allocates it as bytes and realigns it), a separate pass that adds the bias,
 //! another for the ReLU, and as many again backward. Here the bias is written
 //! into the output first and the product accumulates onto it (one `gemm` call
-//! from the `gemm` crate, which burn-flex itself uses), the ReLU is applied in
-//! place, and the backward pass masks the gradient once and feeds the products
-//! for the input and the weight and the column sums for the bias.
+//! from the `gemm` crate, which burn-flex itself uses), the activation is
+//! applied in place (tanh vectorized: the C library's scalar tanhf was a third
+//! of a tanh model's evaluation profile), and the backward pass scales the
+//! gradient once and feeds the products for the input and the weight and the
+//! column sums for the bias.
 
 use std::borrow::Cow;
 
@@ -27,30 +29,47 @@ use super::{from_vec, values};
 /// Products below this many multiply-adds run on one thread (as in burn-flex).
 const PARALLEL_MIN: usize = 192 * 192 * 192;
 
+/// The activation applied to the layer's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pointwise {
+    /// None.
+    Identity,
+    /// max(v, 0).
+    Relu,
+    /// tanh(v).
+    Tanh,
+}
+
 /// The fused layer, differentiable.
 #[backend_extension(Flex, Autodiff)]
 pub trait LinearKernels: Backend {
-    /// `relu?(x @ weight + bias)`.
+    /// `activation(x @ weight + bias)`.
     fn fused_linear(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
-        relu: bool,
+        activation: Pointwise,
     ) -> FloatTensor<Self>;
 }
 
-/// `x @ weight + bias`, followed by a ReLU when `relu` (CPU backend only; see
-/// [`super::fused_available`]). Same values as burn's `Linear` and `relu`.
+/// `x @ weight + bias`, followed by `activation` (CPU backend only; see
+/// [`super::fused_available`]). Same values as burn's `Linear` and `relu` or
+/// `tanh` (tanh to within 3e-7).
 ///
 /// # Shapes
 /// - `x`: `[batch, d_in]`, `weight`: `[d_in, d_out]` (burn's layout), `bias`: `[d_out]`
 /// - returns `[batch, d_out]`
-pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Tensor<1>, relu: bool) -> Tensor<2> {
+pub fn linear(
+    x: Tensor<2>,
+    weight: Tensor<2>,
+    bias: Tensor<1>,
+    activation: Pointwise,
+) -> Tensor<2> {
     Tensor::from_dispatch(Dispatch::fused_linear(
         x.into_dispatch(),
         weight.into_dispatch(),
         bias.into_dispatch(),
-        relu,
+        activation,
     ))
 }
 
@@ -146,7 +165,12 @@ fn dims(x: &FlexTensor, weight: &FlexTensor) -> (usize, usize, usize) {
     (xs[0], ws[0], ws[1])
 }
 
-fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, relu: bool) -> FlexTensor {
+fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    activation: Pointwise,
+) -> FlexTensor {
     let (batch, d_in, d_out) = dims(x, weight);
     let (x, w, b) = (values(x), values(weight), values(bias));
     let mut out = Vec::with_capacity(batch * d_out);
@@ -162,26 +186,36 @@ fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, relu: bool) -
         Matrix::rows(&x, d_in),
         Matrix::rows(&w, d_out),
     );
-    if relu {
-        out.par_chunks_mut(super::CHUNK)
-            .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = v.max(0.0)));
+    match activation {
+        Pointwise::Identity => {}
+        Pointwise::Relu => out
+            .par_chunks_mut(super::CHUNK)
+            .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = v.max(0.0))),
+        Pointwise::Tanh => out
+            .par_chunks_mut(super::CHUNK)
+            .for_each(super::simd::tanh_in_place),
     }
     from_vec(out, [batch, d_out])
 }
 
 impl LinearKernels for Flex {
-    fn fused_linear(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, relu: bool) -> FlexTensor {
-        forward(&x, &weight, &bias, relu)
+    fn fused_linear(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        activation: Pointwise,
+    ) -> FlexTensor {
+        forward(&x, &weight, &bias, activation)
     }
 }
 
-/// What the backward pass keeps: the input, the weight, and the output when a
-/// ReLU has to be undone.
+/// What the backward pass keeps: the input, the weight, and the output with
+/// its activation when one has to be undone.
 #[derive(Debug, Clone)]
 struct Saved {
     x: FlexTensor,
     weight: FlexTensor,
-    relu_output: Option<FlexTensor>,
+    activated: Option<(FlexTensor, Pointwise)>,
 }
 
 #[derive(Debug)]
@@ -196,22 +230,28 @@ impl Backward<Flex, 3> for LinearBackward {
         let Saved {
             x,
             weight,
-            relu_output,
+            activated,
         } = ops.state;
         let (batch, d_in, d_out) = dims(&x, &weight);
-        // The gradient before the ReLU, zero where it was inactive: one pass
-        // when there is a ReLU, and no copy when there is none.
-        let g = match &relu_output {
+        // The gradient before the activation, from its output y: zero where a
+        // ReLU was inactive, times 1 - y^2 for tanh. One pass when there is an
+        // activation, and no copy when there is none.
+        let g = match &activated {
             None => values(&grad),
-            Some(y) => {
+            Some((y, activation)) => {
                 let (grad, y) = (values(&grad), values(y));
-                let masked: Vec<f32> = grad
+                let derivative = |y: f32| match activation {
+                    Pointwise::Relu => (y > 0.0) as u8 as f32,
+                    Pointwise::Tanh => 1.0 - y * y,
+                    Pointwise::Identity => 1.0,
+                };
+                let scaled: Vec<f32> = grad
                     .par_iter()
                     .zip(y.par_iter())
                     .with_min_len(super::CHUNK)
-                    .map(|(&g, &y)| if y <= 0.0 { 0.0 } else { g })
+                    .map(|(&g, &y)| g * derivative(y))
                     .collect();
-                Cow::Owned(masked)
+                Cow::Owned(scaled)
             }
         };
         if let Some(node) = node_b {
@@ -259,7 +299,7 @@ impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
-        relu: bool,
+        activation: Pointwise,
     ) -> FloatTensor<Self> {
         match LinearBackward
             .prepare::<C>([x.node(), weight.node(), bias.node()])
@@ -268,13 +308,14 @@ impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let (x, weight) = (x.into_primitive(), weight.into_primitive());
-                let output = forward(&x, &weight, bias.primitive(), relu);
-                let relu_output = relu.then(|| output.clone());
+                let output = forward(&x, &weight, bias.primitive(), activation);
+                let activated =
+                    (activation != Pointwise::Identity).then(|| (output.clone(), activation));
                 prep.finish(
                     Saved {
                         x,
                         weight,
-                        relu_output,
+                        activated,
                     },
                     output,
                 )
@@ -283,7 +324,7 @@ impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
                 x.primitive(),
                 weight.primitive(),
                 bias.primitive(),
-                relu,
+                activation,
             )),
         }
     }
@@ -306,7 +347,7 @@ mod tests {
             let b = Tensor::<1>::random([d_out], Distribution::Normal(0.0, 1.0), &device);
             let probe =
                 Tensor::<2>::random([batch, d_out], Distribution::Normal(0.0, 1.0), &device);
-            for relu in [false, true] {
+            for pointwise in [Pointwise::Identity, Pointwise::Relu, Pointwise::Tanh] {
                 let run = |fused: bool| {
                     let (x, w, b) = (
                         x.clone().require_grad(),
@@ -314,10 +355,14 @@ mod tests {
                         b.clone().require_grad(),
                     );
                     let y = match fused {
-                        true => linear(x.clone(), w.clone(), b.clone(), relu),
+                        true => linear(x.clone(), w.clone(), b.clone(), pointwise),
                         false => {
                             let y = x.clone().matmul(w.clone()) + b.clone().unsqueeze::<2>();
-                            if relu { activation::relu(y) } else { y }
+                            match pointwise {
+                                Pointwise::Identity => y,
+                                Pointwise::Relu => activation::relu(y),
+                                Pointwise::Tanh => activation::tanh(y),
+                            }
                         }
                     };
                     let grads = (y.clone() * probe.clone()).sum().backward();
@@ -334,7 +379,7 @@ mod tests {
                         &fused[k],
                         &plain[k],
                         1e-4,
-                        &format!("{what} ({batch}x{d_in}x{d_out}, relu {relu})"),
+                        &format!("{what} ({batch}x{d_in}x{d_out}, {pointwise:?})"),
                     );
                 }
             }
@@ -348,7 +393,7 @@ mod tests {
         let x = Tensor::<2>::ones([4, 3], &device);
         let w = Tensor::<2>::ones([3, 2], &device).require_grad();
         let b = Tensor::<1>::from_floats([-10.0, 1.0], &device).require_grad();
-        let y = linear(x, w.clone(), b.clone(), true);
+        let y = linear(x, w.clone(), b.clone(), Pointwise::Relu);
         assert_eq!(
             values_of(y.clone()),
             [0.0, 4.0, 0.0, 4.0, 0.0, 4.0, 0.0, 4.0]
@@ -364,6 +409,6 @@ mod tests {
         let x = Tensor::<2>::from_floats([[1.0, 2.0]], &device);
         let w = Tensor::<2>::from_floats([[1.0], [1.0]], &device);
         let b = Tensor::<1>::from_floats([0.5], &device);
-        assert_eq!(values_of(linear(x, w, b, false)), [3.5]);
+        assert_eq!(values_of(linear(x, w, b, Pointwise::Identity)), [3.5]);
     }
 }

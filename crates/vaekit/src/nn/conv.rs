@@ -21,8 +21,9 @@ use burn::tensor::activation;
 
 use super::{Activation, dense};
 use crate::distributions::DiagonalGaussian;
+use crate::kernels::fused_applies;
+use crate::kernels::linear::{self, Pointwise};
 use crate::kernels::patches::{PatchGeometry, conv_output_size, fold, unfold};
-use crate::kernels::{fused_applies, linear};
 
 const KERNEL: usize = 4;
 const STRIDE: usize = 2;
@@ -186,7 +187,11 @@ fn rows_times(
     relu: bool,
 ) -> Tensor<2> {
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[1]], &weight.device()));
-    linear::linear(rows, weight, bias, relu)
+    let pointwise = match relu {
+        true => Pointwise::Relu,
+        false => Pointwise::Identity,
+    };
+    linear::linear(rows, weight, bias, pointwise)
 }
 
 /// Adds a per-channel bias to channels-last rows `[positions, channels]`.

@@ -15,23 +15,24 @@ use burn::nn::Linear;
 use burn::tensor::{Tensor, activation};
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::{fused_applies, linear};
+use crate::kernels::fused_applies;
+use crate::kernels::linear::{self, Pointwise};
 
 /// A fully connected layer followed by `activation`, if any. On the CPU the
-/// product, bias and ReLU are one kernel ([`linear::linear`]); elsewhere, or
-/// without a bias, it is burn's `Linear`.
+/// product, bias and activation are one kernel ([`linear::linear`]); elsewhere,
+/// or without a bias, it is burn's `Linear`.
 ///
 /// # Shapes
 /// - `x`: `[batch, d_in]`; returns `[batch, d_out]`
 pub(crate) fn dense(layer: &Linear, x: Tensor<2>, activation: Option<Activation>) -> Tensor<2> {
     match &layer.bias {
         Some(bias) if fused_applies(&x) => {
-            let relu = activation == Some(Activation::Relu);
-            let y = linear::linear(x, layer.weight.val(), bias.val(), relu);
-            match activation {
-                Some(Activation::Tanh) => Activation::Tanh.apply(y),
-                _ => y,
-            }
+            let pointwise = match activation {
+                None => Pointwise::Identity,
+                Some(Activation::Relu) => Pointwise::Relu,
+                Some(Activation::Tanh) => Pointwise::Tanh,
+            };
+            linear::linear(x, layer.weight.val(), bias.val(), pointwise)
         }
         _ => {
             let y = layer.forward(x);
