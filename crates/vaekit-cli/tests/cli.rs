@@ -241,10 +241,11 @@ fn train_then_eval_sample_reconstruct_encode_and_info() {
         "{text_eval}"
     );
 
-    ok(
+    let said = ok(
         dir,
         &["sample", "--run", "run", "--n", "16", "--out", "s.png"],
     );
+    assert!(said.contains("wrote 16 samples"), "{said}");
     let png = image::open(dir.join("s.png")).unwrap();
     assert!(png.width() >= 4 * 8 && png.height() >= 4 * 8);
     ok(
@@ -799,4 +800,32 @@ fn a_conditional_model_samples_by_class() {
         &["reconstruct", "--run", "run", "--n", "4", "--out", "r.png"],
     );
     ok(d, &["encode", "--run", "run", "--out", "codes.csv"]);
+    // The convolutional encoder takes the label beside its features.
+    ok(
+        d,
+        &train_args(
+            "digits",
+            "conv",
+            &[
+                "--model",
+                "cvae",
+                "--arch",
+                "conv",
+                "--conv-channels",
+                "4",
+                "--epochs",
+                "1",
+            ],
+        ),
+    );
+    ok(
+        d,
+        &[
+            "sample", "--run", "conv", "--class", "5", "--n", "4", "--out", "c.png",
+        ],
+    );
+    ok(
+        d,
+        &["eval", "--run", "conv", "--iw-samples", "3", "--limit", "5"],
+    );
 }

@@ -40,20 +40,8 @@ pub struct Samples {
     pub labels: Option<Vec<u32>>,
     /// Columns of the image grid: one row per class for a per-class grid.
     pub columns: usize,
-}
-
-impl Samples {
     /// Number of samples.
-    pub fn len(&self) -> usize {
-        self.labels
-            .as_ref()
-            .map_or(self.values.len() / self.columns.max(1), Vec::len)
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
+    pub count: usize,
 }
 
 /// Codes drawn from the prior (z ~ N(0, I), or z2 ~ N(0, I) then
@@ -110,6 +98,7 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
         values,
         labels,
         columns,
+        count,
     })
 }
 

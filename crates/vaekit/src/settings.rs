@@ -641,6 +641,72 @@ mod tests {
     }
 
     #[test]
+    fn runs_saved_before_arch_existed_still_read() {
+        // Their `model` held the architecture; it now reads as the plain VAE
+        // (and `Run::open` takes the architecture from the model config).
+        for old in ["mlp", "conv"] {
+            let text = format!("{{\"model\": \"{old}\", \"latent\": 4}}");
+            let s: TrainSettings = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                (s.model, s.arch, s.latent),
+                (Some(ModelKind::Vae), None, Some(4))
+            );
+        }
+        assert!(
+            "conv"
+                .parse::<ModelKind>()
+                .unwrap_err()
+                .contains("--arch conv")
+        );
+    }
+
+    #[test]
+    fn model_defaults_follow_the_model() {
+        let hvae = TrainSettings {
+            model: Some(ModelKind::Hvae),
+            ..Default::default()
+        }
+        .resolve(&image())
+        .unwrap();
+        assert_eq!(
+            (
+                hvae.hidden.clone(),
+                hvae.latent,
+                hvae.top_latent,
+                hvae.activation
+            ),
+            (
+                Some(vec![200, 200]),
+                Some(100),
+                Some(50),
+                Some(Activation::Tanh)
+            )
+        );
+        let iwae = TrainSettings {
+            model: Some(ModelKind::Iwae),
+            ..Default::default()
+        }
+        .resolve(&image())
+        .unwrap();
+        assert_eq!(
+            (iwae.objective, iwae.train_samples),
+            (Some(ObjectiveKind::Iw), Some(5))
+        );
+        assert_eq!(iwae.objective(1.0), Objective::Iwae);
+        let vamp = TrainSettings {
+            prior: Some(PriorKind::Vamp),
+            ..Default::default()
+        }
+        .resolve(&image())
+        .unwrap();
+        assert_eq!(vamp.pseudo_inputs, Some(500));
+        assert_eq!(
+            vamp.model_config(&image()).unwrap().prior,
+            Prior::Vamp { pseudo_inputs: 500 }
+        );
+    }
+
+    #[test]
     fn defaults_depend_on_the_data() {
         let s = TrainSettings::default().resolve(&image()).unwrap();
         assert_eq!(s.likelihood, Some(LikelihoodKind::Bernoulli));

@@ -16,7 +16,7 @@ pub fn run(args: &SampleArgs, device: Device) -> Result<()> {
     )?;
     say(format!(
         "wrote {} samples to {}",
-        samples.len(),
+        samples.count,
         args.out.display()
     ))
 }
