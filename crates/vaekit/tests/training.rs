@@ -14,7 +14,7 @@ use vaekit::model::run::{Run, Weights, files};
 use vaekit::model::weights::{from_safetensors, named_tensors};
 use vaekit::nn::Activation;
 use vaekit::settings::{ModelKind, ObjectiveKind, PriorKind, TrainSettings};
-use vaekit::train::{Silent, TrainRequest, train};
+use vaekit::train::{Silent, TrainOutcome, TrainRequest, train};
 
 fn cpu() -> Device {
     Device::flex()
@@ -40,6 +40,16 @@ fn request(settings: TrainSettings, out: &Path, resume: bool) -> TrainRequest {
         resume,
         device: cpu(),
     }
+}
+
+/// A run trained with `settings` into `out`, reopened: what training
+/// returned, the run, its best model and its data.
+fn trained(settings: TrainSettings, out: &Path) -> (TrainOutcome, Run, Vae, PreparedData) {
+    let outcome = train(request(settings, out, false), &mut Silent).unwrap();
+    let run = Run::open(out).unwrap();
+    let model = run.load_model(Weights::Best, &cpu()).unwrap();
+    let data = run.prepare_data(None).unwrap();
+    (outcome, run, model, data)
 }
 
 fn weights_of(path: &Path) -> Vec<(String, Vec<f32>)> {
@@ -310,7 +320,7 @@ fn every_architecture_likelihood_and_binarization_trains() {
             clip_grad: Some(50.0),
             ..small(2)
         };
-        let outcome = train(request(settings, &out, false), &mut Silent).unwrap();
+        let (outcome, _, model, data) = trained(settings, &out);
         let first = &outcome.metrics[0];
         let last = outcome.metrics.last().unwrap();
         assert!(last.train_neg_elbo.is_finite() && last.val.as_ref().unwrap().neg_elbo.is_finite());
@@ -324,9 +334,6 @@ fn every_architecture_likelihood_and_binarization_trains() {
                 "run {i} did not learn"
             );
         }
-        let run = Run::open(&out).unwrap();
-        let model = run.load_model(Weights::Best, &cpu()).unwrap();
-        let data = run.prepare_data(None).unwrap();
         let report = evaluate_elbo(
             &model,
             data.split(Split::Test).unwrap(),
@@ -364,17 +371,12 @@ fn mnist() -> Option<PathBuf> {
 fn trained_on_mnist(settings: TrainSettings) -> Option<(Vae, PreparedData)> {
     let data = mnist()?;
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("mnist");
     let settings = TrainSettings {
         data: Some(data.display().to_string()),
         ..settings
     };
-    train(request(settings, &out, false), &mut Silent).unwrap();
-    let run = Run::open(&out).unwrap();
-    Some((
-        run.load_model(Weights::Best, &cpu()).unwrap(),
-        run.prepare_data(None).unwrap(),
-    ))
+    let (_, _, model, data) = trained(settings, &dir.path().join("mnist"));
+    Some((model, data))
 }
 
 #[test]
@@ -447,7 +449,7 @@ fn a_hierarchical_vae_trains_on_either_bound_and_evaluates_and_generates() {
             train_samples: Some(3),
             ..small(3)
         };
-        let outcome = train(request(settings, &out, false), &mut Silent).unwrap();
+        let (outcome, run, model, data) = trained(settings, &out);
         let [first, .., last] = outcome.metrics.as_slice() else {
             panic!("3 epochs")
         };
@@ -458,11 +460,8 @@ fn a_hierarchical_vae_trains_on_either_bound_and_evaluates_and_generates() {
                 ObjectiveKind::Elbo => assert!((m.train_loss - m.train_neg_elbo).abs() < 1e-3),
             }
         }
-        let run = Run::open(&out).unwrap();
         assert_eq!(run.config.model.top.as_ref().map(|t| t.latent_dim), Some(3));
-        let model = run.load_model(Weights::Best, &cpu()).unwrap();
         assert_eq!((model.latent_dim(), model.noise_dim()), (4, 7));
-        let data = run.prepare_data(None).unwrap();
         let test = data.split(Split::Test).unwrap();
         let elbo = evaluate_elbo(&model, test, &EvalOptions::default()).unwrap();
         assert_eq!((elbo.kl_per_dim.len(), elbo.activity.len()), (7, 7));
@@ -491,11 +490,8 @@ fn a_conditional_vae_draws_samples_of_the_class_asked_for() {
         hidden: Some(vec![64]),
         ..small(30)
     };
-    train(request(settings, &out, false), &mut Silent).unwrap();
-    let run = Run::open(&out).unwrap();
+    let (_, run, model, data) = trained(settings, &out);
     assert_eq!(run.config.model.classes, Some(10));
-    let model = run.load_model(Weights::Best, &cpu()).unwrap();
-    let data = run.prepare_data(None).unwrap();
     let train_set = &data.train;
     let labels = train_set.labels().unwrap();
     let mut means = vec![vec![0.0f64; 64]; 10];
@@ -553,7 +549,7 @@ fn a_vamp_prior_model_trains_and_samples_from_its_mixture() {
         pseudo_inputs: Some(20),
         ..small(4)
     };
-    let outcome = train(request(settings, &out, false), &mut Silent).unwrap();
+    let (outcome, _, model, data) = trained(settings, &out);
     let [first, .., last] = outcome.metrics.as_slice() else {
         panic!("4 epochs")
     };
@@ -563,10 +559,7 @@ fn a_vamp_prior_model_trains_and_samples_from_its_mixture() {
         .map(|(n, _)| n)
         .collect();
     assert!(names.iter().any(|n| n == "pseudo_inputs"), "{names:?}");
-    let run = Run::open(&out).unwrap();
-    let model = run.load_model(Weights::Best, &cpu()).unwrap();
     assert_eq!(model.pseudo_input_count(), Some(20));
-    let data = run.prepare_data(None).unwrap();
     let test = data.split(Split::Test).unwrap();
     let elbo = evaluate_elbo(&model, test, &EvalOptions::default()).unwrap();
     let iw = evaluate_iw(&model, test, &EvalOptions::default(), 50, &mut |_| {}).unwrap();

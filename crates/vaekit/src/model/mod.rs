@@ -444,16 +444,18 @@ impl Vae {
         Some(self.encode(pseudo))
     }
 
-    /// log p(z) of each row under the model's prior (of z1's prior only
-    /// through `components`, the VampPrior's, when there is one).
-    ///
-    /// # Shapes
-    /// - `z`: `[n, latent_dim]`; returns `[n]`
-    fn prior_log_prob(&self, z: Tensor<2>, components: Option<&DiagonalGaussian>) -> Tensor<1> {
-        match components {
-            Some(c) => mixture_log_prob(z, c),
-            None => standard_normal_log_prob(z),
+    /// The noise of z1 and, in a hierarchical VAE, of z2 (its last columns).
+    /// Slicing copies, so a one-layer model's noise passes through whole.
+    fn split_noise(&self, eps: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        if self.top.is_none() {
+            return (eps, None);
         }
+        let [rows, cols] = eps.dims();
+        let l = self.latent_dim.min(cols);
+        (
+            eps.clone().slice([0..rows, 0..l]),
+            Some(eps.slice([0..rows, l..cols])),
+        )
     }
 
     /// Codes drawn from the prior: `eps` itself for the VAE; in a hierarchical
@@ -479,14 +481,9 @@ impl Vae {
             );
             return chosen.rsample(eps);
         }
-        match &self.top {
-            None => eps,
-            Some(top) => {
-                let [rows, cols] = eps.dims();
-                let l = self.latent_dim.min(cols);
-                let z2 = eps.clone().slice([0..rows, l..cols]);
-                top.down.forward(z2).rsample(eps.slice([0..rows, 0..l]))
-            }
+        match (&self.top, self.split_noise(eps)) {
+            (Some(top), (eps1, Some(z2))) => top.down.forward(z2).rsample(eps1),
+            (_, (eps, _)) => eps,
         }
     }
 
@@ -563,18 +560,15 @@ impl Vae {
     pub fn elbo_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> ElboTerms {
         let d = self.draw(x, eps);
         let [batch, _] = d.recon.dims();
-        let recon = match d.k {
-            1 => d.recon.reshape([batch]),
-            _ => d.recon.mean_dim(1).squeeze_dim(1),
-        };
+        let recon = mean_over_samples(d.recon);
         let (kl, kl_per_dim, means) = match (d.top, self.prior_components()) {
             (None, None) => {
                 let per_dim = d.q1.kl_per_dim();
                 (sum_rows(per_dim.clone()), per_dim, d.q1.mu)
             }
             (None, Some(c)) => {
-                let ratio = d.repeated.log_prob(d.z1.clone()) - mixture_log_prob(d.z1, &c);
-                let kl = ratio.reshape([batch, d.k]).mean_dim(1).reshape([batch]);
+                let ratio = one_layer_log_ratio(&d.repeated, d.z1, Some(&c));
+                let kl = mean_over_samples(ratio.reshape([batch, d.k]));
                 (kl, kl_per_dim_to_moments(&d.q1, &c), d.q1.mu)
             }
             (Some(t), _) => {
@@ -599,11 +593,10 @@ impl Vae {
     /// - as for [`Vae::elbo_terms`]; returns `[batch, K]` terms
     pub fn sampled_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> SampledTerms {
         let d = self.draw(x, eps);
-        let log_q = d.repeated.log_prob(d.z1.clone());
         let log_ratio = match d.top {
-            None => log_q - self.prior_log_prob(d.z1, self.prior_components().as_ref()),
+            None => one_layer_log_ratio(&d.repeated, d.z1, self.prior_components().as_ref()),
             Some(t) => {
-                log_q + t.q2.log_prob(t.z2.clone())
+                d.repeated.log_prob(d.z1.clone()) + t.q2.log_prob(t.z2.clone())
                     - t.p1.log_prob(d.z1)
                     - standard_normal_log_prob(t.z2)
             }
@@ -625,13 +618,7 @@ impl Vae {
             batch * k,
             "eps rows must be a multiple of x rows"
         );
-        let [rows, cols] = eps.dims();
-        let l = self.latent_dim.min(cols);
-        // Slicing copies; a one-layer model's noise is all z1's.
-        let eps1 = match &self.top {
-            None => eps.clone(),
-            Some(_) => eps.clone().slice([0..rows, 0..l]),
-        };
+        let (eps1, eps2) = self.split_noise(eps);
         let q1 = self.encode(x.clone());
         let repeated = q1.repeat_rows(k);
         let z1 = repeated.rsample(eps1);
@@ -639,9 +626,9 @@ impl Vae {
         let labels = labels.map(|y| repeat_rows(y, k));
         let raw = self.decode(self.decoder_input(z1.clone(), labels));
         let recon = self.reconstruction_nll(raw, repeat_rows(values, k));
-        let top = self.top.as_ref().map(|top| {
+        let top = self.top.as_ref().zip(eps2).map(|(top, eps2)| {
             let q2 = top.up.forward(z1.clone());
-            let z2 = q2.rsample(eps.slice([0..rows, l..cols]));
+            let z2 = q2.rsample(eps2);
             let p1 = top.down.forward(z2.clone());
             DrawnTop { q2, z2, p1 }
         });
@@ -654,6 +641,32 @@ impl Vae {
             top,
         }
     }
+}
+
+/// The mean over each row's samples, `[batch, K]` to `[batch]` (no pass for K = 1).
+fn mean_over_samples(t: Tensor<2>) -> Tensor<1> {
+    let [batch, k] = t.dims();
+    match k {
+        1 => t.reshape([batch]),
+        _ => t.mean_dim(1).squeeze_dim(1),
+    }
+}
+
+/// log q(z|x) - log p(z) of each sample of a one-layer model, under N(0, I) or
+/// the VampPrior of `components`.
+///
+/// # Shapes
+/// - `q`, `z`: `[rows, latent_dim]`; returns `[rows]`
+fn one_layer_log_ratio(
+    q: &DiagonalGaussian,
+    z: Tensor<2>,
+    components: Option<&DiagonalGaussian>,
+) -> Tensor<1> {
+    let log_prior = match components {
+        Some(c) => mixture_log_prob(z.clone(), c),
+        None => standard_normal_log_prob(z.clone()),
+    };
+    q.log_prob(z) - log_prior
 }
 
 /// One draw of every latent layer (see [`Vae::draw`]).
