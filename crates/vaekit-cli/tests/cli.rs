@@ -528,6 +528,16 @@ fn absurd_settings_name_their_flag() {
     );
     bad_input(
         d,
+        &train_args("digits", "run", &["--prior", "vamp", "--free-bits", "1"]),
+        &["--free-bits", "--prior vamp"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--model", "iwae", "--objective", "elbo"]),
+        &["--objective", "--model vae"],
+    );
+    bad_input(
+        d,
         &train_args("digits", "run", &["--pseudo-inputs", "50"]),
         &["--pseudo-inputs", "--prior vamp"],
     );

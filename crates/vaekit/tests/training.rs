@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use vaekit::burn::tensor::{Device, Tensor};
+use vaekit::data::Dataset;
 use vaekit::data::prepare::Split;
 use vaekit::data::prepare::{Binarize, PreparedData};
 use vaekit::error::Error;
@@ -534,6 +535,14 @@ fn a_conditional_vae_draws_samples_of_the_class_asked_for() {
     assert_eq!(sevens.labels, Some(vec![7; 8]));
     let err = vaekit::generate::sample_prior(&model, 8, 0, Some(10)).unwrap_err();
     assert!(err.to_string().contains("--class"));
+    // Data without labels, or with a class the model lacks, is refused.
+    let kind = train_set.kind().clone();
+    let unlabelled = Dataset::new(train_set.row(0).to_vec(), kind.clone(), None).unwrap();
+    let err = evaluate_elbo(&model, &unlabelled, &EvalOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("no labels"), "{err}");
+    let unknown = Dataset::new(train_set.row(0).to_vec(), kind, Some(vec![10])).unwrap();
+    let err = evaluate_elbo(&model, &unknown, &EvalOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("label 10"), "{err}");
     // Scoring and encoding take the label from the data.
     let test = data.split(Split::Test).unwrap();
     let report = evaluate_iw(&model, test, &EvalOptions::default(), 20, &mut |_| {}).unwrap();
