@@ -410,15 +410,17 @@ mod tests {
             iterations: 30,
             ..ImputeOptions::default()
         };
-        // One round: the encoder sees the fill 0, not the answer, and only
-        // the importance weights can correct its proposal.
+        // Two rounds: the first proposal (the encoder sees the fill 0) is too
+        // far off for a sharp estimate, the second is close. Without the
+        // importance weights two rounds would still be about 1.9 * 0.16^2 = 0.05
+        // away (the Gibbs rate above), five times the tolerance.
         let miwae = ImputeOptions {
             method: Method::Miwae,
-            iterations: 1,
+            iterations: 2,
             samples: 20_000,
             ..ImputeOptions::default()
         };
-        for (options, tolerance) in [(gibbs, 1e-4), (miwae, 0.03)] {
+        for (options, tolerance) in [(gibbs, 1e-4), (miwae, 0.01)] {
             let got = impute_with_vae(&model, &data, &mask, &options).unwrap();
             for (r, &(a, b)) in observed.iter().enumerate() {
                 let want = conditional_mean(a as f64, b as f64);
