@@ -26,15 +26,19 @@ mod vae;
 
 pub use baseline::{column_means, knn_impute, mean_impute, rmse_on_missing};
 pub use mask::{Mask, MaskSpec, read_mask_file};
-pub use output::{comparison_picture, write_completed};
+pub use output::{comparison_picture, write_completed, write_output};
 pub use vae::{Draw, ImputeOptions, Method, check_model, impute_with_vae};
+
+use std::path::Path;
 
 use serde::Serialize;
 
-use crate::data::{Dataset, Scaler};
+use crate::data::prepare::Split;
+use crate::data::{Dataset, LoadOptions, Scaler, load_with_missing};
 use crate::error::{Error, Result};
 use crate::eval::model_device;
 use crate::model::Vae;
+use crate::model::run::Run;
 
 /// A data set with missing values.
 #[derive(Debug, Clone)]
@@ -210,5 +214,123 @@ pub fn evaluate(
         hidden,
         hidden_fraction: data.mask.fraction(),
         scores,
+    })
+}
+
+/// Where the rows to complete come from, and what hides their values.
+#[derive(Debug, Clone, Default)]
+pub struct InputRequest<'a> {
+    /// Another source than the run's own (a CSV table may have empty cells).
+    pub other: Option<(&'a str, &'a LoadOptions)>,
+    /// The split of the run's own data [default: test, else validation, else train].
+    pub split: Option<Split>,
+    /// Keep only the first N rows.
+    pub limit: Option<usize>,
+    /// Hide values by a rule.
+    pub mask: Option<MaskSpec>,
+    /// Hide values by a mask file ([`read_mask_file`]).
+    pub mask_file: Option<&'a Path>,
+    /// Seed of a random mask.
+    pub seed: u64,
+}
+
+/// Rows ready to be completed, with what the baselines need.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The rows, their mask (missing in the source, or hidden), the fill.
+    pub incomplete: Incomplete,
+    /// The rows complete in the model's units, when the source had no
+    /// missing values (so the hidden ones are known).
+    pub truth: Option<Dataset>,
+    /// The run's complete training rows in the model's units: the column
+    /// means and the k-NN neighbours come from here.
+    pub reference: Dataset,
+    /// Values missing in the source itself (empty table cells).
+    pub missing_in_source: usize,
+    /// Class names of the labels, where known.
+    pub class_names: Option<Vec<String>>,
+    /// What was read, for messages: `test split of digits`, a path.
+    pub description: String,
+}
+
+/// Reads the rows to complete: the run's own split or another source (whose
+/// table cells may be empty), through the run's preprocessing (its scaler is
+/// applied, never refitted), with the source's missing cells, the `mask`
+/// rule and the `mask_file` joined into one mask, and every missing value
+/// starting at the training rows' column mean.
+///
+/// # Errors
+///
+/// [`Error::Setting`] for `--split` with another source or a mask that does
+/// not fit; errors of loading and preprocessing.
+pub fn prepare_input(run: &Run, request: &InputRequest) -> Result<Input> {
+    let own = run.prepare_data(None)?;
+    let (raw, rows, source_missing, class_names, description) = match request.other {
+        None => {
+            let split = request.split.unwrap_or_else(|| own.default_eval_split());
+            let rows = own.split(split)?.clone();
+            let mut raw = rows.clone();
+            if let Some(scaler) = &run.scaler {
+                scaler.inverse(raw.values_mut());
+            }
+            let spec = run.config.settings.data.clone().unwrap_or_default();
+            let names = own.class_names.clone();
+            (raw, rows, None, names, format!("{split} split of {spec}"))
+        }
+        Some((spec, options)) => {
+            if request.split.is_some() {
+                return Err(Error::setting(
+                    "--split",
+                    "a split applies to the run's own data; another source (--data) is used whole",
+                ));
+            }
+            let (source, missing) = load_with_missing(spec, options)?;
+            let mut raw = source.train;
+            if let Some(test) = &source.test {
+                raw = raw.concat(test)?;
+            }
+            let want = run.config.model.input.dim();
+            if raw.dim() != want {
+                return Err(Error::Data(format!(
+                    "{spec} holds {}, but the run was trained on {}; give data of the same shape",
+                    raw.kind().describe(),
+                    run.config.model.input.describe()
+                )));
+            }
+            let mut rows = raw.clone();
+            run.preprocess(&mut rows, spec)?;
+            (raw, rows, missing, source.class_names, spec.to_string())
+        }
+    };
+    let (raw, rows, source_missing) = match request.limit {
+        Some(limit) if limit < rows.len() => {
+            let first: Vec<usize> = (0..limit).collect();
+            let head = source_missing.map(|m| m[..limit * rows.dim()].to_vec());
+            (raw.subset(&first), rows.subset(&first), head)
+        }
+        _ => (raw, rows, source_missing),
+    };
+    let (n, dim) = (rows.len(), rows.dim());
+    let mut mask = match source_missing {
+        Some(flags) => Mask::new(flags, dim)?,
+        None => Mask::none(n, dim),
+    };
+    let missing_in_source = mask.count();
+    if let Some(spec) = request.mask {
+        mask = mask.union(&spec.build(rows.kind(), n, request.seed)?)?;
+    }
+    if let Some(path) = request.mask_file {
+        mask = mask.union(&read_mask_file(path, rows.kind(), n)?)?;
+    }
+    let truth = (missing_in_source == 0).then(|| rows.clone());
+    let reference = own.train;
+    let fill = column_means(&reference);
+    Ok(Input {
+        incomplete: Incomplete::new(raw, rows, mask, &fill)?,
+        truth,
+        reference,
+        missing_in_source,
+        class_names,
+        description,
     })
 }

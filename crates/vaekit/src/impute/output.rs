@@ -7,11 +7,39 @@ use std::path::Path;
 use image::RgbImage;
 use npyz::WriterBuilder;
 
-use super::Mask;
+use super::{Incomplete, Mask};
 use crate::data::DataKind;
 use crate::error::{Error, Result};
 use crate::io::write_atomic_with;
-use crate::report::{ImageShape, image_grid};
+use crate::report::{ImageShape, image_grid, save_png};
+
+/// Writes a completion by `path`'s extension: `.png` draws
+/// [`comparison_picture`] of the first `show` images; `.csv`, `.npy` and
+/// `.idx` write every completed row ([`write_completed`], with the rows'
+/// labels). `completed` is in the source's units ([`Incomplete::completed`]).
+///
+/// # Errors
+///
+/// As [`comparison_picture`] and [`write_completed`].
+pub fn write_output(
+    path: &Path,
+    flag: &str,
+    data: &Incomplete,
+    completed: &[f32],
+    class_names: Option<&[String]>,
+    show: usize,
+) -> Result<()> {
+    let is_png = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let kind = data.raw.kind();
+    if is_png {
+        let picture = comparison_picture(data.raw.values(), &data.mask, completed, kind, show)?;
+        return save_png(path, &picture);
+    }
+    write_completed(path, flag, completed, kind, data.raw.labels(), class_names)
+}
 
 /// Colour of a missing pixel in the masked row of [`comparison_picture`]: a
 /// blue that neither black nor white digits nor most photographs contain.
