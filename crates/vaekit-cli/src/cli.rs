@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use vaekit::data::prepare::{Binarize, Split};
 use vaekit::data::{Format, LoadOptions, ScalerKind};
 use vaekit::distributions::GaussianVariance;
+use vaekit::impute::{Draw, MaskSpec, Method};
 use vaekit::model::run::Weights;
 use vaekit::nn::Activation;
 use vaekit::settings::{
@@ -93,6 +94,21 @@ Examples:
   vaekit encode --run runs/mnist --split test --out test-codes.npy
   vaekit encode --run runs/mnist --data new-images/ --out new.csv")]
     Encode(EncodeArgs),
+    /// Fill in missing values (empty table cells, or image pixels hidden by a mask) with a trained VAE.
+    #[command(after_help = "\
+Missing values: empty cells of a CSV table (empty, NA, NaN, null, ?), and/or values hidden by
+--mask (top-half, left-half for images; random:P for any data) or --mask-file: a PNG of the
+images' size (non-black = missing) or an NPY/CSV/IDX array of one example's shape, or of one
+per example (nonzero = missing). Tables are imputed in the run's scaled units and written back
+in the original units; observed cells are copied unchanged.
+
+Examples:
+  vaekit impute --run runs/table --data holes.csv --out filled.csv
+  vaekit impute --run runs/mnist --mask top-half --limit 16 --out halves.png --completed filled.npy
+  vaekit impute --run runs/mnist --mask-file mask.png --method miwae --samples 100 --out filled.png
+  vaekit impute --run runs/mnist --mask top-half --limit 1000 --evaluate
+  vaekit impute --run runs/table --mask random:0.2 --evaluate --json    RMSE: VAE vs mean vs k-NN")]
+    Impute(ImputeArgs),
     /// Describe a data source or a run directory.
     #[command(after_help = "\
 Examples:
@@ -406,4 +422,63 @@ pub struct DemoArgs {
     /// Folder for the run and its pictures (new or empty).
     #[arg(long, value_name = "DIR", default_value = "vaekit-demo")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ImputeArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// The run's own data: train, val or test [default: test where the source has one, else val].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// Hide values by a rule: top-half or left-half (images), random:P (each value with probability P).
+    #[arg(long, value_name = "RULE")]
+    pub mask: Option<MaskSpec>,
+    /// Hide the values a mask file marks (nonzero = missing; see below).
+    #[arg(long, value_name = "FILE")]
+    pub mask_file: Option<PathBuf>,
+    /// gibbs (pseudo-Gibbs, Rezende et al. 2014) or miwae (importance resampling, Mattei & Frellsen 2019).
+    #[arg(long, value_name = "METHOD", default_value = "gibbs")]
+    pub method: Method,
+    /// Rounds of encode, decode and refill.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub iterations: usize,
+    /// miwae: importance samples per example.
+    #[arg(long, value_name = "K", default_value_t = 50)]
+    pub samples: usize,
+    /// gibbs: z is the posterior mean or a draw of q(z|x).
+    #[arg(long, value_name = "HOW", default_value = "mean")]
+    pub gibbs_z: Draw,
+    /// gibbs: missing values get the decoder's mean or a draw of p(x|z).
+    #[arg(long, value_name = "HOW", default_value = "mean")]
+    pub gibbs_x: Draw,
+    /// Score instead: impute the hidden values of complete data with gibbs, miwae, the column mean and k-NN, and print each RMSE.
+    #[arg(long)]
+    pub evaluate: bool,
+    /// Neighbours of the k-NN baseline (--evaluate).
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub neighbours: usize,
+    /// Only the first N examples.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Output: .csv (tables in original units), .png (images: original, masked, imputed rows), .npy or .idx.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also write every completed example: .npy, .idx (images) or .csv.
+    #[arg(long, value_name = "FILE")]
+    pub completed: Option<PathBuf>,
+    /// Images in the .png picture.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub show: usize,
+    /// Seed of a random mask and of the methods' draws.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Rows (examples x samples) per forward pass (memory only).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub batch_size: usize,
+    /// --evaluate: print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

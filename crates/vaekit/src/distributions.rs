@@ -154,9 +154,16 @@ impl std::str::FromStr for GaussianVariance {
 /// # Shapes
 /// - `logits`, `x`: `[batch, dim]`; returns `[batch]`
 pub fn bernoulli_nll_from_logits(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-    let per_value =
-        activation::relu(logits.clone()) - logits.clone() * x + logits.abs().neg().exp().log1p();
-    sum_rows(per_value)
+    sum_rows(bernoulli_nll_per_value(logits, x))
+}
+
+/// The terms of [`bernoulli_nll_from_logits`] before the sum over a row, so
+/// that a caller can weigh them (for example keep only observed values).
+///
+/// # Shapes
+/// - `logits`, `x`: `[batch, dim]`; returns `[batch, dim]`
+pub fn bernoulli_nll_per_value(logits: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
+    activation::relu(logits.clone()) - logits.clone() * x + logits.abs().neg().exp().log1p()
 }
 
 /// -log N(x; mean, exp(logvar)) summed per row. `logvar` broadcasts: `[1, dim]`
@@ -165,10 +172,18 @@ pub fn bernoulli_nll_from_logits(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
 /// # Shapes
 /// - `mean`, `x`: `[batch, dim]`; `logvar`: `[batch or 1, dim or 1]`; returns `[batch]`
 pub fn gaussian_nll(mean: Tensor<2>, logvar: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+    sum_rows(gaussian_nll_per_value(mean, logvar, x))
+}
+
+/// The terms of [`gaussian_nll`] before the sum over a row.
+///
+/// # Shapes
+/// - as for [`gaussian_nll`]; returns `[batch, dim]`
+pub fn gaussian_nll_per_value(mean: Tensor<2>, logvar: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
     let [batch, dim] = x.dims();
     let logvar = logvar.expand([batch, dim]);
     let quad = (x - mean).powi_scalar(2) * logvar.clone().neg().exp();
-    sum_rows((quad + logvar).add_scalar(LOG_2PI).mul_scalar(0.5))
+    (quad + logvar).add_scalar(LOG_2PI).mul_scalar(0.5)
 }
 
 /// Sums `[batch, n]` over its second dimension to `[batch]`.

@@ -46,6 +46,7 @@ pub mod distributions;
 pub mod error;
 pub mod eval;
 pub mod generate;
+pub mod impute;
 pub mod info;
 pub mod io;
 pub mod kernels;

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod encode;
 pub mod eval;
+pub mod impute;
 pub mod info;
 pub mod reconstruct;
 pub mod sample;

@@ -47,6 +47,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 
 pub use scaler::{Scaler, ScalerKind};
+pub use table::{MISSING_PLACEHOLDER, load_with_missing};
 
 /// Row-major examples with optional class labels.
 ///
@@ -609,6 +610,7 @@ pub fn load(spec: &str, options: &LoadOptions) -> Result<Source> {
                     &bytes,
                     table::delimiter_for(path, &bytes),
                     options.label_column.as_deref(),
+                    table::MissingCells::Refuse,
                 )?;
                 (t.dataset, t.class_names)
             }

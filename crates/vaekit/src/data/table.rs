@@ -21,11 +21,14 @@
 //!   scales tables later). Missing values (an empty cell, `NA`, `N/A`, `NaN`,
 //!   `null`, `?`) and infinities are errors rather than silently imputed: a
 //!   VAE needs complete rows, and the user should decide how to fill or drop.
+//!   The one exception is [`load_with_missing`], the loader of `vaekit impute`:
+//!   it keeps each missing cell as an explicit mark beside a finite placeholder
+//!   (0), so no NaN ever reaches a [`Dataset`] or a tensor.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{DataKind, Dataset, extension, in_file};
+use super::{DataKind, Dataset, Format, LoadOptions, Source, extension, in_file};
 use crate::error::{Error, Result};
 
 /// A parsed table: the examples and, where known, the names of the classes.
@@ -33,6 +36,68 @@ use crate::error::{Error, Result};
 pub(crate) struct Table {
     pub dataset: Dataset,
     pub class_names: Option<Vec<String>>,
+    /// Row-major, one flag per feature cell, `true` where the cell was missing
+    /// (its value in `dataset` is the placeholder 0). Empty unless missing
+    /// cells were allowed.
+    pub missing: Vec<bool>,
+}
+
+/// What to do with a missing feature cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MissingCells {
+    /// Refuse the table, naming the cell (every command but `impute`).
+    Refuse,
+    /// Keep a placeholder 0 and mark the cell.
+    Mark,
+}
+
+/// Value stored for a missing cell: finite, so scalers and tensors never see NaN.
+pub const MISSING_PLACEHOLDER: f32 = 0.0;
+
+/// Loads a source like [`super::load`], except that a CSV/TSV table may have
+/// missing cells (empty, `NA`, `N/A`, `NaN`, `null`, `none`, `?`).
+///
+/// Returns the source and, for a table, one flag per feature cell of
+/// `source.train` (row-major, `true` = missing; the cell holds
+/// [`MISSING_PLACEHOLDER`]). Other formats load exactly as [`super::load`]
+/// loads them and come with `None`. Missing labels are still errors.
+///
+/// # Errors
+///
+/// As [`super::load`].
+pub fn load_with_missing(spec: &str, options: &LoadOptions) -> Result<(Source, Option<Vec<bool>>)> {
+    let path = Path::new(spec);
+    let is_csv_file = match options.format {
+        Some(format) => format == Format::Csv,
+        None => spec != "digits" && path.is_file(),
+    };
+    if !is_csv_file {
+        return Ok((super::load(spec, options)?, None));
+    }
+    let bytes = super::read_data_file(path)?;
+    let format = match options.format {
+        Some(f) => f,
+        None => super::detect_file(path, &bytes)?,
+    };
+    if format != Format::Csv {
+        return Ok((super::load(spec, options)?, None));
+    }
+    super::check_options(format, options)?;
+    let table = parse_csv(
+        path,
+        &bytes,
+        delimiter_for(path, &bytes),
+        options.label_column.as_deref(),
+        MissingCells::Mark,
+    )?;
+    let source = Source {
+        spec: spec.to_string(),
+        format,
+        train: table.dataset,
+        test: None,
+        class_names: table.class_names,
+    };
+    Ok((source, Some(table.missing)))
 }
 
 /// The field delimiter for a file: tab for `.tsv`, otherwise a tab when the
@@ -92,7 +157,8 @@ enum Layout {
 ///
 /// [`Error::Format`] for unreadable CSV, ragged rows ("line L has K fields,
 /// expected N"), non-numeric cells and a table without data rows;
-/// [`Error::Data`] for missing or infinite values and labels that do not fit
+/// [`Error::Data`] for missing values (unless `missing` is
+/// [`MissingCells::Mark`]), infinite values and labels that do not fit
 /// the header's class names; [`Error::Setting`] for an unknown
 /// `--label-column`.
 pub(crate) fn parse_csv(
@@ -100,6 +166,7 @@ pub(crate) fn parse_csv(
     bytes: &[u8],
     delimiter: u8,
     label_column: Option<&str>,
+    missing: MissingCells,
 ) -> Result<Table> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -169,6 +236,7 @@ pub(crate) fn parse_csv(
     let column_name = |i: usize| names.get(i).map_or("", String::as_str);
 
     let mut values = Vec::new();
+    let mut missing_cells = Vec::new();
     let mut label_cells: Vec<(u64, String)> = Vec::new();
     let mut rows = 0usize;
     let mut handle = |line: u64, record: &csv::StringRecord| -> Result<()> {
@@ -213,10 +281,17 @@ pub(crate) fn parse_csv(
                         )));
                     }
                     values.push(v32);
+                    if missing == MissingCells::Mark {
+                        missing_cells.push(false);
+                    }
+                }
+                Cell::Missing if missing == MissingCells::Mark => {
+                    values.push(MISSING_PLACEHOLDER);
+                    missing_cells.push(true);
                 }
                 Cell::Missing => {
                     return Err(Error::Data(format!(
-                        "{}: missing value at {}; vaekit needs complete tables: fill in or drop the rows with missing values",
+                        "{}: missing value at {}; vaekit needs complete tables: fill in or drop the rows with missing values, or fill them in with `vaekit impute`",
                         path.display(),
                         where_()
                     )));
@@ -284,6 +359,7 @@ pub(crate) fn parse_csv(
     Ok(Table {
         dataset,
         class_names,
+        missing: missing_cells,
     })
 }
 
@@ -423,7 +499,7 @@ mod tests {
     }
 
     fn parse(text: &str, label: Option<&str>) -> Result<Table> {
-        parse_csv(p(), text.as_bytes(), b',', label)
+        parse_csv(p(), text.as_bytes(), b',', label, MissingCells::Refuse)
     }
 
     fn columns(t: &Table) -> Vec<String> {
@@ -562,6 +638,7 @@ mod tests {
             assert!(matches!(e, Error::Data(_)), "{text}");
             let m = e.to_string();
             assert!(m.contains(needle) && m.contains("complete tables"), "{m}");
+            assert!(m.contains("vaekit impute"), "{m}");
             assert!(m.contains("t.csv"), "{m}");
         }
         let e = parse("1,2\n3,inf\n", None).unwrap_err();
@@ -585,6 +662,50 @@ mod tests {
     }
 
     #[test]
+    fn missing_cells_are_marked_when_allowed() {
+        let text = "a,b,c,y\n1.5,,3,0\nNA,2.25,nan,1\n?,null,-7e-3,1\n";
+        let t = parse_csv(p(), text.as_bytes(), b',', Some("y"), MissingCells::Mark).unwrap();
+        assert_eq!(
+            t.missing,
+            [false, true, false, true, false, true, true, true, false]
+        );
+        // Observed cells keep their parsed value; missing ones hold the placeholder.
+        assert_eq!(
+            t.dataset.values(),
+            &[1.5, 0.0, 3.0, 0.0, 2.25, 0.0, 0.0, 0.0, -7e-3]
+        );
+        assert_eq!(t.dataset.labels(), Some(&[0, 1, 1][..]));
+        // A complete table has no marks set; refusing gives no marks at all.
+        let t = parse_csv(p(), b"1,2\n3,4\n", b',', None, MissingCells::Mark).unwrap();
+        assert_eq!(t.missing, [false; 4]);
+        let t = parse_csv(p(), b"1,2\n3,4\n", b',', None, MissingCells::Refuse).unwrap();
+        assert!(t.missing.is_empty());
+        // A missing label is still an error, and so is an infinite value.
+        let e = parse_csv(p(), b"a,y\n1,\n", b',', Some("y"), MissingCells::Mark).unwrap_err();
+        assert!(e.to_string().contains("missing label"), "{e}");
+        let e = parse_csv(p(), b"1,inf\n", b',', None, MissingCells::Mark).unwrap_err();
+        assert!(e.to_string().contains("infinite"), "{e}");
+    }
+
+    #[test]
+    fn load_with_missing_reads_tables_and_passes_other_sources_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "a,b\n1,\n,4\n5,6\n").unwrap();
+        let spec = path.to_str().unwrap();
+        let (source, missing) = load_with_missing(spec, &LoadOptions::default()).unwrap();
+        assert_eq!(source.format, Format::Csv);
+        assert_eq!(source.train.values(), &[1.0, 0.0, 0.0, 4.0, 5.0, 6.0]);
+        assert_eq!(missing.unwrap(), [false, true, true, false, false, false]);
+        // The ordinary loader still refuses the table, and points to impute.
+        let e = super::super::load(spec, &LoadOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("vaekit impute"), "{e}");
+        let (source, missing) = load_with_missing("digits", &LoadOptions::default()).unwrap();
+        assert_eq!(source.format, Format::Digits);
+        assert!(missing.is_none());
+    }
+
+    #[test]
     fn no_data_rows_and_no_features() {
         let e = parse("a,b,c\n", None).unwrap_err();
         assert!(matches!(e, Error::Format { .. }));
@@ -599,7 +720,7 @@ mod tests {
     fn quoting_blank_lines_and_tabs() {
         let t = parse("\"a\",\"b\"\n\"1\",2\n\n3,4\n", None).unwrap();
         assert_eq!(t.dataset.values(), &[1.0, 2.0, 3.0, 4.0]);
-        let t = parse_csv(p(), b"a\tb\n1\t2\n", b'\t', None).unwrap();
+        let t = parse_csv(p(), b"a\tb\n1\t2\n", b'\t', None, MissingCells::Refuse).unwrap();
         assert_eq!(columns(&t), vec!["a", "b"]);
         assert_eq!(delimiter_for(Path::new("x.tsv"), b"a,b"), b'\t');
         assert_eq!(delimiter_for(Path::new("x.txt"), b"a\tb\n"), b'\t');
@@ -608,7 +729,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_a_format_error() {
-        let e = parse_csv(p(), b"a,b\n1,\xff\xfe\n", b',', None).unwrap_err();
+        let e = parse_csv(p(), b"a,b\n1,\xff\xfe\n", b',', None, MissingCells::Refuse).unwrap_err();
         assert!(matches!(e, Error::Format { .. }));
         assert!(e.to_string().contains("UTF-8"), "{e}");
     }
@@ -617,13 +738,15 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300),
                                        label in proptest::option::of("[a-c0-3]{1,2}")) {
-            let _ = parse_csv(p(), &bytes, b',', label.as_deref());
+            let _ = parse_csv(p(), &bytes, b',', label.as_deref(), MissingCells::Refuse);
         }
 
         #[test]
         fn arbitrary_text_never_panics(text in "[0-9a-c.,\\-\n\"? eE]{0,200}",
                                        label in proptest::option::of("[a-c0-3]{1,2}")) {
-            let _ = parse_csv(p(), text.as_bytes(), b',', label.as_deref());
+            for missing in [MissingCells::Refuse, MissingCells::Mark] {
+                let _ = parse_csv(p(), text.as_bytes(), b',', label.as_deref(), missing);
+            }
         }
 
         #[test]
@@ -633,7 +756,7 @@ mod tests {
                 .iter()
                 .map(|r| r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n")
                 .collect();
-            let t = parse_csv(p(), text.as_bytes(), b',', None).unwrap();
+            let t = parse_csv(p(), text.as_bytes(), b',', None, MissingCells::Refuse).unwrap();
             let flat: Vec<f32> = rows.concat();
             prop_assert_eq!(t.dataset.values(), flat.as_slice());
         }
