@@ -38,6 +38,7 @@
 //! backend is always built in, GPU backends are cargo features, and the device
 //! is a run-time setting ([`device::parse_device`]).
 
+pub mod classify;
 pub mod data;
 pub mod demo;
 pub mod device;
