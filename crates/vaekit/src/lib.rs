@@ -38,6 +38,7 @@
 //! backend is always built in, GPU backends are cargo features, and the device
 //! is a run-time setting ([`device::parse_device`]).
 
+pub mod augment;
 pub mod classify;
 pub mod data;
 pub mod demo;
@@ -53,6 +54,7 @@ pub mod latent;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod probe;
 pub mod random;
 pub mod report;
 pub mod settings;
