@@ -44,6 +44,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reconstruct(args) => commands::reconstruct::run(args, device()?),
         Command::Encode(args) => commands::encode::run(args, device()?),
         Command::Info(args) => commands::info::run(args),
+        Command::Probe(args) => commands::probe::run(args, device()?),
+        Command::Augment(args) => commands::augment::run(args, device()?),
         Command::Demo(args) => commands::demo::run(args, device()?, quiet),
     }
 }

@@ -27,7 +27,7 @@ use image::ImageEncoder;
 use npyz::WriterBuilder;
 use serde::Serialize;
 
-use crate::data::{DataKind, Format, Scaler};
+use crate::data::{DataKind, Dataset, Format, Scaler};
 use crate::error::{Error, Result};
 use crate::generate::{Samples, sample_prior, write_samples};
 use crate::io::write_atomic;
@@ -207,6 +207,25 @@ pub fn write_augmented(
             })
         }
     }
+}
+
+/// Writes examples of the run's data (for instance the labelled subset a
+/// probe trained on) the way [`write_augmented`] writes drawn ones, so that a
+/// model can be trained on exactly them.
+pub fn write_dataset(
+    path: &Path,
+    format: AugmentFormat,
+    data: &Dataset,
+    scaler: Option<&Scaler>,
+    class_names: Option<&[String]>,
+) -> Result<()> {
+    let samples = Samples {
+        values: data.values().to_vec(),
+        labels: data.labels().map(<[u32]>::to_vec),
+        columns: 1,
+        count: data.len(),
+    };
+    write_augmented(path, format, &samples, data.kind(), scaler, class_names)
 }
 
 /// Fills a temporary folder beside `path`, then renames it to `path`; on an

@@ -26,10 +26,6 @@ use crate::random::{self, Stream};
 pub struct ProbeOptions {
     /// The classifier, trained once per feature set.
     pub classifier: Classifier,
-    /// Use only this many labelled training examples ([`labelled_subset`]).
-    pub train_limit: Option<usize>,
-    /// Seed of the labelled subset.
-    pub seed: u64,
     /// Examples per encoder pass (memory only).
     pub batch_size: usize,
 }
@@ -157,10 +153,9 @@ pub fn load_extra(run: &Run, spec: &str, options: &LoadOptions) -> Result<Datase
     Ok(rows)
 }
 
-/// Trains `options.classifier` on the labelled training rows (a
-/// [`labelled_subset`] of `train` when `train_limit` is set, then `extra`)
-/// and scores it on `test`, once on the posterior means and once on the raw
-/// values.
+/// Trains `options.classifier` on the labelled rows of `train` (for few
+/// labels, a [`labelled_subset`]) followed by `extra`, and scores it on
+/// `test`, once on the posterior means and once on the raw values.
 ///
 /// # Errors
 ///
@@ -183,14 +178,13 @@ pub fn probe(
     }
     labels_of(train, "training")?;
     let test_labels = labels_of(test, "test")?;
-    let mut train = match options.train_limit {
-        Some(n) => labelled_subset(train, n, options.seed)?,
+    let train = match extra {
+        Some(extra) => {
+            labels_of(extra, "extra")?;
+            train.concat(extra)?
+        }
         None => train.clone(),
     };
-    if let Some(extra) = extra {
-        labels_of(extra, "extra")?;
-        train = train.concat(extra)?;
-    }
     let train_labels = labels_of(&train, "training")?;
     let device = model_device(model);
     let mut rows = Vec::new();
