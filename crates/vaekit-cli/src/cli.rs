@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use vaekit::data::prepare::{Binarize, Split};
 use vaekit::augment::AugmentFormat;
+use vaekit::data::prepare::{Binarize, Split};
 use vaekit::data::{Format, LoadOptions, ScalerKind};
 use vaekit::distributions::GaussianVariance;
 use vaekit::model::run::Weights;

@@ -867,8 +867,14 @@ fn probe_scores_latent_and_raw_features() {
     assert_eq!(report["split"], "test");
     let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!((rows[0]["features"].as_str(), rows[0]["dims"].as_u64()), (Some("latent mean"), Some(4)));
-    assert_eq!((rows[1]["features"].as_str(), rows[1]["dims"].as_u64()), (Some("raw"), Some(64)));
+    assert_eq!(
+        (rows[0]["features"].as_str(), rows[0]["dims"].as_u64()),
+        (Some("latent mean"), Some(4))
+    );
+    assert_eq!(
+        (rows[1]["features"].as_str(), rows[1]["dims"].as_u64()),
+        (Some("raw"), Some(64))
+    );
     assert_eq!(rows[1]["train_n"], 1350); // 1500 less the 10% validation rows
     assert_eq!(rows[1]["test_n"], 297);
     // Logistic regression on the 8x8 digits' pixels is right about 95% of the
@@ -883,11 +889,23 @@ fn probe_scores_latent_and_raw_features() {
     let table = ok(
         d,
         &[
-            "probe", "--run", run, "--classifier", "knn", "--k", "3", "--train-limit", "50",
-            "--save-labelled", "few.npy",
+            "probe",
+            "--run",
+            run,
+            "--classifier",
+            "knn",
+            "--k",
+            "3",
+            "--train-limit",
+            "50",
+            "--save-labelled",
+            "few.npy",
         ],
     );
-    assert!(table.contains("3-nn") && table.contains("latent mean"), "{table}");
+    assert!(
+        table.contains("3-nn") && table.contains("latent mean"),
+        "{table}"
+    );
     assert!(table.contains("      50 "), "{table}");
     assert_eq!(
         examples_and_labels(d, &["few.npy", "--labels", "few-labels.npy"]),
@@ -897,10 +915,24 @@ fn probe_scores_latent_and_raw_features() {
     // Unlabelled data cannot be probed; k must fit the training rows.
     let pixels: Vec<f32> = (0..20 * 64).map(|i| (i % 17) as f32 / 16.0).collect();
     std::fs::write(d.join("unlabelled.npy"), npy_f32(&[20, 8, 8], &pixels)).unwrap();
-    bad_input(d, &["probe", "--run", run, "--data", "unlabelled.npy"], &["no labels"]);
     bad_input(
         d,
-        &["probe", "--run", run, "--classifier", "knn", "--k", "60", "--train-limit", "50"],
+        &["probe", "--run", run, "--data", "unlabelled.npy"],
+        &["no labels"],
+    );
+    bad_input(
+        d,
+        &[
+            "probe",
+            "--run",
+            run,
+            "--classifier",
+            "knn",
+            "--k",
+            "60",
+            "--train-limit",
+            "50",
+        ],
         &["--k"],
     );
 }
@@ -911,41 +943,119 @@ fn augment_writes_labelled_data_that_vaekit_reads_back() {
     let d = dir.path();
     let help = ok(d, &["augment", "--help"]);
     assert!(help.contains("Examples") && help.contains("vaekit augment"));
-    ok(d, &train_args("digits", "cvae", &["--model", "cvae", "--epochs", "1"]));
+    ok(
+        d,
+        &train_args("digits", "cvae", &["--model", "cvae", "--epochs", "1"]),
+    );
 
-    let said = ok(d, &["augment", "--run", "cvae", "--n", "3", "--per-class", "--out", "syn.npy"]);
+    let said = ok(
+        d,
+        &[
+            "augment",
+            "--run",
+            "cvae",
+            "--n",
+            "3",
+            "--per-class",
+            "--out",
+            "syn.npy",
+        ],
+    );
     assert!(said.contains("30 labelled examples"), "{said}");
-    assert_eq!(examples_and_labels(d, &["syn.npy", "--labels", "syn-labels.npy"]), (30, 10));
-    ok(d, &["augment", "--run", "cvae", "--n", "3", "--out", "idx", "--format", "idx"]);
+    assert_eq!(
+        examples_and_labels(d, &["syn.npy", "--labels", "syn-labels.npy"]),
+        (30, 10)
+    );
+    ok(
+        d,
+        &[
+            "augment", "--run", "cvae", "--n", "3", "--out", "idx", "--format", "idx",
+        ],
+    );
     assert_eq!(examples_and_labels(d, &["idx"]), (30, 10));
-    ok(d, &["augment", "--run", "cvae", "--n", "2", "--class", "4", "--out", "fours", "--format", "images"]);
+    ok(
+        d,
+        &[
+            "augment", "--run", "cvae", "--n", "2", "--class", "4", "--out", "fours", "--format",
+            "images",
+        ],
+    );
     let files = std::fs::read_dir(d.join("fours/4")).unwrap().count();
     assert_eq!(files, 2);
-    ok(d, &["augment", "--run", "cvae", "--n", "2", "--out", "syn.csv"]);
-    assert_eq!(examples_and_labels(d, &["syn.csv", "--label-column", "label"]), (20, 10));
+    ok(
+        d,
+        &["augment", "--run", "cvae", "--n", "2", "--out", "syn.csv"],
+    );
+    assert_eq!(
+        examples_and_labels(d, &["syn.csv", "--label-column", "label"]),
+        (20, 10)
+    );
 
     // Synthetic examples as extra training rows of a probe.
     let run = shared_run().to_str().unwrap();
     let table = ok(
         d,
-        &["probe", "--run", run, "--train-limit", "20", "--add-train", "syn.npy", "--labels", "syn-labels.npy"],
+        &[
+            "probe",
+            "--run",
+            run,
+            "--train-limit",
+            "20",
+            "--add-train",
+            "syn.npy",
+            "--labels",
+            "syn-labels.npy",
+        ],
     );
-    assert!(table.contains("      50 ") && table.contains("30 extra"), "{table}");
+    assert!(
+        table.contains("      50 ") && table.contains("30 extra"),
+        "{table}"
+    );
 
     // Bad requests leave nothing behind.
     ok(d, &train_args("digits", "plain", &["--epochs", "1"]));
     bad_input(
         d,
-        &["augment", "--run", "plain", "--n", "3", "--per-class", "--out", "none.npy"],
+        &[
+            "augment",
+            "--run",
+            "plain",
+            "--n",
+            "3",
+            "--per-class",
+            "--out",
+            "none.npy",
+        ],
         &["--per-class", "--model cvae"],
     );
     bad_input(
         d,
-        &["augment", "--run", "cvae", "--n", "3", "--class", "10", "--out", "none2.npy"],
+        &[
+            "augment",
+            "--run",
+            "cvae",
+            "--n",
+            "3",
+            "--class",
+            "10",
+            "--out",
+            "none2.npy",
+        ],
         &["--class"],
     );
-    bad_input(d, &["augment", "--run", "cvae", "--n", "3", "--out", "idx", "--format", "idx"], &["already exists"]);
-    for name in ["none.npy", "none-labels.npy", "none2.npy", "none2-labels.npy"] {
+    bad_input(
+        d,
+        &[
+            "augment", "--run", "cvae", "--n", "3", "--out", "idx", "--format", "idx",
+        ],
+        &["already exists"],
+    );
+    for name in [
+        "none.npy",
+        "none-labels.npy",
+        "none2.npy",
+        "none2-labels.npy",
+    ] {
         assert!(!d.join(name).exists(), "{name} was left behind");
     }
     // A conditional model's codes cannot be probed for the label it reads.

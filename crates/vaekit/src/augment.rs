@@ -139,15 +139,20 @@ pub fn check_destination(path: &Path, format: AugmentFormat) -> Result<()> {
     match format {
         AugmentFormat::Csv if ext != "csv" => Err(Error::setting(
             "--out",
-            format!("a CSV output needs a name ending in .csv, not {}", path.display()),
+            format!(
+                "a CSV output needs a name ending in .csv, not {}",
+                path.display()
+            ),
         )),
         AugmentFormat::Npy if ext != "npy" => Err(Error::setting(
             "--out",
-            format!("an NPY output needs a name ending in .npy, not {}", path.display()),
+            format!(
+                "an NPY output needs a name ending in .npy, not {}",
+                path.display()
+            ),
         )),
         AugmentFormat::Idx | AugmentFormat::Images
-            if path.is_file()
-                || std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some()) =>
+            if path.is_file() || std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some()) =>
         {
             Err(Error::setting(
                 "--out",
@@ -377,9 +382,9 @@ fn class_folders(samples: &Samples, class_names: Option<&[String]>) -> Vec<Strin
     if let Some(names) = class_names
         && names.len() >= count
         && names.windows(2).all(|w| w[0] < w[1])
-        && names.iter().all(|n| {
-            !n.is_empty() && !n.starts_with('.') && !n.contains(['/', '\\', '\0'])
-        })
+        && names
+            .iter()
+            .all(|n| !n.is_empty() && !n.starts_with('.') && !n.contains(['/', '\\', '\0']))
     {
         return names.to_vec();
     }
@@ -420,7 +425,9 @@ fn write_pngs(
         let mut bytes = Vec::new();
         image::codecs::png::PngEncoder::new(&mut bytes)
             .write_image(&pixels, width as u32, height as u32, color)
-            .map_err(|e| Error::write(&path, std::io::Error::other(format!("PNG encoding: {e}"))))?;
+            .map_err(|e| {
+                Error::write(&path, std::io::Error::other(format!("PNG encoding: {e}")))
+            })?;
         std::fs::File::create(&path)
             .and_then(|mut f| f.write_all(&bytes))
             .map_err(|e| Error::write(&path, e))?;
@@ -469,14 +476,22 @@ mod tests {
         for (name, format, options) in [
             ("idx", AugmentFormat::Idx, LoadOptions::default()),
             ("pngs", AugmentFormat::Images, LoadOptions::default()),
-            ("x.npy", AugmentFormat::Npy, LoadOptions {
-                labels: Some(dir.path().join("x-labels.npy")),
-                ..LoadOptions::default()
-            }),
-            ("x.csv", AugmentFormat::Csv, LoadOptions {
-                label_column: Some("label".into()),
-                ..LoadOptions::default()
-            }),
+            (
+                "x.npy",
+                AugmentFormat::Npy,
+                LoadOptions {
+                    labels: Some(dir.path().join("x-labels.npy")),
+                    ..LoadOptions::default()
+                },
+            ),
+            (
+                "x.csv",
+                AugmentFormat::Csv,
+                LoadOptions {
+                    label_column: Some("label".into()),
+                    ..LoadOptions::default()
+                },
+            ),
         ] {
             let path = dir.path().join(name);
             write_augmented(&path, format, &s, &kind, None, None).unwrap();
@@ -500,10 +515,16 @@ mod tests {
         };
         let values: Vec<f32> = (0..24).map(|i| (i * 10) as f32 / 255.0).collect();
         let s = samples(values, None, 12);
-        for (name, format) in [("idx", AugmentFormat::Idx), ("pngs", AugmentFormat::Images), ("x.npy", AugmentFormat::Npy)] {
+        for (name, format) in [
+            ("idx", AugmentFormat::Idx),
+            ("pngs", AugmentFormat::Images),
+            ("x.npy", AugmentFormat::Npy),
+        ] {
             let path = dir.path().join(name);
             write_augmented(&path, format, &s, &kind, None, None).unwrap();
-            let back = load(path.to_str().unwrap(), &LoadOptions::default()).unwrap().train;
+            let back = load(path.to_str().unwrap(), &LoadOptions::default())
+                .unwrap()
+                .train;
             assert_eq!(back.kind(), &kind, "{name}");
             assert!(back.labels().is_none());
             assert!(close(back.values(), &s.values, 1e-6), "{name}");
@@ -517,7 +538,8 @@ mod tests {
         let kind = DataKind::Table {
             columns: vec!["grams".into(), "flag".into()],
         };
-        let train = crate::data::Dataset::new(vec![100.0, 0.0, 300.0, 1.0], kind.clone(), None).unwrap();
+        let train =
+            crate::data::Dataset::new(vec![100.0, 0.0, 300.0, 1.0], kind.clone(), None).unwrap();
         let scaler = Scaler::fit(ScalerKind::MinMax, &train).unwrap();
         let s = samples(vec![0.0, 0.0, 0.5, 1.0, 1.0, 0.5], Some(vec![1, 0, 1]), 2);
         let dir = tempfile::tempdir().unwrap();
@@ -533,21 +555,36 @@ mod tests {
         assert_eq!(back.labels(), Some(&[1, 0, 1][..]));
         assert_eq!(back.kind(), &kind);
         for (name, format, options) in [
-            ("t.npy", AugmentFormat::Npy, LoadOptions {
-                labels: Some(dir.path().join("t-labels.npy")),
-                ..LoadOptions::default()
-            }),
+            (
+                "t.npy",
+                AugmentFormat::Npy,
+                LoadOptions {
+                    labels: Some(dir.path().join("t-labels.npy")),
+                    ..LoadOptions::default()
+                },
+            ),
             ("idx", AugmentFormat::Idx, LoadOptions::default()),
         ] {
             let path = dir.path().join(name);
             write_augmented(&path, format, &s, &kind, Some(&scaler), None).unwrap();
             let back = load(path.to_str().unwrap(), &options).unwrap().train;
-            assert!(close(back.values(), &want, 1e-4), "{name} {:?}", back.values());
+            assert!(
+                close(back.values(), &want, 1e-4),
+                "{name} {:?}",
+                back.values()
+            );
             assert_eq!(back.labels(), Some(&[1, 0, 1][..]), "{name}");
         }
         // A table has no pictures.
-        let e = write_augmented(&dir.path().join("p"), AugmentFormat::Images, &s, &kind, None, None)
-            .unwrap_err();
+        let e = write_augmented(
+            &dir.path().join("p"),
+            AugmentFormat::Images,
+            &s,
+            &kind,
+            None,
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(e, Error::Setting { .. }), "{e}");
         assert!(!dir.path().join("p").exists());
     }
@@ -567,10 +604,22 @@ mod tests {
     #[test]
     fn formats_are_chosen_by_flag_then_name_then_input() {
         let p = Path::new("out/new.csv");
-        assert_eq!(AugmentFormat::choose(p, None, Format::IdxDir), AugmentFormat::Csv);
-        assert_eq!(AugmentFormat::choose(Path::new("x.npy"), None, Format::Csv), AugmentFormat::Npy);
-        assert_eq!(AugmentFormat::choose(Path::new("synth"), None, Format::IdxDir), AugmentFormat::Idx);
-        assert_eq!(AugmentFormat::choose(Path::new("synth"), None, Format::Images), AugmentFormat::Images);
+        assert_eq!(
+            AugmentFormat::choose(p, None, Format::IdxDir),
+            AugmentFormat::Csv
+        );
+        assert_eq!(
+            AugmentFormat::choose(Path::new("x.npy"), None, Format::Csv),
+            AugmentFormat::Npy
+        );
+        assert_eq!(
+            AugmentFormat::choose(Path::new("synth"), None, Format::IdxDir),
+            AugmentFormat::Idx
+        );
+        assert_eq!(
+            AugmentFormat::choose(Path::new("synth"), None, Format::Images),
+            AugmentFormat::Images
+        );
         assert_eq!(
             AugmentFormat::choose(p, Some(AugmentFormat::Idx), Format::Csv),
             AugmentFormat::Idx

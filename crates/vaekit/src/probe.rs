@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::classify::{Classifier, accuracy};
-use crate::data::{DataKind, Dataset, LoadOptions, load};
+use crate::data::{Dataset, LoadOptions};
 use crate::error::{Error, Result};
 use crate::eval::model_device;
 use crate::latent::encode_dataset;
@@ -128,28 +128,11 @@ pub fn labelled_subset(data: &Dataset, n: usize, seed: u64) -> Result<Dataset> {
 ///
 /// # Errors
 ///
-/// What [`load`] returns, [`Error::Data`] when the examples have no labels or
-/// another shape than the run's data.
+/// What [`Run::input_rows`] returns (unreadable data, another shape than the
+/// run's), and [`Error::Data`] when the examples have no labels.
 pub fn load_extra(run: &Run, spec: &str, options: &LoadOptions) -> Result<Dataset> {
-    let source = load(spec, options)?;
-    let mut rows = source.train;
-    if let Some(test) = &source.test {
-        rows = rows.concat(test)?;
-    }
-    let want = &run.config.model.input;
-    let same = match (want, rows.kind()) {
-        (DataKind::Table { columns: a }, DataKind::Table { columns: b }) => a.len() == b.len(),
-        (a, b) => a == b,
-    };
-    if !same {
-        return Err(Error::Data(format!(
-            "{spec} holds {}, but the run was trained on {}; give extra examples of the same shape",
-            rows.kind().describe(),
-            want.describe()
-        )));
-    }
+    let rows = run.input_rows(Some((spec, options)))?;
     labels_of(&rows, "extra")?;
-    run.preprocess(&mut rows, spec)?;
     Ok(rows)
 }
 
@@ -220,6 +203,7 @@ pub fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DataKind;
 
     fn labelled(labels: Vec<u32>) -> Dataset {
         let values = (0..labels.len()).map(|i| i as f32).collect();
@@ -232,7 +216,9 @@ mod tests {
     #[test]
     fn subset_is_balanced_seeded_and_in_order() {
         // 30 of class 0, 20 of class 1, 5 of class 2.
-        let labels: Vec<u32> = (0..55).map(|i| [0, 1, 2][usize::from(i >= 30) + usize::from(i >= 50)]).collect();
+        let labels: Vec<u32> = (0..55)
+            .map(|i| [0, 1, 2][usize::from(i >= 30) + usize::from(i >= 50)])
+            .collect();
         let data = labelled(labels);
         let s = labelled_subset(&data, 9, 4).unwrap();
         let counts = |d: &Dataset| {

@@ -58,7 +58,13 @@ pub fn run(args: &ProbeArgs, device: Device) -> Result<()> {
     for row in &report.rows {
         say(format!(
             "{:<12} {:>5}  {:<10} {:>8} {:>7}  {:>8.4}  {:>8.1}",
-            row.features, row.dims, row.classifier, row.train_n, row.test_n, row.accuracy, row.seconds
+            row.features,
+            row.dims,
+            row.classifier,
+            row.train_n,
+            row.test_n,
+            row.accuracy,
+            row.seconds
         ))?;
     }
     if report.extra_n > 0 {
