@@ -913,11 +913,24 @@ fn probe_scores_latent_and_raw_features() {
     );
 
     // Unlabelled data cannot be probed; k must fit the training rows.
-    let pixels: Vec<f32> = (0..20 * 64).map(|i| (i % 17) as f32 / 16.0).collect();
-    std::fs::write(d.join("unlabelled.npy"), npy_f32(&[20, 8, 8], &pixels)).unwrap();
+    // An IDX folder with a test split but no label files.
+    let pixels: Vec<u8> = (0..20 * 64).map(|i| (i % 256) as u8).collect();
+    std::fs::create_dir(d.join("unlabelled")).unwrap();
+    for name in ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"] {
+        std::fs::write(
+            d.join("unlabelled").join(name),
+            idx(0x08, &[20, 8, 8], &pixels),
+        )
+        .unwrap();
+    }
     bad_input(
         d,
-        &["probe", "--run", run, "--data", "unlabelled.npy"],
+        &["probe", "--run", run, "--split", "train"],
+        &["--split", "trained on"],
+    );
+    bad_input(
+        d,
+        &["probe", "--run", run, "--data", "unlabelled"],
         &["no labels"],
     );
     bad_input(

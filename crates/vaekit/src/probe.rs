@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::classify::{Classifier, accuracy};
+use crate::data::prepare::{PreparedData, Split};
 use crate::data::{Dataset, LoadOptions};
 use crate::error::{Error, Result};
 use crate::eval::model_device;
@@ -120,6 +121,24 @@ pub fn labelled_subset(data: &Dataset, n: usize, seed: u64) -> Result<Dataset> {
     }
     let indices: Vec<usize> = (0..data.len()).filter(|&i| chosen[i]).collect();
     Ok(data.subset(&indices))
+}
+
+/// The split a probe tests on: `requested`, else the test split where the
+/// source has one, else validation, as `vaekit eval` chooses.
+///
+/// # Errors
+///
+/// [`Error::Setting`] (`--split`) when that would be the training split: a
+/// classifier scored on the rows it was trained on says nothing.
+pub fn test_split(data: &PreparedData, requested: Option<Split>) -> Result<Split> {
+    match requested.unwrap_or_else(|| data.default_eval_split()) {
+        Split::Train => Err(Error::setting(
+            "--split",
+            "a probe cannot be scored on the rows it is trained on, and this data has no test or \
+             validation split; use a source with a test split, or a run trained with --val-fraction above 0",
+        )),
+        split => Ok(split),
+    }
 }
 
 /// Loads extra labelled training examples (for instance `vaekit augment`'s

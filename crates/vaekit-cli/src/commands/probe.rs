@@ -2,7 +2,7 @@ use anyhow::Result;
 use vaekit::augment::{AugmentFormat, write_dataset};
 use vaekit::burn::tensor::Device;
 use vaekit::classify::{Classifier, LogisticConfig};
-use vaekit::probe::{ProbeOptions, labelled_subset, load_extra, probe};
+use vaekit::probe::{ProbeOptions, labelled_subset, load_extra, probe, test_split};
 
 use super::{open_run, say};
 use crate::cli::{ProbeArgs, ProbeClassifier};
@@ -11,7 +11,7 @@ pub fn run(args: &ProbeArgs, device: Device) -> Result<()> {
     let (run, model) = open_run(&args.run, &device)?;
     let other = args.data.other();
     let data = run.prepare_data(other.as_ref().map(|(s, o)| (s.as_str(), o)))?;
-    let split = args.split.unwrap_or_else(|| data.default_eval_split());
+    let split = test_split(&data, args.split)?;
     let test = data.split(split)?;
     let train = match args.train_limit {
         Some(n) => labelled_subset(&data.train, n, args.seed)?,
