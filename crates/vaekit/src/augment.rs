@@ -325,8 +325,15 @@ fn write_idx(dir: &Path, values: &[f32], kind: &DataKind, labels: Option<&[u32]>
     }
     write_atomic(&dir.join("train-images-idx3-ubyte"), &bytes)?;
     if let Some(labels) = labels {
-        let mut bytes = idx_header(0x0C, &[labels.len()]);
-        bytes.extend(labels.iter().flat_map(|&l| (l as i32).to_be_bytes()));
+        // u8 like MNIST's labels where they fit, else i32.
+        let mut bytes;
+        if labels.iter().all(|&l| l <= u32::from(u8::MAX)) {
+            bytes = idx_header(0x08, &[labels.len()]);
+            bytes.extend(labels.iter().map(|&l| l as u8));
+        } else {
+            bytes = idx_header(0x0C, &[labels.len()]);
+            bytes.extend(labels.iter().flat_map(|&l| (l as i32).to_be_bytes()));
+        }
         write_atomic(&dir.join("train-labels-idx1-ubyte"), &bytes)?;
     }
     Ok(())
