@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use vaekit::augment::AugmentFormat;
 use vaekit::data::prepare::{Binarize, Split};
 use vaekit::data::{Format, LoadOptions, ScalerKind};
 use vaekit::distributions::GaussianVariance;
@@ -116,6 +117,30 @@ Examples:
   vaekit info ../data/mnist
   vaekit info runs/mnist --json")]
     Info(InfoArgs),
+    /// Accuracy of a classifier on the latent means against the raw values (a probe of the latent space).
+    #[command(after_help = "\
+Trains the classifier on the run's training split (or --train-limit N labelled examples of it,
+N/classes per class) and scores it on the test split, or validation if there is none.
+
+Examples:
+  vaekit probe --run runs/mnist                          logistic regression, all labels
+  vaekit probe --run runs/mnist --classifier knn --k 5 --train-limit 100
+  vaekit probe --run runs/mnist --train-limit 100 --add-train synthetic/   with augmented data
+  vaekit probe --run runs/mnist --train-limit 100 --save-labelled few/     the 100 examples, as data
+  vaekit probe --run runs/mnist --json")]
+    Probe(ProbeArgs),
+    /// Write new examples drawn from the model as a data set (IDX, PNG folder, NPY or CSV).
+    #[command(after_help = "\
+A conditional run (--model cvae) gives labelled examples: --n of one --class, or --n of
+every class (--per-class, the default). An unconditional run gives --n unlabelled ones.
+The format is --format, else .csv/.npy by the name, else the training data's.
+
+Examples:
+  vaekit augment --run runs/cvae --n 1000 --per-class --out synthetic/      IDX folder, like MNIST
+  vaekit augment --run runs/cvae --n 500 --class 3 --out threes/ --format images
+  vaekit augment --run runs/table --n 200 --out more.csv                    original units
+  vaekit augment --run runs/mnist --n 64 --out extra.npy")]
+    Augment(AugmentArgs),
     /// Train on the embedded digits and write samples, reconstructions and curves.
     #[command(after_help = "\
 Example:
@@ -481,4 +506,75 @@ pub struct ImputeArgs {
     /// --evaluate: print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// Split to test on: val or test [default: test where the source has one, else val].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// logreg (multinomial logistic regression, standardized features) or knn.
+    #[arg(long, value_name = "KIND", default_value = "logreg")]
+    pub classifier: ProbeClassifier,
+    /// Neighbours that vote, with --classifier knn.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub k: usize,
+    /// L2 penalty of the logistic regression (scikit-learn's 1/C).
+    #[arg(long, value_name = "L2", default_value_t = 1.0)]
+    pub l2: f64,
+    /// Train on only N labelled training examples, N/classes of each class, drawn with --seed.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// Seed of the --train-limit draw.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Add these labelled examples to the training rows (e.g. `vaekit augment` output), read like --data.
+    #[arg(long, value_name = "SOURCE")]
+    pub add_train: Option<String>,
+    /// Also write the labelled training examples used, as data (a folder or .csv/.npy; like augment --out).
+    #[arg(long, value_name = "PATH")]
+    pub save_labelled: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Examples per encoder pass (memory only).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_size: usize,
+}
+
+/// The classifiers of `vaekit probe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProbeClassifier {
+    /// Multinomial logistic regression.
+    Logreg,
+    /// k-nearest neighbours.
+    Knn,
+}
+
+#[derive(Debug, Args)]
+pub struct AugmentArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Examples to draw (of each class with --per-class).
+    #[arg(long, value_name = "N")]
+    pub n: usize,
+    /// A conditional model: draw --n examples of this class.
+    #[arg(long, value_name = "C", conflicts_with = "per_class")]
+    pub class: Option<u32>,
+    /// A conditional model: draw --n examples of every class.
+    #[arg(long)]
+    pub per_class: bool,
+    /// Output: a new folder (idx, images) or a .npy or .csv file.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// idx, images, npy or csv [default: by the name, else the training data's format].
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<AugmentFormat>,
+    /// Seed of the prior draws.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
 }

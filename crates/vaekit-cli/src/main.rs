@@ -45,6 +45,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Encode(args) => commands::encode::run(args, device()?),
         Command::Impute(args) => commands::impute::run(args, device()?),
         Command::Info(args) => commands::info::run(args),
+        Command::Probe(args) => commands::probe::run(args, device()?),
+        Command::Augment(args) => commands::augment::run(args, device()?),
         Command::Demo(args) => commands::demo::run(args, device()?, quiet),
     }
 }

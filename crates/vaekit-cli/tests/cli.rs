@@ -138,6 +138,8 @@ fn every_command_has_help_with_an_example() {
         "info",
         "demo",
         "impute",
+        "probe",
+        "augment",
     ] {
         let help = ok(dir.path(), &[command, "--help"]);
         assert!(
@@ -1089,4 +1091,239 @@ fn impute_refuses_bad_masks_and_writes_nothing() {
         .filter(|n| n != "mask.npy")
         .collect();
     assert!(left.is_empty(), "a failed impute left {left:?}");
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.trim()).expect("one JSON object")
+}
+
+/// Examples per split and label counts of a source, as `vaekit info` reads it.
+fn examples_and_labels(d: &Path, args: &[&str]) -> (u64, usize) {
+    let mut all = vec!["info"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let info = json(&ok(d, &all));
+    let train = &info["splits"][0];
+    let classes = train["label_counts"].as_array().map_or(0, Vec::len);
+    (train["examples"].as_u64().unwrap(), classes)
+}
+
+#[test]
+fn probe_scores_latent_and_raw_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = shared_run().to_str().unwrap();
+    let help = ok(d, &["probe", "--help"]);
+    assert!(help.contains("Examples") && help.contains("vaekit probe"));
+
+    let report = json(&ok(d, &["probe", "--run", run, "--json"]));
+    assert_eq!(report["split"], "test");
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["features"].as_str(), rows[0]["dims"].as_u64()),
+        (Some("latent mean"), Some(4))
+    );
+    assert_eq!(
+        (rows[1]["features"].as_str(), rows[1]["dims"].as_u64()),
+        (Some("raw"), Some(64))
+    );
+    assert_eq!(rows[1]["train_n"], 1350); // 1500 less the 10% validation rows
+    assert_eq!(rows[1]["test_n"], 297);
+    // Logistic regression on the 8x8 digits' pixels is right about 95% of the
+    // time (scikit-learn's documentation examples); a 2-epoch, 4-dimensional
+    // code still carries much of the class.
+    let raw = rows[1]["accuracy"].as_f64().unwrap();
+    let latent = rows[0]["accuracy"].as_f64().unwrap();
+    assert!(raw > 0.9, "{raw}");
+    assert!(latent > 0.3, "{latent}");
+
+    // Few labels with k-NN, saving the labelled examples as data.
+    let table = ok(
+        d,
+        &[
+            "probe",
+            "--run",
+            run,
+            "--classifier",
+            "knn",
+            "--k",
+            "3",
+            "--train-limit",
+            "50",
+            "--save-labelled",
+            "few.npy",
+        ],
+    );
+    assert!(
+        table.contains("3-nn") && table.contains("latent mean"),
+        "{table}"
+    );
+    assert!(table.contains("      50 "), "{table}");
+    assert_eq!(
+        examples_and_labels(d, &["few.npy", "--labels", "few-labels.npy"]),
+        (50, 10)
+    );
+
+    // Unlabelled data cannot be probed; k must fit the training rows.
+    // An IDX folder with a test split but no label files.
+    let pixels: Vec<u8> = (0..20 * 64).map(|i| (i % 256) as u8).collect();
+    std::fs::create_dir(d.join("unlabelled")).unwrap();
+    for name in ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"] {
+        std::fs::write(
+            d.join("unlabelled").join(name),
+            idx(0x08, &[20, 8, 8], &pixels),
+        )
+        .unwrap();
+    }
+    bad_input(
+        d,
+        &["probe", "--run", run, "--split", "train"],
+        &["--split", "trained on"],
+    );
+    bad_input(
+        d,
+        &["probe", "--run", run, "--data", "unlabelled"],
+        &["no labels"],
+    );
+    bad_input(
+        d,
+        &[
+            "probe",
+            "--run",
+            run,
+            "--classifier",
+            "knn",
+            "--k",
+            "60",
+            "--train-limit",
+            "50",
+        ],
+        &["--k"],
+    );
+}
+
+#[test]
+fn augment_writes_labelled_data_that_vaekit_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let help = ok(d, &["augment", "--help"]);
+    assert!(help.contains("Examples") && help.contains("vaekit augment"));
+    ok(
+        d,
+        &train_args("digits", "cvae", &["--model", "cvae", "--epochs", "1"]),
+    );
+
+    let said = ok(
+        d,
+        &[
+            "augment",
+            "--run",
+            "cvae",
+            "--n",
+            "3",
+            "--per-class",
+            "--out",
+            "syn.npy",
+        ],
+    );
+    assert!(said.contains("30 labelled examples"), "{said}");
+    assert_eq!(
+        examples_and_labels(d, &["syn.npy", "--labels", "syn-labels.npy"]),
+        (30, 10)
+    );
+    ok(
+        d,
+        &[
+            "augment", "--run", "cvae", "--n", "3", "--out", "idx", "--format", "idx",
+        ],
+    );
+    assert_eq!(examples_and_labels(d, &["idx"]), (30, 10));
+    ok(
+        d,
+        &[
+            "augment", "--run", "cvae", "--n", "2", "--class", "4", "--out", "fours", "--format",
+            "images",
+        ],
+    );
+    let files = std::fs::read_dir(d.join("fours/4")).unwrap().count();
+    assert_eq!(files, 2);
+    ok(
+        d,
+        &["augment", "--run", "cvae", "--n", "2", "--out", "syn.csv"],
+    );
+    assert_eq!(
+        examples_and_labels(d, &["syn.csv", "--label-column", "label"]),
+        (20, 10)
+    );
+
+    // Synthetic examples as extra training rows of a probe.
+    let run = shared_run().to_str().unwrap();
+    let table = ok(
+        d,
+        &[
+            "probe",
+            "--run",
+            run,
+            "--train-limit",
+            "20",
+            "--add-train",
+            "syn.npy",
+            "--labels",
+            "syn-labels.npy",
+        ],
+    );
+    assert!(
+        table.contains("      50 ") && table.contains("30 extra"),
+        "{table}"
+    );
+
+    // Bad requests leave nothing behind.
+    ok(d, &train_args("digits", "plain", &["--epochs", "1"]));
+    bad_input(
+        d,
+        &[
+            "augment",
+            "--run",
+            "plain",
+            "--n",
+            "3",
+            "--per-class",
+            "--out",
+            "none.npy",
+        ],
+        &["--per-class", "--model cvae"],
+    );
+    bad_input(
+        d,
+        &[
+            "augment",
+            "--run",
+            "cvae",
+            "--n",
+            "3",
+            "--class",
+            "10",
+            "--out",
+            "none2.npy",
+        ],
+        &["--class"],
+    );
+    bad_input(
+        d,
+        &[
+            "augment", "--run", "cvae", "--n", "3", "--out", "idx", "--format", "idx",
+        ],
+        &["already exists"],
+    );
+    for name in [
+        "none.npy",
+        "none-labels.npy",
+        "none2.npy",
+        "none2-labels.npy",
+    ] {
+        assert!(!d.join(name).exists(), "{name} was left behind");
+    }
+    // A conditional model's codes cannot be probed for the label it reads.
+    bad_input(d, &["probe", "--run", "cvae"], &["conditional"]);
 }

@@ -38,6 +38,8 @@
 //! backend is always built in, GPU backends are cargo features, and the device
 //! is a run-time setting ([`device::parse_device`]).
 
+pub mod augment;
+pub mod classify;
 pub mod cluster;
 pub mod data;
 pub mod demo;
@@ -54,6 +56,7 @@ pub mod latent;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod probe;
 pub mod random;
 pub mod report;
 pub mod settings;

@@ -1,11 +1,13 @@
 //! One module per command: each turns its arguments into a library call and
 //! prints the result.
 
+pub mod augment;
 pub mod demo;
 pub mod encode;
 pub mod eval;
 pub mod impute;
 pub mod info;
+pub mod probe;
 pub mod reconstruct;
 pub mod sample;
 pub mod train;
