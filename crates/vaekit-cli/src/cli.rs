@@ -161,6 +161,9 @@ pub struct TrainArgs {
     /// Use only the first N training examples of the source (quick trials).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Train only on the training examples of these classes, such as 3 or 3,5 (one-class anomaly detection); validation is held out from them, the test split is kept whole.
+    #[arg(long, value_name = "C[,C..]", value_delimiter = ',')]
+    pub only_class: Option<Vec<u32>>,
     /// Share of the training examples held out for validation, in [0, 1) [default: 0.1].
     #[arg(long, value_name = "F")]
     pub val_fraction: Option<f64>,
@@ -247,6 +250,7 @@ impl TrainArgs {
         TrainSettings {
             data: self.data.clone(),
             limit: self.limit,
+            only_class: self.only_class.clone(),
             val_fraction: self.val_fraction,
             binarize: self.binarize,
             scaler: self.scaler,
