@@ -54,6 +54,7 @@ pub mod nn;
 pub mod optim;
 pub mod random;
 pub mod report;
+pub mod score;
 pub mod settings;
 pub mod train;
 
