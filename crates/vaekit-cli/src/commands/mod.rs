@@ -7,6 +7,7 @@ pub mod eval;
 pub mod info;
 pub mod reconstruct;
 pub mod sample;
+pub mod score;
 pub mod train;
 
 use std::io::Write;

@@ -368,12 +368,12 @@ pub struct ScoreReport {
 /// measures the separation of known anomalies, applies a calibrated
 /// threshold, and writes the CSV. Every input is checked before the work
 /// starts, and nothing is written unless everything succeeds. `progress` is
-/// told the examples of the scored split finished.
+/// told the examples of the scored split finished, and how many there are.
 pub fn score_run(
     run: &Run,
     model: &Vae,
     request: &ScoreRequest,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ScoreReport> {
     if let Some(out) = &request.out {
         check_scores_path(out)?;
@@ -403,7 +403,9 @@ pub fn score_run(
         }
         None => None,
     };
-    let scores = score_examples(model, scored, &request.options, progress)?;
+    let scores = score_examples(model, scored, &request.options, &mut |done| {
+        progress(done, n)
+    })?;
     let detection = match &is_anomaly {
         Some(truth) => Some(Detection {
             normal: truth.iter().filter(|&&a| !a).count(),
