@@ -8,9 +8,11 @@ use vaekit::augment::AugmentFormat;
 use vaekit::data::prepare::{Binarize, Split};
 use vaekit::data::{Format, LoadOptions, ScalerKind};
 use vaekit::distributions::GaussianVariance;
+use vaekit::eval::EvalOptions;
 use vaekit::impute::{Draw, MaskSpec, Method};
 use vaekit::model::run::Weights;
 use vaekit::nn::Activation;
+use vaekit::score::{AnomalyTruth, ScoreKind, ScoreOptions, ScoreRequest};
 use vaekit::settings::{
     ArchitectureKind, LikelihoodKind, ModelKind, ObjectiveKind, PriorKind, TrainSettings,
     parse_image_size, parse_sizes,
@@ -95,6 +97,30 @@ Examples:
   vaekit encode --run runs/mnist --split test --out test-codes.npy
   vaekit encode --run runs/mnist --data new-images/ --out new.csv")]
     Encode(EncodeArgs),
+    /// Score every example as an anomaly (higher = less like the training data); AUROC, average precision, thresholds.
+    #[command(after_help = "\
+The CSV has one row per scored example, in input order: index, score (nats),
+then label (where the data has labels), anomaly (1 = known anomaly, with
+--normal-class or --anomaly-labels) and flag (1 = above the threshold, with
+--target-fpr).
+
+--anomaly-labels FILE: a text file with one line per scored example, in input
+order, each 0 (normal) or 1 (anomaly); blank lines and lines starting with #
+are skipped.
+
+--target-fpr F: the threshold is the (1 - F) quantile of the scores of the
+normal examples of the run's --calibrate-on split (default val: held out from
+the training data; with --normal-class, only that class's examples count). An
+example is flagged when its score is above it. The false-positive and
+true-positive rates it achieves on the scored data are reported.
+
+Examples:
+  vaekit score --run runs/mnist --out scores.csv                 -ELBO of each test example
+  vaekit score --run runs/three --score iw-nll --iw-samples 100 --normal-class 3
+  vaekit score --run runs/three --normal-class 3 --target-fpr 0.05 --out flags.csv
+  vaekit score --run runs/table --data new.csv --anomaly-labels truth.txt --json
+  vaekit score --run runs/mnist --split train --score recon --samples 5 --out recon.csv")]
+    Score(ScoreArgs),
     /// Fill in missing values (empty table cells, or image pixels hidden by a mask) with a trained VAE.
     #[command(after_help = "\
 Missing values: empty cells of a CSV table (empty, NA, NaN, null, ?), and/or values hidden by
@@ -202,6 +228,9 @@ pub struct TrainArgs {
     /// Use only the first N training examples of the source (quick trials).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Train only on the training examples of these classes, such as 3 or 3,5 (one-class anomaly detection); validation is held out from them, the test split is kept whole.
+    #[arg(long, value_name = "C[,C..]", value_delimiter = ',')]
+    pub only_class: Option<Vec<u32>>,
     /// Share of the training examples held out for validation, in [0, 1) [default: 0.1].
     #[arg(long, value_name = "F")]
     pub val_fraction: Option<f64>,
@@ -288,6 +317,7 @@ impl TrainArgs {
         TrainSettings {
             data: self.data.clone(),
             limit: self.limit,
+            only_class: self.only_class.clone(),
             val_fraction: self.val_fraction,
             binarize: self.binarize,
             scaler: self.scaler,
@@ -577,4 +607,77 @@ pub struct AugmentArgs {
     /// Seed of the prior draws.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// train, val (or validation) or test [default: test where the source has one, else val].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// neg-elbo (-ELBO), recon (reconstruction only) or iw-nll (importance-weighted -log p(x)).
+    #[arg(long, value_name = "SCORE", default_value = "neg-elbo")]
+    pub score: ScoreKind,
+    /// neg-elbo, recon: draws of z averaged per example [default: 1].
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// iw-nll: samples of z per example (K) [default: 100].
+    #[arg(long, value_name = "K")]
+    pub iw_samples: Option<usize>,
+    /// Examples of this class are normal, all others anomalies (needs labelled data).
+    #[arg(long, value_name = "C", conflicts_with = "anomaly_labels")]
+    pub normal_class: Option<u32>,
+    /// A file of 0 (normal) or 1 (anomaly), one line per scored example in input order.
+    #[arg(long, value_name = "FILE")]
+    pub anomaly_labels: Option<PathBuf>,
+    /// Flag examples above the threshold that flags this share of the calibration split's normal examples, such as 0.05.
+    #[arg(long, value_name = "F")]
+    pub target_fpr: Option<f64>,
+    /// The split of the run's own data the --target-fpr threshold is chosen on.
+    #[arg(
+        long,
+        value_name = "SPLIT",
+        default_value = "val",
+        requires = "target_fpr"
+    )]
+    pub calibrate_on: Split,
+    /// Write the scores to this CSV file.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Rows (examples x samples) per forward pass (memory only).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_size: usize,
+}
+
+impl ScoreArgs {
+    /// The library request these flags describe, with the run's binarization and seed.
+    pub fn request(&self, settings: &TrainSettings) -> vaekit::Result<ScoreRequest> {
+        let eval = EvalOptions {
+            batch_size: self.batch_size,
+            binarize: settings.binarize.unwrap_or_default(),
+            seed: settings.seed.unwrap_or(0),
+            limit: None,
+        };
+        let truth = match (self.normal_class, &self.anomaly_labels) {
+            (Some(class), _) => AnomalyTruth::NormalClass(class),
+            (None, Some(path)) => AnomalyTruth::File(path.clone()),
+            (None, None) => AnomalyTruth::Unknown,
+        };
+        Ok(ScoreRequest {
+            other: self.data.other(),
+            split: self.split,
+            options: ScoreOptions::new(self.score, self.samples, self.iw_samples, eval)?,
+            truth,
+            target_fpr: self.target_fpr,
+            calibrate_on: self.calibrate_on,
+            out: self.out.clone(),
+        })
+    }
 }

@@ -44,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reconstruct(args) => commands::reconstruct::run(args, device()?),
         Command::Encode(args) => commands::encode::run(args, device()?),
         Command::Impute(args) => commands::impute::run(args, device()?),
+        Command::Score(args) => commands::score::run(args, device()?, quiet),
         Command::Info(args) => commands::info::run(args),
         Command::Probe(args) => commands::probe::run(args, device()?),
         Command::Augment(args) => commands::augment::run(args, device()?),

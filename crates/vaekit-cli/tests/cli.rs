@@ -135,6 +135,7 @@ fn every_command_has_help_with_an_example() {
         "sample",
         "reconstruct",
         "encode",
+        "score",
         "info",
         "demo",
         "impute",
@@ -1326,4 +1327,189 @@ fn augment_writes_labelled_data_that_vaekit_reads_back() {
     }
     // A conditional model's codes cannot be probed for the label it reads.
     bad_input(d, &["probe", "--run", "cvae"], &["conditional"]);
+}
+
+/// Column `name` of a CSV file's rows.
+fn csv_column(path: &Path, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = header
+        .iter()
+        .position(|h| *h == name)
+        .unwrap_or_else(|| panic!("{} has no column {name}: {header:?}", path.display()));
+    lines
+        .map(|l| l.split(',').nth(at).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn one_class_training_and_scoring_find_the_other_digits() {
+    // The one-class protocol on the embedded digits: train on the 3s alone,
+    // score the whole test split, the other nine digits are the anomalies.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &train_args("digits", "run", &["--only-class", "3", "--epochs", "30"]),
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    let trained = config["data"]["train_examples"].as_u64().unwrap()
+        + config["data"]["val_examples"].as_u64().unwrap();
+    assert!(
+        (100..200).contains(&trained),
+        "{trained} threes of 1500 digits"
+    );
+    let args = [
+        "score",
+        "--run",
+        "run",
+        "--score",
+        "iw-nll",
+        "--iw-samples",
+        "20",
+        "--normal-class",
+        "3",
+        "--target-fpr",
+        "0.1",
+        "--out",
+        "scores.csv",
+        "--json",
+    ];
+    let json: serde_json::Value = serde_json::from_str(ok(d, &args).trim()).unwrap();
+    assert_eq!(
+        (json["split"].as_str(), json["n"].as_u64()),
+        (Some("test"), Some(297))
+    );
+    let auroc = json["detection"]["auroc"].as_f64().unwrap();
+    let ap = json["detection"]["average_precision"].as_f64().unwrap();
+    // Chance is 0.5 and 0.9 (the share of anomalies); a 3 is far from most digits.
+    assert!(auroc > 0.8 && ap > 0.9, "AUROC {auroc}, AP {ap}");
+
+    // One row per test example, in input order: the labels are encode's.
+    let scores = d.join("scores.csv");
+    let index = csv_column(&scores, "index");
+    assert_eq!(index.len(), 297);
+    assert!(index.iter().enumerate().all(|(i, v)| *v == i.to_string()));
+    ok(
+        d,
+        &[
+            "encode",
+            "--run",
+            "run",
+            "--split",
+            "test",
+            "--out",
+            "codes.csv",
+        ],
+    );
+    let labels = csv_column(&scores, "label");
+    let encoded: Vec<String> = csv_column(&d.join("codes.csv"), "label")
+        .iter()
+        .map(|v| v.parse::<f64>().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, encoded);
+    let anomaly = csv_column(&scores, "anomaly");
+    assert!(
+        labels
+            .iter()
+            .zip(&anomaly)
+            .all(|(l, a)| (l != "3") == (a == "1"))
+    );
+
+    // The flags are the scores above the reported threshold, and their rates
+    // among the 3s and the others are the reported FPR and TPR.
+    let threshold = &json["threshold"];
+    let t = threshold["threshold"].as_f64().unwrap();
+    let flag = csv_column(&scores, "flag");
+    let score: Vec<f64> = csv_column(&scores, "score")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(score.iter().zip(&flag).all(|(s, f)| (*s > t) == (f == "1")));
+    let rate = |anomalous: bool| {
+        let chosen: Vec<&String> = flag
+            .iter()
+            .zip(&anomaly)
+            .filter(|(_, a)| (*a == "1") == anomalous)
+            .map(|(f, _)| f)
+            .collect();
+        chosen.iter().filter(|f| **f == "1").count() as f64 / chosen.len() as f64
+    };
+    assert!((rate(false) - threshold["fpr"].as_f64().unwrap()).abs() < 1e-9);
+    assert!((rate(true) - threshold["tpr"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(threshold["calibration_fpr"].as_f64().unwrap() <= 0.1);
+    assert_eq!(threshold["calibrate_on"], "val");
+
+    let text = ok(
+        d,
+        &[
+            "score",
+            "--run",
+            "run",
+            "--normal-class",
+            "3",
+            "--score",
+            "recon",
+        ],
+    );
+    assert!(text.contains("AUROC") && text.contains("recon"), "{text}");
+}
+
+#[test]
+fn score_refuses_bad_requests_and_writes_nothing() {
+    let run = shared_run();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = run.to_str().unwrap();
+    let score = |extra: &[&'static str]| -> Vec<String> {
+        let mut args = vec!["score", "--run", run, "--out", "s.csv"];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect()
+    };
+    let refuse = |extra: &[&'static str], needles: &[&str]| {
+        let args = score(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        bad_input(d, &args, needles);
+        assert!(!d.join("s.csv").exists(), "{extra:?} left a file behind");
+    };
+    refuse(&["--score", "elbo"], &["unknown score 'elbo'", "iw-nll"]);
+    refuse(
+        &["--normal-class", "12"],
+        &["--normal-class", "label 12", "[0, 1, 2"],
+    );
+    refuse(
+        &["--score", "recon", "--iw-samples", "5"],
+        &["--iw-samples"],
+    );
+    refuse(&["--target-fpr", "1.5"], &["--target-fpr"]);
+    std::fs::write(d.join("truth.txt"), "0\n1\n").unwrap();
+    refuse(&["--anomaly-labels", "truth.txt"], &["2 labels for 297"]);
+    // Unlabelled images shaped like the digits.
+    let values: Vec<f32> = (0..10 * 64).map(|i| (i % 17) as f32 / 16.0).collect();
+    std::fs::write(d.join("plain.npy"), npy_f32(&[10, 8, 8], &values)).unwrap();
+    refuse(
+        &["--data", "plain.npy", "--normal-class", "0"],
+        &["--normal-class", "no labels"],
+    );
+    bad_input(
+        d,
+        &["score", "--run", run, "--out", "s.txt"],
+        &["--out", ".csv"],
+    );
+    // The same unlabelled data scores fine, every row in order.
+    ok(
+        d,
+        &[
+            "score",
+            "--run",
+            run,
+            "--data",
+            "plain.npy",
+            "--out",
+            "s.csv",
+        ],
+    );
+    assert_eq!(csv_column(&d.join("s.csv"), "index").len(), 10);
 }

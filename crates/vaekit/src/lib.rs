@@ -59,6 +59,7 @@ pub mod optim;
 pub mod probe;
 pub mod random;
 pub mod report;
+pub mod score;
 pub mod settings;
 pub mod train;
 

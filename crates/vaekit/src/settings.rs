@@ -159,6 +159,9 @@ pub struct TrainSettings {
     /// Use only the first N training examples of the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+    /// Train (and validate) only on the training examples of these classes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only_class: Option<Vec<u32>>,
     /// Share of training examples held out for validation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub val_fraction: Option<f64>,
@@ -270,6 +273,7 @@ impl TrainSettings {
             label_column,
             image_size,
             limit,
+            only_class,
             val_fraction,
             binarize,
             scaler,
@@ -348,6 +352,7 @@ impl TrainSettings {
             label_column: self.label_column.clone(),
             image_size: self.image_size,
             limit: self.limit,
+            only_class: self.only_class.clone(),
             val_fraction: Some(self.val_fraction.unwrap_or(0.1)),
             binarize: Some(self.binarize.unwrap_or_default()),
             scaler: Some(self.scaler.unwrap_or(match likelihood {
@@ -423,6 +428,12 @@ impl TrainSettings {
         at_least_one("--latent", self.latent, "20")?;
         at_least_one("--limit", self.limit, "1000")?;
         at_least_one("--train-samples", self.train_samples, "5")?;
+        if self.only_class.as_ref().is_some_and(Vec::is_empty) {
+            return Err(Error::setting(
+                "--only-class",
+                "no class given; name the classes to train on, such as 3 or 3,5",
+            ));
+        }
         if let Some(k) = self.train_samples
             && k > 10_000
         {
@@ -561,6 +572,7 @@ impl TrainSettings {
     pub fn preprocessing(&self) -> Preprocessing {
         Preprocessing {
             limit: self.limit,
+            only_class: self.only_class.clone(),
             val_fraction: self.val_fraction.unwrap_or(0.0),
             seed: self.seed.unwrap_or(0),
             binarize: self.binarize.unwrap_or_default(),

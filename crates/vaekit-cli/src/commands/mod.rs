@@ -10,6 +10,7 @@ pub mod info;
 pub mod probe;
 pub mod reconstruct;
 pub mod sample;
+pub mod score;
 pub mod train;
 
 use std::io::Write;

@@ -54,6 +54,10 @@ impl std::fmt::Display for Binarize {
 pub struct Preprocessing {
     /// Keep only the first N examples of the source's training rows.
     pub limit: Option<usize>,
+    /// Keep only the training rows of these classes (before `limit` and the
+    /// validation split, so both hold only these classes; the test split is
+    /// kept whole, as one-class anomaly detection needs).
+    pub only_class: Option<Vec<u32>>,
     /// Share of the training examples held out for validation, in [0, 1).
     pub val_fraction: f64,
     /// Seed of the validation split.
@@ -83,7 +87,7 @@ impl std::str::FromStr for Split {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "train" => Ok(Self::Train),
-            "val" => Ok(Self::Val),
+            "val" | "validation" => Ok(Self::Val),
             "test" => Ok(Self::Test),
             other => Err(format!("unknown split '{other}'; use train, val or test")),
         }
@@ -162,12 +166,16 @@ pub fn prepare(source: Source, p: &Preprocessing, scaler: Option<Scaler>) -> Res
     if source.train.is_empty() {
         return Err(Error::Data(format!("{} holds no examples", source.spec)));
     }
+    let rows = match &p.only_class {
+        Some(classes) => only_classes(source.train, classes, &source.spec)?,
+        None => source.train,
+    };
     let rows = match p.limit {
-        Some(limit) if limit < source.train.len() => {
-            let beyond: Vec<usize> = (limit..source.train.len()).collect();
-            source.train.partition(&beyond).0
+        Some(limit) if limit < rows.len() => {
+            let beyond: Vec<usize> = (limit..rows.len()).collect();
+            rows.partition(&beyond).0
         }
-        _ => source.train,
+        _ => rows,
     };
     let (_, val_idx) = validation_split(rows.len(), p.val_fraction, p.seed);
     let (mut train, held_out) = rows.partition(&val_idx);
@@ -192,6 +200,34 @@ pub fn prepare(source: Source, p: &Preprocessing, scaler: Option<Scaler>) -> Res
         scaler,
         class_names: source.class_names,
     })
+}
+
+/// The rows of `data` whose label is one of `classes`, in order; an error when
+/// the data has no labels or a class has no rows.
+fn only_classes(data: Dataset, classes: &[u32], spec: &str) -> Result<Dataset> {
+    let Some(labels) = data.labels() else {
+        return Err(Error::setting(
+            "--only-class",
+            format!(
+                "{spec} has no labels to choose classes by; give labelled data (an IDX folder with label files, --labels FILE or --label-column) or drop --only-class"
+            ),
+        ));
+    };
+    if let Some(missing) = classes.iter().find(|c| !labels.contains(c)) {
+        let mut present = labels.to_vec();
+        present.sort_unstable();
+        present.dedup();
+        return Err(Error::setting(
+            "--only-class",
+            format!(
+                "no training example of {spec} has label {missing}; its labels are {present:?}"
+            ),
+        ));
+    }
+    let others: Vec<usize> = (0..labels.len())
+        .filter(|&i| !classes.contains(&labels[i]))
+        .collect();
+    Ok(data.partition(&others).0)
 }
 
 /// Applies a run's preprocessing to one dataset: the fitted scaler (tables),
@@ -261,6 +297,7 @@ mod tests {
     fn prep(val_fraction: f64, unit: bool) -> Preprocessing {
         Preprocessing {
             limit: None,
+            only_class: None,
             val_fraction,
             seed: 1,
             binarize: Binarize::None,
@@ -295,6 +332,36 @@ mod tests {
         // Standardized over the first four rows (0, 1, 2, 3) only.
         let first: Vec<f32> = (0..4).map(|i| prepared.train.row(i)[0]).collect();
         assert!(first[0] < 0.0 && first[3] > 0.0 && (first[0] + first[3]).abs() < 1e-5);
+    }
+
+    #[test]
+    fn only_class_keeps_the_training_rows_of_those_classes() {
+        let rows: Vec<[f32; 2]> = (0..12).map(|i| [i as f32, 0.0]).collect();
+        let labelled = |d: Dataset, labels: Vec<u32>| {
+            Dataset::new(d.values().to_vec(), d.kind().clone(), Some(labels)).unwrap()
+        };
+        let train = labelled(table(&rows), (0..12).map(|i| i % 3).collect());
+        let test = labelled(table(&rows[..6]), (0..6).map(|i| i % 3).collect());
+        let p = Preprocessing {
+            only_class: Some(vec![1]),
+            limit: Some(3),
+            ..prep(0.0, false)
+        };
+        let prepared = prepare(source(train.clone(), Some(test)), &p, None).unwrap();
+        // Rows 1, 4, 7 (the first three of class 1), min-max scaled over
+        // those three alone; the test split stays whole.
+        let firsts: Vec<f32> = (0..3).map(|i| prepared.train.row(i)[0]).collect();
+        assert_eq!(firsts, [0.0, 0.5, 1.0]);
+        assert_eq!(prepared.train.labels().unwrap(), &[1, 1, 1]);
+        assert_eq!(prepared.test.as_ref().unwrap().len(), 6);
+        let absent = Preprocessing {
+            only_class: Some(vec![7]),
+            ..prep(0.0, false)
+        };
+        let err = prepare(source(train, None), &absent, None).unwrap_err();
+        assert!(err.to_string().contains("--only-class") && err.to_string().contains("[0, 1, 2]"));
+        let err = prepare(source(table(&rows), None), &absent, None).unwrap_err();
+        assert!(err.to_string().contains("no labels"), "{err}");
     }
 
     #[test]

@@ -289,7 +289,7 @@ pub fn add_batch(terms: &ElboTerms, latent: &mut LatentStats) -> (f64, f64) {
 }
 
 /// Checks that there is something to evaluate.
-fn check_data(model: &Vae, data: &Dataset) -> Result<()> {
+pub(crate) fn check_data(model: &Vae, data: &Dataset) -> Result<()> {
     check_width(model, data)?;
     if data.is_empty() {
         return Err(Error::Data("there are no examples to evaluate".into()));
