@@ -519,7 +519,7 @@ pub struct ImputeArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Output: .csv (tables in original units), .png (images: original, masked, imputed rows), .npy or .idx.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["evaluate", "completed"])]
     pub out: Option<PathBuf>,
     /// Also write every completed example: .npy, .idx (images) or .csv.
     #[arg(long, value_name = "FILE")]
@@ -661,9 +661,7 @@ impl ScoreArgs {
     pub fn request(&self, settings: &TrainSettings) -> vaekit::Result<ScoreRequest> {
         let eval = EvalOptions {
             batch_size: self.batch_size,
-            binarize: settings.binarize.unwrap_or_default(),
-            seed: settings.seed.unwrap_or(0),
-            limit: None,
+            ..EvalOptions::for_run(settings)
         };
         let truth = match (self.normal_class, &self.anomaly_labels) {
             (Some(class), _) => AnomalyTruth::NormalClass(class),

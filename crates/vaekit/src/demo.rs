@@ -71,14 +71,7 @@ pub fn demo(out: &Path, device: Device, observer: &mut dyn TrainObserver) -> Res
     let (originals, recons) = reconstruct(&model, test, 32)?;
     let reconstructions = out.join(RECONSTRUCTIONS);
     write_comparison(&reconstructions, &originals, &recons, kind, None)?;
-    let report = evaluate_elbo(
-        &model,
-        test,
-        &EvalOptions {
-            seed: run.config.settings.seed.unwrap_or(0),
-            ..EvalOptions::default()
-        },
-    )?;
+    let report = evaluate_elbo(&model, test, &EvalOptions::for_run(&run.config.settings))?;
     Ok(DemoReport {
         run_dir: out.to_path_buf(),
         samples,

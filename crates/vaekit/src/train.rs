@@ -492,12 +492,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     let samples = settings.train_samples.unwrap_or(1).max(1);
     let clip = settings.clip_grad.filter(|&c| c > 0.0);
     let binarize = settings.binarize.unwrap_or_default();
-    let eval_options = EvalOptions {
-        batch_size: 1000,
-        binarize,
-        seed: settings.seed.unwrap_or(0),
-        limit: None,
-    };
+    let eval_options = EvalOptions::for_run(&settings);
     let n = s.data.train.len();
     let steps_per_epoch = n.div_ceil(batch_size);
     let latent = s.model.noise_dim();

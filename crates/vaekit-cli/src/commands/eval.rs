@@ -16,9 +16,8 @@ pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
     let settings = &run.config.settings;
     let options = EvalOptions {
         batch_size: args.batch_size,
-        binarize: settings.binarize.unwrap_or_default(),
-        seed: settings.seed.unwrap_or(0),
         limit: args.limit,
+        ..EvalOptions::for_run(settings)
     };
     let report = evaluate_elbo(&model, dataset, &options)?;
     let iw = match args.iw_samples {

@@ -19,14 +19,6 @@ pub fn run(args: &ImputeArgs, device: Device) -> Result<()> {
         batch_size: args.batch_size,
         seed: args.seed,
     };
-    if !args.evaluate && args.out.is_none() && args.completed.is_none() {
-        return Err(vaekit::Error::Setting {
-            name: "--out".into(),
-            message: "say where to write the completed data (--out FILE), or score with --evaluate"
-                .into(),
-        }
-        .into());
-    }
     let other = args.data.other();
     let request = InputRequest {
         other: other.as_ref().map(|(s, o)| (s.as_str(), o)),
@@ -39,27 +31,8 @@ pub fn run(args: &ImputeArgs, device: Device) -> Result<()> {
     let input = prepare_input(&run, &request)?;
     let data = &input.incomplete;
     let missing = data.mask.count();
-    if missing == 0 {
-        return Err(vaekit::Error::Setting {
-            name: "--mask".into(),
-            message: format!(
-                "nothing is missing in {}; hide values with --mask or --mask-file",
-                input.description
-            ),
-        }
-        .into());
-    }
     if args.evaluate {
-        let Some(truth) = &input.truth else {
-            return Err(vaekit::Error::Setting {
-                name: "--evaluate".into(),
-                message: format!(
-                    "{} has {} missing values of its own, whose truth is unknown; evaluate on complete data",
-                    input.description, input.missing_in_source
-                ),
-            }
-            .into());
-        };
+        let truth = input.known_truth()?;
         let evaluation = evaluate(
             &model,
             data,

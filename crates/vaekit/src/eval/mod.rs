@@ -20,6 +20,7 @@ use crate::data::prepare::Binarize;
 use crate::error::{Error, Result};
 use crate::model::{ElboTerms, Vae};
 use crate::random::{self, Rng, Stream};
+use crate::settings::TrainSettings;
 
 /// A latent dimension is active when the variance over the data of its
 /// posterior mean exceeds this (Burda et al. 2015).
@@ -50,6 +51,16 @@ impl Default for EvalOptions {
 }
 
 impl EvalOptions {
+    /// The evaluation a run's settings call for: its binarization and seed,
+    /// 1000 examples per pass, every example.
+    pub fn for_run(settings: &TrainSettings) -> Self {
+        Self {
+            binarize: settings.binarize.unwrap_or_default(),
+            seed: settings.seed.unwrap_or(0),
+            ..Self::default()
+        }
+    }
+
     /// How many of `data`'s examples these options evaluate.
     pub fn count(&self, data: &Dataset) -> usize {
         self.limit.map_or(data.len(), |n| n.min(data.len()))

@@ -253,6 +253,26 @@ pub struct Input {
     pub description: String,
 }
 
+impl Input {
+    /// The complete rows, which scoring an imputation needs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] (`--evaluate`) when the source has missing values
+    /// of its own, whose truth is unknown.
+    pub fn known_truth(&self) -> Result<&Dataset> {
+        self.truth.as_ref().ok_or_else(|| {
+            Error::setting(
+                "--evaluate",
+                format!(
+                    "{} has {} missing values of its own, whose truth is unknown; evaluate on complete data",
+                    self.description, self.missing_in_source
+                ),
+            )
+        })
+    }
+}
+
 /// Reads the rows to complete: the run's own split or another source (whose
 /// table cells may be empty), through the run's preprocessing (its scaler is
 /// applied, never refitted), with the source's missing cells, the `mask`
@@ -261,8 +281,8 @@ pub struct Input {
 ///
 /// # Errors
 ///
-/// [`Error::Setting`] for `--split` with another source or a mask that does
-/// not fit; errors of loading and preprocessing.
+/// [`Error::Setting`] for `--split` with another source, a mask that does
+/// not fit, or nothing missing at all; errors of loading and preprocessing.
 pub fn prepare_input(run: &Run, request: &InputRequest) -> Result<Input> {
     let own = run.prepare_data(None)?;
     let (raw, rows, source_missing, class_names, description) = match request.other {
@@ -321,6 +341,12 @@ pub fn prepare_input(run: &Run, request: &InputRequest) -> Result<Input> {
     }
     if let Some(path) = request.mask_file {
         mask = mask.union(&read_mask_file(path, rows.kind(), n)?)?;
+    }
+    if mask.count() == 0 {
+        return Err(Error::setting(
+            "--mask",
+            format!("nothing is missing in {description}; hide values with --mask or --mask-file"),
+        ));
     }
     let truth = (missing_in_source == 0).then(|| rows.clone());
     let reference = own.train;
