@@ -1,5 +1,26 @@
-//! The latent space as features: posterior means and log-variances of every
-//! example, in input order, written as CSV or NPY for other tools.
+//! The latent space: as features (posterior means and log-variances of every
+//! example, in input order, written as CSV or NPY for other tools, here), and
+//! as pictures a person looks at:
+//!
+//! * [`map`]: every example's code placed in 2-D or 3-D (PCA, t-SNE or the raw
+//!   axes) and drawn coloured by label;
+//! * [`manifold`]: images decoded over a grid of prior quantiles of two
+//!   dimensions;
+//! * [`interpolate`]: the decoded path between two codes, straight or
+//!   spherical, as a strip, an animation or table rows;
+//! * [`traverse`]: each dimension swept over the prior while the others stay
+//!   at one code, a row per dimension in order of the KL it carries.
+//!
+//! [`space`] says which code they move through (z, or the top layer z2 of a
+//! hierarchical VAE); [`paths`] and [`pca`] hold the arithmetic.
+
+pub mod interpolate;
+pub mod manifold;
+pub mod map;
+pub mod paths;
+pub mod pca;
+pub mod space;
+pub mod traverse;
 
 use std::path::Path;
 
@@ -121,3 +142,6 @@ pub fn write_encoded(path: &Path, encoded: &Encoded) -> Result<()> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;
