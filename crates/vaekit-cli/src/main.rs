@@ -43,6 +43,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(args) => commands::sample::run(args, device()?),
         Command::Reconstruct(args) => commands::reconstruct::run(args, device()?),
         Command::Encode(args) => commands::encode::run(args, device()?),
+        Command::Latent(args) => commands::latent::run(args, device()?),
+        Command::Interpolate(args) => commands::interpolate::run(args, device()?),
+        Command::Traverse(args) => commands::traverse::run(args, device()?),
         Command::Info(args) => commands::info::run(args),
         Command::Demo(args) => commands::demo::run(args, device()?, quiet),
     }

@@ -5,9 +5,12 @@ pub mod demo;
 pub mod encode;
 pub mod eval;
 pub mod info;
+pub mod interpolate;
+pub mod latent;
 pub mod reconstruct;
 pub mod sample;
 pub mod train;
+pub mod traverse;
 
 use std::io::Write;
 

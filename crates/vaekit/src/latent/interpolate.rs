@@ -195,7 +195,10 @@ pub fn interpolation_strip(
 }
 
 /// The animation's frames: every step, then back through the middle ones.
-pub fn interpolation_frames(interpolation: &Interpolation, kind: &DataKind) -> Result<Vec<RgbImage>> {
+pub fn interpolation_frames(
+    interpolation: &Interpolation,
+    kind: &DataKind,
+) -> Result<Vec<RgbImage>> {
     let shape = image_shape(kind)
         .ok_or_else(|| Error::setting("--gif", "only image data can be animated"))?;
     let per = kind.dim();
@@ -227,7 +230,10 @@ pub fn write_interpolation(
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     if is_png {
-        save_png(out, &interpolation_strip(interpolation, kind, with_originals)?)?;
+        save_png(
+            out,
+            &interpolation_strip(interpolation, kind, with_originals)?,
+        )?;
     } else {
         write_examples(out, &interpolation.values, kind, scaler)?;
     }

@@ -11,11 +11,12 @@
 use image::RgbImage;
 
 use super::paths::{dims_by_kl, normal_quantile_grid};
-use super::space::CodeSpace;
-use crate::data::DataKind;
+use super::space::{CodeSpace, check_class, kl_on_data};
+use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::generate::image_shape;
 use crate::model::Vae;
+use crate::model::run::Run;
 use crate::report::{GridLabels, annotate_grid, image_grid};
 
 /// Largest grid side.
@@ -106,12 +107,31 @@ pub fn decode_manifold(
     })
 }
 
+/// [`decode_manifold`] for a run: the KL that picks the axes of a code larger
+/// than 2-D is measured on `data`.
+pub fn decode_run_manifold(
+    model: &Vae,
+    run: &Run,
+    data: &Dataset,
+    grid: usize,
+    class: Option<u32>,
+) -> Result<Manifold> {
+    let kind = &run.config.model.input;
+    check_manifold(model, kind, grid)?;
+    let class = check_class(model, class, "--class")?;
+    let kl = if CodeSpace::of(model).dim() > 2 {
+        kl_on_data(model, run, data, None)?
+    } else {
+        Vec::new()
+    };
+    decode_manifold(model, kind, &kl, grid, class)
+}
+
 /// The manifold as a labelled image grid: the quantile values of the
 /// dimension across on top, of the dimension down on the left.
 pub fn manifold_picture(manifold: &Manifold, kind: &DataKind) -> Result<RgbImage> {
-    let shape = image_shape(kind).ok_or_else(|| {
-        Error::setting("--manifold", "only image data has a manifold picture")
-    })?;
+    let shape = image_shape(kind)
+        .ok_or_else(|| Error::setting("--manifold", "only image data has a manifold picture"))?;
     let grid = manifold.quantiles.len();
     let tiles = image_grid(&manifold.values, shape, grid)?;
     let value = |q: &f64| format!("{q:.2}");

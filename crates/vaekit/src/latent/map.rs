@@ -21,8 +21,8 @@ use bhtsne::tSNE;
 use super::pca::Pca;
 use crate::error::{Error, Result};
 use crate::io::write_atomic_with;
-use crate::report::scatter::{ScatterPlot, render_scatter};
 use crate::report::save_png;
+use crate::report::scatter::{ScatterPlot, render_scatter};
 
 /// Perplexity of t-SNE where the data allows it.
 pub const TSNE_PERPLEXITY: f32 = 30.0;
@@ -99,8 +99,8 @@ impl LatentMap {
 ///
 /// # Errors
 ///
-/// [`Error::Setting`] for `dims` other than 2 or 3, axes of a code with
-/// fewer dimensions, or t-SNE on fewer than [`TSNE_MIN_POINTS`] points;
+/// [`Error::Setting`] for `dims` other than 2 or 3 or more than the code
+/// has, or t-SNE on fewer than [`TSNE_MIN_POINTS`] points;
 /// [`Error::Data`] for codes PCA cannot use (fewer than 2, non-finite).
 pub fn latent_map(
     codes: &[f32],
@@ -115,6 +115,14 @@ pub fn latent_map(
             format!("a map has 2 or 3 dimensions, not {dims}"),
         ));
     }
+    if code_dim < dims {
+        return Err(Error::setting(
+            "--dims",
+            format!(
+                "the code has {code_dim} dimension(s), fewer than a {dims}-D map shows; use --dims {code_dim}"
+            ),
+        ));
+    }
     let method = method.unwrap_or(if code_dim == dims {
         MapMethod::Axes
     } else {
@@ -124,14 +132,6 @@ pub fn latent_map(
     let n = codes.len() / code_dim.max(1);
     let (coords, axis_labels, explained_ratio) = match method {
         MapMethod::Axes => {
-            if code_dim < dims {
-                return Err(Error::setting(
-                    "--method",
-                    format!(
-                        "the code has {code_dim} dimension(s), fewer than the map's {dims}; use --method pca or --dims {code_dim}"
-                    ),
-                ));
-            }
             let coords = codes
                 .chunks_exact(code_dim)
                 .flat_map(|row| row[..dims].iter().map(|&v| f64::from(v)))
@@ -148,7 +148,9 @@ pub fn latent_map(
             if n < TSNE_MIN_POINTS {
                 return Err(Error::setting(
                     "--method",
-                    format!("t-SNE needs at least {TSNE_MIN_POINTS} examples, not {n}; use --method pca"),
+                    format!(
+                        "t-SNE needs at least {TSNE_MIN_POINTS} examples, not {n}; use --method pca"
+                    ),
                 ));
             }
             let pca = Pca::fit(codes, code_dim)?;
@@ -216,6 +218,71 @@ fn tsne(codes: &[f32], code_dim: usize, dims: usize, start: &[f64]) -> Vec<f64> 
             .embedding()
     };
     embedding.into_iter().map(f64::from).collect()
+}
+
+/// Checks that `path` (given with `flag`) names a file of type `ext`
+/// (`"png"`, `"csv"`), before any work.
+pub fn check_extension(path: &Path, flag: &str, ext: &str) -> Result<()> {
+    let ok = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::setting(
+            flag,
+            format!(
+                "{} does not end in .{ext}; give a .{ext} file",
+                path.display()
+            ),
+        ))
+    }
+}
+
+/// The map of a dataset's codes, with what is needed to draw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataMap {
+    /// The projected codes.
+    pub map: LatentMap,
+    /// The labels of the mapped examples, where the data has them.
+    pub labels: Option<Vec<u32>>,
+    /// A title saying what is drawn.
+    pub title: String,
+    /// Seconds the encoding took.
+    pub encode_seconds: f64,
+}
+
+/// Encodes the first `limit` examples of `data` (`what` describes them in the
+/// title, e.g. "the test split of mnist") into `model`'s code space
+/// ([`CodeSpace`](super::space::CodeSpace)) and maps them with [`latent_map`].
+pub fn map_dataset(
+    model: &crate::model::Vae,
+    data: &crate::data::Dataset,
+    what: &str,
+    limit: Option<usize>,
+    dims: usize,
+    method: Option<MapMethod>,
+) -> Result<DataMap> {
+    let space = super::space::CodeSpace::of(model);
+    let started = std::time::Instant::now();
+    let codes = space.encode_first(model, data, limit, 1000)?;
+    let encode_seconds = started.elapsed().as_secs_f64();
+    let map = latent_map(&codes, space.dim(), dims, method, space.name())?;
+    let n = map.len();
+    let labels = data.labels().map(|l| l[..n].to_vec());
+    let title = format!(
+        "{} map of {} ({}-D): {n} examples of {what}",
+        map.method,
+        space.name(),
+        space.dim()
+    );
+    Ok(DataMap {
+        map,
+        labels,
+        title,
+        encode_seconds,
+    })
 }
 
 /// Draws `map` as a PNG at `path`: one scatter panel for a 2-D map, the three
@@ -288,7 +355,11 @@ mod tests {
         assert_eq!(map.axis_labels, vec!["z0", "z1"]);
         let map = latent_map(&codes, 3, 2, None, "z").unwrap();
         assert_eq!(map.method, MapMethod::Pca);
-        assert!(map.axis_labels[0].starts_with("PC1 ("), "{:?}", map.axis_labels);
+        assert!(
+            map.axis_labels[0].starts_with("PC1 ("),
+            "{:?}",
+            map.axis_labels
+        );
         assert!(latent_map(&codes, 2, 3, Some(MapMethod::Axes), "z").is_err());
         assert!(latent_map(&codes, 2, 4, None, "z").is_err());
     }
@@ -300,10 +371,14 @@ mod tests {
         assert_eq!(map.coords.len(), 80);
         let point = |i: usize| (map.coords[2 * i], map.coords[2 * i + 1]);
         let centre = |g: usize| {
-            let (x, y) = (g..40).step_by(2).map(point).fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
+            let (x, y) = (g..40)
+                .step_by(2)
+                .map(point)
+                .fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
             (x / 20.0, y / 20.0)
         };
-        let dist = |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+        let dist =
+            |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
         // Every point is nearer its own group's centre than the other group's.
         for i in 0..40 {
             let own = dist(point(i), centre(i % 2));

@@ -82,7 +82,12 @@ pub fn slerp(a: &[f32], b: &[f32], t: f64) -> Vec<f32> {
     }
     let ua: Vec<f64> = a64.iter().map(|x| x / na).collect();
     let ub: Vec<f64> = b64.iter().map(|x| x / nb).collect();
-    let cos = ua.iter().zip(&ub).map(|(x, y)| x * y).sum::<f64>().clamp(-1.0, 1.0);
+    let cos = ua
+        .iter()
+        .zip(&ub)
+        .map(|(x, y)| x * y)
+        .sum::<f64>()
+        .clamp(-1.0, 1.0);
     let omega = cos.acos();
     let length = (1.0 - t) * na + t * nb;
     if omega < COLLINEAR {
@@ -223,7 +228,13 @@ pub fn traversal_values(range: f64, steps: usize) -> Vec<f64> {
 /// Dimensions ordered by decreasing `kl` (NaN last, ties by index).
 pub fn dims_by_kl(kl: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..kl.len()).collect();
-    let key = |i: usize| if kl[i].is_nan() { f64::NEG_INFINITY } else { kl[i] };
+    let key = |i: usize| {
+        if kl[i].is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            kl[i]
+        }
+    };
     order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
     order
 }
@@ -256,7 +267,10 @@ mod tests {
         let m = slerp(&[2.0, 0.0], &[0.0, 1.0], 0.5);
         assert!(close(&m, &[1.5 * h, 1.5 * h], 1e-6), "{m:?}");
         // Ends of a long path in 5-D.
-        let (a, b) = ([0.3f32, -1.2, 0.7, 2.0, -0.4], [-1.0f32, 0.5, 0.2, 0.1, 1.9]);
+        let (a, b) = (
+            [0.3f32, -1.2, 0.7, 2.0, -0.4],
+            [-1.0f32, 0.5, 0.2, 0.1, 1.9],
+        );
         let p = path(&a, &b, 7, PathKind::Slerp).unwrap();
         assert!(close(&p[..5], &a, 1e-6) && close(&p[30..], &b, 1e-6));
     }
@@ -279,11 +293,18 @@ mod tests {
         assert!(close(&m, &[2.0, 2.0], 1e-6), "{m:?}");
         // Opposite: through a perpendicular, keeping the length.
         let m = slerp(&[2.0, 0.0], &[-2.0, 0.0], 0.5);
-        assert!(m[0].abs() < 1e-6 && (m[1].abs() - 2.0).abs() < 1e-6, "{m:?}");
+        assert!(
+            m[0].abs() < 1e-6 && (m[1].abs() - 2.0).abs() < 1e-6,
+            "{m:?}"
+        );
         let e = slerp(&[2.0, 0.0], &[-2.0, 0.0], 1.0);
         assert!(close(&e, &[-2.0, 0.0], 1e-6), "{e:?}");
         // Zero codes and one dimension: the straight line, never NaN.
-        assert!(close(&slerp(&[0.0, 0.0], &[2.0, 0.0], 0.25), &[0.5, 0.0], 1e-7));
+        assert!(close(
+            &slerp(&[0.0, 0.0], &[2.0, 0.0], 0.25),
+            &[0.5, 0.0],
+            1e-7
+        ));
         assert!(close(&slerp(&[1.0], &[-1.0], 0.5), &[0.0], 1e-7));
     }
 
@@ -308,12 +329,21 @@ mod tests {
             (0.999999, 4.753424308817087),
         ] {
             let got = inverse_normal_cdf(p);
-            assert!((got - want).abs() < 1e-9 * want.abs().max(1.0), "Φ⁻¹({p}) = {got}, scipy {want}");
+            assert!(
+                (got - want).abs() < 1e-9 * want.abs().max(1.0),
+                "Φ⁻¹({p}) = {got}, scipy {want}"
+            );
         }
         assert!(inverse_normal_cdf(-0.1).is_nan() && inverse_normal_cdf(1.5).is_nan());
         // norm.ppf((np.arange(5) + 0.5) / 5)
         let grid = normal_quantile_grid(5);
-        let want = [-1.2815515655446004, -0.5244005127080409, 0.0, 0.5244005127080407, 1.2815515655446004];
+        let want = [
+            -1.2815515655446004,
+            -0.5244005127080409,
+            0.0,
+            0.5244005127080407,
+            1.2815515655446004,
+        ];
         for (g, w) in grid.iter().zip(want) {
             assert!((g - w).abs() < 1e-9, "{grid:?}");
         }
@@ -337,6 +367,9 @@ mod tests {
 
     #[test]
     fn dimensions_sort_by_decreasing_kl() {
-        assert_eq!(dims_by_kl(&[0.1, 2.5, f64::NAN, 2.5, 0.7]), vec![1, 3, 4, 0, 2]);
+        assert_eq!(
+            dims_by_kl(&[0.1, 2.5, f64::NAN, 2.5, 0.7]),
+            vec![1, 3, 4, 0, 2]
+        );
     }
 }

@@ -264,7 +264,10 @@ mod tests {
                 1.0
             };
             for (g, w) in got.iter().zip(want) {
-                assert!((sign * g - w).abs() < 1e-6, "component {k}: {got:?} vs {want:?}");
+                assert!(
+                    (sign * g - w).abs() < 1e-6,
+                    "component {k}: {got:?} vs {want:?}"
+                );
             }
         }
         // Projections are uncorrelated with the component variances.

@@ -14,8 +14,11 @@ use rand::RngExt;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::eval::{ElboReport, check_width, model_device, model_input, noise, one_hot};
+use crate::eval::{
+    ElboReport, EvalOptions, check_width, evaluate_elbo, model_device, model_input, noise, one_hot,
+};
 use crate::model::Vae;
+use crate::model::run::Run;
 use crate::random::{self, Stream};
 
 /// Where a model's pictures move: z, or z2 of a hierarchical VAE.
@@ -85,9 +88,10 @@ impl CodeSpace {
         let eps = Tensor::zeros([indices.len(), model.noise_dim()], &device);
         let means = model.elbo_terms(x, eps).means;
         let rows = indices.len();
-        Ok(to_values(
-            means.slice([0..rows, self.latent_dim..self.latent_dim + self.top_dim]),
-        ))
+        Ok(to_values(means.slice([
+            0..rows,
+            self.latent_dim..self.latent_dim + self.top_dim,
+        ])))
     }
 
     /// The codes of the first `limit` examples of `data` (all of them with
@@ -159,10 +163,32 @@ impl CodeSpace {
     /// [`ElboReport::kl_per_dim`] (z, or z1 then z2).
     pub fn kl_per_dim(&self, report: &ElboReport) -> Vec<f64> {
         let kl = &report.kl_per_dim;
-        let start = if self.is_top_layer() { self.latent_dim } else { 0 };
+        let start = if self.is_top_layer() {
+            self.latent_dim
+        } else {
+            0
+        };
         kl.get(start..start + self.dim())
             .map_or_else(|| vec![f64::NAN; self.dim()], <[f64]>::to_vec)
     }
+}
+
+/// The KL of each code dimension on `data` (the first `limit` examples), from
+/// an evaluation of the -ELBO with `run`'s binarization and seed.
+pub fn kl_on_data(
+    model: &Vae,
+    run: &Run,
+    data: &Dataset,
+    limit: Option<usize>,
+) -> Result<Vec<f64>> {
+    let settings = &run.config.settings;
+    let options = EvalOptions {
+        binarize: settings.binarize.unwrap_or_default(),
+        seed: settings.seed.unwrap_or(0),
+        limit,
+        ..EvalOptions::default()
+    };
+    Ok(CodeSpace::of(model).kl_per_dim(&evaluate_elbo(model, data, &options)?))
 }
 
 /// The class to decode with: required for a conditional model (`flag` names

@@ -62,8 +62,17 @@ fn traversal_rows_follow_the_kl_and_vary_one_dimension() {
     let model = model(3, None);
     let data = data(5);
     let kl = [0.1, 2.0, 0.5];
-    let t = traverse(&model, Some(&data), Base::Example(2), &kl, DimChoice::All, 3.0, 5, None)
-        .unwrap();
+    let t = traverse(
+        &model,
+        Some(&data),
+        Base::Example(2),
+        &kl,
+        DimChoice::All,
+        3.0,
+        5,
+        None,
+    )
+    .unwrap();
     assert_eq!(t.dims, vec![1, 2, 0]);
     assert_eq!(t.kl, vec![2.0, 0.5, 0.1]);
     assert_eq!(t.values, vec![-3.0, -1.5, 0.0, 1.5, 3.0]);
@@ -75,8 +84,17 @@ fn traversal_rows_follow_the_kl_and_vary_one_dimension() {
     let want = space.decode(&model, &code, None);
     assert!(close(&t.decoded[4 * 16..5 * 16], &want));
     // The picture has a row per dimension: taller for 3 rows than for 2.
-    let two = traverse(&model, Some(&data), Base::Example(2), &kl, DimChoice::Top(2), 3.0, 5, None)
-        .unwrap();
+    let two = traverse(
+        &model,
+        Some(&data),
+        Base::Example(2),
+        &kl,
+        DimChoice::Top(2),
+        3.0,
+        5,
+        None,
+    )
+    .unwrap();
     assert_eq!(two.dims, vec![1, 2]);
     let (p3, p2) = (
         traversal_picture(&t, &kind()).unwrap(),
@@ -93,7 +111,19 @@ fn traversal_rows_follow_the_kl_and_vary_one_dimension() {
     ] {
         assert!(traverse(&model, Some(&data), base, &kl, dims, 3.0, steps, None).is_err());
     }
-    assert!(traverse(&model, None, Base::Prior { seed: 1 }, &kl[..2], DimChoice::All, 3.0, 5, None).is_err());
+    assert!(
+        traverse(
+            &model,
+            None,
+            Base::Prior { seed: 1 },
+            &kl[..2],
+            DimChoice::All,
+            3.0,
+            5,
+            None
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -117,10 +147,28 @@ fn interpolation_ends_are_reconstructions() {
         // There and back: 6 + 4 frames.
         assert_eq!(interpolation_frames(&i, &kind()).unwrap().len(), 10);
     }
-    let prior = interpolate(&model, None, Ends::Prior { seed: 4 }, 3, PathKind::Slerp, None).unwrap();
+    let prior = interpolate(
+        &model,
+        None,
+        Ends::Prior { seed: 4 },
+        3,
+        PathKind::Slerp,
+        None,
+    )
+    .unwrap();
     assert_eq!(prior.values.len(), 3 * 16);
     assert!(prior.originals.is_none());
-    assert!(interpolate(&model, Some(&data), Ends::Examples { from: 0, to: 6 }, 4, PathKind::Linear, None).is_err());
+    assert!(
+        interpolate(
+            &model,
+            Some(&data),
+            Ends::Examples { from: 0, to: 6 },
+            4,
+            PathKind::Linear,
+            None
+        )
+        .is_err()
+    );
     assert!(interpolate(&model, Some(&data), ends, 4, PathKind::Linear, Some(1)).is_err());
 }
 

@@ -71,10 +71,26 @@ pub fn annotate_grid(
     }
     let tile_w = (gw - (columns as u32 + 1) * GUTTER) / columns as u32;
     let tile_h = (gh - (rows as u32 + 1) * GUTTER) / rows as u32;
-    let widest = labels.rows.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
-    let left = if widest == 0 { 0 } else { widest * CHAR_WIDTH + 16 };
-    let top = if labels.title.is_empty() { 0 } else { TITLE_HEIGHT }
-        + if labels.columns.is_empty() { 0 } else { COLUMN_LABEL_HEIGHT };
+    let widest = labels
+        .rows
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    let left = if widest == 0 {
+        0
+    } else {
+        widest * CHAR_WIDTH + 16
+    };
+    let top = if labels.title.is_empty() {
+        0
+    } else {
+        TITLE_HEIGHT
+    } + if labels.columns.is_empty() {
+        0
+    } else {
+        COLUMN_LABEL_HEIGHT
+    };
     let title_width = labels.title.chars().count() as u32 * 11 + 20;
     let width = (left + gw).max(title_width);
     let height = top + gh;

@@ -61,11 +61,9 @@ pub(crate) fn draw_on_canvas(
     register_fonts()?;
     let mut buffer = vec![0u8; width as usize * height as usize * 3];
     {
-        let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(
-            &mut buffer,
-            (width, height),
-        )
-        .map_err(draw_error)?;
+        let backend =
+            BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut buffer, (width, height))
+                .map_err(draw_error)?;
         let root = backend.into_drawing_area();
         root.fill(&WHITE).map_err(draw_error)?;
         draw(&root).map_err(draw_error)?;
@@ -235,7 +233,9 @@ mod tests {
 
     #[test]
     fn classes_get_their_colours_and_a_legend() {
-        let coords: Vec<f64> = (0..60).map(|i| (i % 7) as f64 + (i / 7) as f64 * 0.3).collect();
+        let coords: Vec<f64> = (0..60)
+            .map(|i| (i % 7) as f64 + (i / 7) as f64 * 0.3)
+            .collect();
         let classes: Vec<u32> = (0..30).map(|i| i % 3).collect();
         let axis = labels();
         let plot = ScatterPlot {
