@@ -24,6 +24,10 @@ pub fn split_data(
         || run.config.settings.data.clone().unwrap_or_default(),
         |(s, _)| s,
     );
+    // The last part of a path is enough to say which source it is.
+    let source = std::path::Path::new(&source)
+        .file_name()
+        .map_or(source.clone(), |n| n.to_string_lossy().into_owned());
     Ok((
         prepared.split(split)?.clone(),
         format!("the {split} split of {source}"),

@@ -153,7 +153,10 @@ pub fn render_scatter(plot: &ScatterPlot) -> Result<RgbImage> {
     };
 
     draw_on_canvas(width, height, |root| {
-        let body = root.titled(plot.title, (FONT, 26, FontStyle::Bold))?;
+        // Bold DejaVu Sans is about 0.62 em per character: shrink a long title to fit.
+        let chars = plot.title.chars().count().max(1) as f64;
+        let size = (0.95 * f64::from(width) / (0.62 * chars)).clamp(12.0, 26.0);
+        let body = root.titled(plot.title, (FONT, size, FontStyle::Bold))?;
         let (w, _) = body.dim_in_pixel();
         let (panels_area, legend_area) = body.split_horizontally(w - LEGEND_WIDTH);
         let panels = panels_area.split_evenly((1, pairs.len()));
