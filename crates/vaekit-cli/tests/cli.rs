@@ -1118,6 +1118,24 @@ fn latent_pictures_of_larger_codes_and_tables() {
     );
     assert_eq!(picture_size(&d.join("t.png")).1, 34 + 22 + 2 * 56 + 6);
 
+    // A conditional model decodes with one given class.
+    ok(d, &train_args("digits", "cvae", &["--model", "cvae"]));
+    let path = [
+        "interpolate",
+        "--run",
+        "cvae",
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--out",
+        "c.png",
+    ];
+    bad_input(d, &path, &["--class", "conditional"]);
+    assert!(!d.join("c.png").exists());
+    ok(d, &[&path[..], &["--class", "4"]].concat());
+    assert!(picture_size(&d.join("c.png")).0 >= 10 * 56);
+
     // A table: interpolation as CSV rows in the data's units; no pictures.
     let mut csv = String::from("a,b\n");
     for i in 0..60 {
