@@ -12,7 +12,8 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use super::paths::{PathKind, fractions, path};
+use super::extension;
+use super::paths::{PathKind, check_steps, fractions, path};
 use super::space::{CodeSpace, check_class};
 use crate::data::{DataKind, Dataset, Scaler};
 use crate::error::{Error, Result};
@@ -62,11 +63,7 @@ pub struct Interpolation {
 /// Checks the outputs before any work: `out` is `.png` (images) or `.csv`,
 /// `gif` is `.gif` with a usable frame delay in milliseconds, and needs images.
 pub fn check_outputs(out: &Path, gif: Option<(&Path, u32)>, kind: &DataKind) -> Result<()> {
-    let ext = |p: &Path| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-    };
+    let ext = extension;
     match (ext(out).as_deref(), image_shape(kind)) {
         (Some("png"), Some(_)) | (Some("csv"), _) => {}
         (Some("png"), None) => {
@@ -114,12 +111,7 @@ pub fn interpolate(
     kind: PathKind,
     class: Option<u32>,
 ) -> Result<Interpolation> {
-    if !(2..=MAX_STEPS).contains(&steps) {
-        return Err(Error::setting(
-            "--steps",
-            format!("{steps} is not a usable number of steps; give 2 to {MAX_STEPS}"),
-        ));
-    }
+    check_steps(steps, MAX_STEPS)?;
     let class = check_class(model, class, "--class")?;
     let space = CodeSpace::of(model);
     let (pair, originals) = match (ends, data) {
@@ -225,10 +217,7 @@ pub fn write_interpolation(
         Some(_) => Some(interpolation_frames(interpolation, kind)?),
         None => None,
     };
-    let is_png = out
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let is_png = extension(out).as_deref() == Some("png");
     if is_png {
         save_png(
             out,

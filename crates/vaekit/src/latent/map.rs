@@ -223,11 +223,7 @@ fn tsne(codes: &[f32], code_dim: usize, dims: usize, start: &[f64]) -> Vec<f64> 
 /// Checks that `path` (given with `flag`) names a file of type `ext`
 /// (`"png"`, `"csv"`), before any work.
 pub fn check_extension(path: &Path, flag: &str, ext: &str) -> Result<()> {
-    let ok = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case(ext));
-    if ok {
+    if super::extension(path).as_deref() == Some(ext) {
         Ok(())
     } else {
         Err(Error::setting(

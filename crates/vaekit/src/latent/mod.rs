@@ -33,6 +33,13 @@ use crate::eval::{check_width, model_device, model_input};
 use crate::io::write_atomic_with;
 use crate::model::Vae;
 
+/// The lower-cased extension of `path`, if it has one.
+pub(crate) fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
 /// Posterior parameters of a dataset's examples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Encoded {
@@ -108,10 +115,7 @@ fn row(encoded: &Encoded, r: usize) -> impl Iterator<Item = f32> + '_ {
 /// Writes the codes to `path`: `.csv` with a header row ([`encoded_columns`]),
 /// or `.npy`, a float32 array `[n, columns]` in the same column order.
 pub fn write_encoded(path: &Path, encoded: &Encoded) -> Result<()> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let ext = extension(path);
     let columns = encoded_columns(encoded);
     match ext.as_deref() {
         Some("csv") => write_atomic_with(path, |w| {

@@ -53,6 +53,17 @@ impl std::fmt::Display for PathKind {
     }
 }
 
+/// Checks a number of pictures along a path or a traversal: 2 to `max`.
+pub fn check_steps(steps: usize, max: usize) -> Result<()> {
+    if !(2..=max).contains(&steps) {
+        return Err(Error::setting(
+            "--steps",
+            format!("{steps} is not a usable number of steps; give 2 to {max}"),
+        ));
+    }
+    Ok(())
+}
+
 /// `steps` evenly spaced fractions from 0 to 1 inclusive (one step gives 0).
 pub fn fractions(steps: usize) -> Vec<f64> {
     if steps <= 1 {

@@ -10,7 +10,8 @@ use std::str::FromStr;
 
 use image::RgbImage;
 
-use super::paths::{dims_by_kl, traversal_codes, traversal_values};
+use super::extension;
+use super::paths::{check_steps, dims_by_kl, traversal_codes, traversal_values};
 use super::space::{CodeSpace, check_class};
 use crate::data::{DataKind, Dataset, Scaler};
 use crate::error::{Error, Result};
@@ -89,12 +90,7 @@ pub fn traverse(
     steps: usize,
     class: Option<u32>,
 ) -> Result<Traversal> {
-    if !(2..=MAX_STEPS).contains(&steps) {
-        return Err(Error::setting(
-            "--steps",
-            format!("{steps} is not a usable number of steps; give 2 to {MAX_STEPS}"),
-        ));
-    }
+    check_steps(steps, MAX_STEPS)?;
     let space = CodeSpace::of(model);
     if kl.len() != space.dim() {
         return Err(Error::Data(format!(
@@ -180,10 +176,7 @@ pub fn write_traversal(
     kind: &DataKind,
     scaler: Option<&Scaler>,
 ) -> Result<()> {
-    let is_png = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let is_png = extension(path).as_deref() == Some("png");
     if is_png && image_shape(kind).is_some() {
         save_png(path, &traversal_picture(traversal, kind)?)
     } else {
