@@ -10,6 +10,9 @@ use vaekit::data::{Format, LoadOptions, ScalerKind};
 use vaekit::distributions::GaussianVariance;
 use vaekit::eval::EvalOptions;
 use vaekit::impute::{Draw, MaskSpec, Method};
+use vaekit::latent::map::MapMethod;
+use vaekit::latent::paths::PathKind;
+use vaekit::latent::traverse::DimChoice;
 use vaekit::model::run::Weights;
 use vaekit::nn::Activation;
 use vaekit::score::{AnomalyTruth, ScoreKind, ScoreOptions, ScoreRequest};
@@ -97,6 +100,40 @@ Examples:
   vaekit encode --run runs/mnist --split test --out test-codes.npy
   vaekit encode --run runs/mnist --data new-images/ --out new.csv")]
     Encode(EncodeArgs),
+    /// Draw the latent space: a map of the encoded data coloured by label, and the decoded manifold grid.
+    #[command(after_help = "\
+The map shows each example's code (posterior mean; the top layer z2 of an hvae) by
+PCA, by t-SNE (Barnes-Hut, from the bhtsne crate) or on the raw axes (the default for a
+2-D code). The manifold decodes a grid of prior quantiles of a 2-D code; for a larger
+code it spans the two dimensions with the largest KL on the data, the others at 0.
+
+Examples:
+  vaekit latent --run runs/mnist2d --out map.png --manifold manifold.png
+  vaekit latent --run runs/mnist --out map.png --method tsne --limit 2000
+  vaekit latent --run runs/mnist --out map3d.png --dims 3 --coords map3d.csv
+  vaekit latent --run runs/cvae2d --manifold sevens.png --class 7 --grid 15")]
+    Latent(LatentArgs),
+    /// Decode the path between two examples (or two prior draws) as an image strip, a GIF, or CSV rows.
+    #[command(after_help = "\
+The ends are the codes (posterior means) of examples --from and --to of the split, so
+the first and last pictures are reconstructions. slerp turns along the great circle
+between the codes while their length changes linearly. hvae runs interpolate the top
+layer z2; cvae runs decode every step with --class.
+
+Examples:
+  vaekit interpolate --run runs/mnist --from 3 --to 8 --out path.png --originals
+  vaekit interpolate --run runs/mnist --prior --seed 7 --path slerp --steps 16 --out p.png --gif p.gif
+  vaekit interpolate --run runs/table --from 0 --to 1 --out path.csv      rows in the data's units")]
+    Interpolate(InterpolateArgs),
+    /// Sweep each latent dimension over the prior, the rest held at one code: a row per dimension, by KL.
+    #[command(after_help = "\
+Rows are ordered by the KL each dimension carries on the split (largest first) and
+labelled with it; columns go from -range to +range prior standard deviations.
+
+Examples:
+  vaekit traverse --run runs/mnist --index 0 --out traversal.png
+  vaekit traverse --run runs/mnist --prior --seed 3 --dims 5 --range 2.5 --steps 11 --out t.png")]
+    Traverse(TraverseArgs),
     /// Score every example as an anomaly (higher = less like the training data); AUROC, average precision, thresholds.
     #[command(after_help = "\
 The CSV has one row per scored example, in input order: index, score (nats),
@@ -678,4 +715,129 @@ impl ScoreArgs {
             out: self.out.clone(),
         })
     }
+}
+
+#[derive(Debug, Args)]
+pub struct LatentArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// train, val or test [default: test where the source has one, else val].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// The map, a .png: the codes of the split's first --limit examples, coloured by label.
+    #[arg(long, value_name = "FILE.png", required_unless_present = "manifold")]
+    pub out: Option<PathBuf>,
+    /// pca, tsne or axes [default: axes when the code has --dims dimensions, else pca].
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<MapMethod>,
+    /// Map at most the first N examples of the split.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub limit: usize,
+    /// 2, or 3 (three pairwise panels in one picture).
+    #[arg(long, value_name = "D", default_value_t = 2)]
+    pub dims: usize,
+    /// Also write the map's coordinates as CSV (x, y[, z][, label]).
+    #[arg(long, value_name = "FILE.csv", requires = "out")]
+    pub coords: Option<PathBuf>,
+    /// Write the decoded manifold grid (image data) to this .png.
+    #[arg(long, value_name = "FILE.png")]
+    pub manifold: Option<PathBuf>,
+    /// Side of the manifold grid.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub grid: usize,
+    /// A conditional model (cvae): the class to decode the manifold with.
+    #[arg(long, value_name = "C")]
+    pub class: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct InterpolateArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// train, val or test [default: test where the source has one, else val].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// Index in the split of the example the path starts from.
+    #[arg(
+        long,
+        value_name = "I",
+        required_unless_present = "prior",
+        conflicts_with = "prior"
+    )]
+    pub from: Option<usize>,
+    /// Index in the split of the example the path ends at.
+    #[arg(
+        long,
+        value_name = "J",
+        required_unless_present = "prior",
+        conflicts_with = "prior"
+    )]
+    pub to: Option<usize>,
+    /// Go between two draws from the prior instead of two examples.
+    #[arg(long)]
+    pub prior: bool,
+    /// Seed of the prior draws.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Pictures along the path, both ends included.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub steps: usize,
+    /// linear or slerp.
+    #[arg(long, value_name = "PATH", default_value = "linear")]
+    pub path: PathKind,
+    /// Output: .png (a strip; images) or .csv (rows in the data's units).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also write an animated GIF that goes there and back (images).
+    #[arg(long, value_name = "FILE.gif")]
+    pub gif: Option<PathBuf>,
+    /// Milliseconds each GIF frame is shown.
+    #[arg(long, value_name = "MS", default_value_t = 120)]
+    pub frame_ms: u32,
+    /// Put the two original examples at the ends of the strip.
+    #[arg(long)]
+    pub originals: bool,
+    /// A conditional model (cvae): the class to decode with (required).
+    #[arg(long, value_name = "C")]
+    pub class: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct TraverseArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// train, val or test [default: test where the source has one, else val]; also the data the KL is measured on.
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// Hold the other dimensions at this example's code (index in the split) [default: 0].
+    #[arg(long, value_name = "I", conflicts_with = "prior")]
+    pub index: Option<usize>,
+    /// Hold them at a draw from the prior instead.
+    #[arg(long)]
+    pub prior: bool,
+    /// Seed of the prior draw.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Sweep from -R to +R prior standard deviations.
+    #[arg(long, value_name = "R", default_value_t = 3.0)]
+    pub range: f64,
+    /// Pictures per dimension.
+    #[arg(long, value_name = "N", default_value_t = 9)]
+    pub steps: usize,
+    /// all, or N: the N dimensions with the largest KL.
+    #[arg(long, value_name = "all|N", default_value = "all")]
+    pub dims: DimChoice,
+    /// Output: .png (a grid; images) or .csv (rows in the data's units).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// A conditional model (cvae): the class to decode with [default: the example's label].
+    #[arg(long, value_name = "C")]
+    pub class: Option<u32>,
 }

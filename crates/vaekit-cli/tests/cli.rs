@@ -141,6 +141,9 @@ fn every_command_has_help_with_an_example() {
         "impute",
         "probe",
         "augment",
+        "latent",
+        "interpolate",
+        "traverse",
     ] {
         let help = ok(dir.path(), &[command, "--help"]);
         assert!(
@@ -1512,4 +1515,370 @@ fn score_refuses_bad_requests_and_writes_nothing() {
         ],
     );
     assert_eq!(csv_column(&d.join("s.csv"), "index").len(), 10);
+}
+
+/// The size of the PNG or first GIF frame at `path`, which must decode.
+fn picture_size(path: &Path) -> (u32, u32) {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .into_rgb8()
+        .dimensions()
+}
+
+#[test]
+fn latent_space_pictures_of_a_2d_digits_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "digits",
+            "--out",
+            "run",
+            "--hidden",
+            "32",
+            "--latent",
+            "2",
+            "--batch-size",
+            "100",
+            "--epochs",
+            "2",
+            "-q",
+        ],
+    );
+    for command in ["latent", "interpolate", "traverse"] {
+        assert!(
+            ok(d, &[command, "--help"]).contains("Examples:"),
+            "{command}"
+        );
+    }
+
+    // The map on the raw axes (the default for a 2-D code), the manifold, the coordinates.
+    let said = ok(
+        d,
+        &[
+            "latent",
+            "--run",
+            "run",
+            "--out",
+            "map.png",
+            "--manifold",
+            "m.png",
+            "--grid",
+            "5",
+            "--coords",
+            "c.csv",
+            "--limit",
+            "100",
+        ],
+    );
+    assert!(said.contains("axes map of 100 codes"), "{said}");
+    assert_eq!(picture_size(&d.join("map.png")), (1000, 760));
+    let coords = std::fs::read_to_string(d.join("c.csv")).unwrap();
+    assert_eq!(coords.lines().next(), Some("x,y,label"));
+    assert_eq!(coords.lines().count(), 101);
+    // 5 x 5 tiles of 56 pixels with 2-pixel gutters, under a title and labels.
+    let (w, h) = picture_size(&d.join("m.png"));
+    assert!(w >= 5 * 56 + 12 && h == 34 + 22 + 5 * 56 + 12, "{w}x{h}");
+
+    let said = ok(
+        d,
+        &[
+            "latent", "--run", "run", "--out", "t.png", "--method", "tsne", "--limit", "60",
+        ],
+    );
+    assert!(said.contains("t-SNE map of 60 codes"), "{said}");
+    assert_eq!(picture_size(&d.join("t.png")), (1000, 760));
+
+    // A strip of 6 steps with the originals beside it, and a GIF there and back.
+    ok(
+        d,
+        &[
+            "interpolate",
+            "--run",
+            "run",
+            "--from",
+            "0",
+            "--to",
+            "7",
+            "--steps",
+            "6",
+            "--path",
+            "slerp",
+            "--out",
+            "s.png",
+            "--gif",
+            "s.gif",
+            "--originals",
+        ],
+    );
+    let (w, h) = picture_size(&d.join("s.png"));
+    assert!(w >= 8 * 56 + 18 && h == 34 + 22 + 56 + 4, "{w}x{h}");
+    let file = std::io::BufReader::new(std::fs::File::open(d.join("s.gif")).unwrap());
+    use image::AnimationDecoder;
+    let frames = image::codecs::gif::GifDecoder::new(file)
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 6 + 4);
+    assert_eq!(frames[0].buffer().dimensions(), (60, 60));
+    ok(
+        d,
+        &[
+            "interpolate",
+            "--run",
+            "run",
+            "--prior",
+            "--seed",
+            "3",
+            "--out",
+            "p.png",
+        ],
+    );
+    assert!(picture_size(&d.join("p.png")).0 >= 10 * 56);
+
+    // A traversal: one row per dimension.
+    ok(
+        d,
+        &[
+            "traverse", "--run", "run", "--index", "4", "--steps", "7", "--out", "tr.png",
+        ],
+    );
+    let (w, h) = picture_size(&d.join("tr.png"));
+    assert!(w > 7 * 56 + 16 && h == 34 + 22 + 2 * 56 + 6, "{w}x{h}");
+
+    // Bad input: exit 2, and nothing written.
+    let cases: &[(&[&str], &str, &[&str])] = &[
+        (
+            &[
+                "interpolate",
+                "--run",
+                "run",
+                "--from",
+                "0",
+                "--to",
+                "5000",
+                "--out",
+                "x.png",
+            ],
+            "x.png",
+            &["--index", "5000"],
+        ),
+        (
+            &[
+                "interpolate",
+                "--run",
+                "run",
+                "--from",
+                "0",
+                "--to",
+                "1",
+                "--out",
+                "x.jpg",
+            ],
+            "x.jpg",
+            &["--out", ".png"],
+        ),
+        (
+            &[
+                "interpolate",
+                "--run",
+                "run",
+                "--prior",
+                "--out",
+                "x.png",
+                "--gif",
+                "x.gif",
+                "--frame-ms",
+                "1",
+            ],
+            "x.png",
+            &["--frame-ms"],
+        ),
+        (
+            &[
+                "traverse", "--run", "run", "--index", "99999", "--out", "x.png",
+            ],
+            "x.png",
+            &["99999"],
+        ),
+        (
+            &["traverse", "--run", "run", "--dims", "3", "--out", "x.png"],
+            "x.png",
+            &["--dims"],
+        ),
+        (
+            &[
+                "latent",
+                "--run",
+                "run",
+                "--out",
+                "x.png",
+                "--manifold",
+                "y.png",
+                "--grid",
+                "1",
+            ],
+            "x.png",
+            &["--grid"],
+        ),
+        (
+            &[
+                "latent", "--run", "run", "--out", "x.png", "--method", "tsne", "--limit", "5",
+            ],
+            "x.png",
+            &["t-SNE", "10"],
+        ),
+        (
+            &["latent", "--run", "run", "--out", "x.png", "--dims", "4"],
+            "x.png",
+            &["--dims"],
+        ),
+        (
+            &["latent", "--run", "run", "--out", "x.png", "--dims", "3"],
+            "x.png",
+            &["--dims", "2 dimension"],
+        ),
+    ];
+    for (args, output, needles) in cases {
+        bad_input(d, args, needles);
+        assert!(!d.join(output).exists(), "{args:?} left {output}");
+    }
+}
+
+#[test]
+fn latent_pictures_of_larger_codes_and_tables() {
+    // The shared run has a 4-D code: PCA map, manifold over its two busiest dimensions.
+    let run = shared_run();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = run.to_str().unwrap();
+    let said = ok(
+        d,
+        &[
+            "latent",
+            "--run",
+            run,
+            "--out",
+            "map.png",
+            "--manifold",
+            "m.png",
+            "--grid",
+            "4",
+        ],
+    );
+    assert!(
+        said.contains("PCA map") && said.contains("of the variance"),
+        "{said}"
+    );
+    assert_eq!(picture_size(&d.join("map.png")), (1000, 760));
+    assert!(picture_size(&d.join("m.png")).1 == 34 + 22 + 4 * 56 + 10);
+    // Three dimensions: three pairwise panels, with t-SNE too.
+    for method in ["pca", "tsne"] {
+        ok(
+            d,
+            &[
+                "latent", "--run", run, "--out", "m3.png", "--dims", "3", "--method", method,
+                "--limit", "80",
+            ],
+        );
+        assert_eq!(picture_size(&d.join("m3.png")), (1900, 620));
+    }
+    ok(
+        d,
+        &[
+            "traverse", "--run", run, "--prior", "--dims", "2", "--out", "t.png",
+        ],
+    );
+    assert_eq!(picture_size(&d.join("t.png")).1, 34 + 22 + 2 * 56 + 6);
+
+    // A conditional model decodes with one given class.
+    ok(d, &train_args("digits", "cvae", &["--model", "cvae"]));
+    let path = [
+        "interpolate",
+        "--run",
+        "cvae",
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--out",
+        "c.png",
+    ];
+    bad_input(d, &path, &["--class", "conditional"]);
+    assert!(!d.join("c.png").exists());
+    ok(d, &[&path[..], &["--class", "4"]].concat());
+    assert!(picture_size(&d.join("c.png")).0 >= 10 * 56);
+
+    // A table: interpolation as CSV rows in the data's units; no pictures.
+    let mut csv = String::from("a,b\n");
+    for i in 0..60 {
+        csv.push_str(&format!("{},{}\n", 100 + i, (i % 5) as f64 / 10.0));
+    }
+    std::fs::write(d.join("t.csv"), csv).unwrap();
+    ok(d, &train_args("t.csv", "tab", &[]));
+    ok(
+        d,
+        &[
+            "interpolate",
+            "--run",
+            "tab",
+            "--from",
+            "0",
+            "--to",
+            "1",
+            "--steps",
+            "4",
+            "--out",
+            "p.csv",
+        ],
+    );
+    let rows = std::fs::read_to_string(d.join("p.csv")).unwrap();
+    assert_eq!(rows.lines().next(), Some("a,b"));
+    assert_eq!(rows.lines().count(), 5);
+    let first: f64 = rows
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(first > 50.0, "not in the data's units: {rows}");
+    for (args, output, needles) in [
+        (
+            &[
+                "interpolate",
+                "--run",
+                "tab",
+                "--from",
+                "0",
+                "--to",
+                "1",
+                "--out",
+                "p2.csv",
+                "--gif",
+                "p.gif",
+            ][..],
+            "p2.csv",
+            &["--gif", "table"][..],
+        ),
+        (
+            &["latent", "--run", "tab", "--manifold", "m2.png"][..],
+            "m2.png",
+            &["--manifold", "table"][..],
+        ),
+        (
+            &["traverse", "--run", "tab", "--out", "t2.png"][..],
+            "t2.png",
+            &["--out", "table"][..],
+        ),
+    ] {
+        bad_input(d, args, needles);
+        assert!(!d.join(output).exists(), "{args:?} left {output}");
+    }
 }

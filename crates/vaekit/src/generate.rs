@@ -123,7 +123,7 @@ fn grid_columns(n: usize) -> usize {
     (n as f64).sqrt().ceil().max(1.0) as usize
 }
 
-fn image_shape(kind: &DataKind) -> Option<ImageShape> {
+pub(crate) fn image_shape(kind: &DataKind) -> Option<ImageShape> {
     match *kind {
         DataKind::Image {
             channels,

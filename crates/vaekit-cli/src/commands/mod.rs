@@ -7,11 +7,14 @@ pub mod encode;
 pub mod eval;
 pub mod impute;
 pub mod info;
+pub mod interpolate;
+pub mod latent;
 pub mod probe;
 pub mod reconstruct;
 pub mod sample;
 pub mod score;
 pub mod train;
+pub mod traverse;
 
 use std::io::Write;
 

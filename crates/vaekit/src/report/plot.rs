@@ -49,10 +49,10 @@ pub const MIN_HEIGHT: u32 = 150;
 pub const MAX_SIDE: u32 = 8192;
 
 /// The font family name under which DejaVu Sans is registered with plotters.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Distinct series colours (Tableau 10), used in order.
-const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -89,7 +89,7 @@ pub struct LinePlot<'a> {
 
 /// Registers DejaVu Sans (regular and bold) as plotters' `"sans-serif"` family,
 /// once per process.
-fn register_fonts() -> Result<()> {
+pub(crate) fn register_fonts() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         let regular =
@@ -118,7 +118,7 @@ fn finite_runs(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
 /// `(lo, hi)` padded by `fraction` of the span on each side; a single value is
 /// widened by `fraction` of its magnitude (or by `min_pad` if that is larger or
 /// the result would not widen it). Returns `None` when the result is not finite.
-fn padded_range(lo: f64, hi: f64, fraction: f64, min_pad: f64) -> Option<(f64, f64)> {
+pub(crate) fn padded_range(lo: f64, hi: f64, fraction: f64, min_pad: f64) -> Option<(f64, f64)> {
     let magnitude = lo.abs().max(hi.abs());
     let span = hi - lo;
     // Keep the span at least a billionth of the magnitude: plotters' tick search
@@ -141,7 +141,7 @@ fn padded_range(lo: f64, hi: f64, fraction: f64, min_pad: f64) -> Option<(f64, f
 /// notation for very large or very small magnitudes, no float noise such as
 /// `0.30000000000000004`, and `0` for values that are zero up to rounding
 /// (smaller than a billionth of the span).
-fn tick_label(v: f64, span: f64) -> String {
+pub(crate) fn tick_label(v: f64, span: f64) -> String {
     let a = v.abs();
     if a <= span * 1e-9 {
         return "0".into();
@@ -161,7 +161,7 @@ fn tick_label(v: f64, span: f64) -> String {
     if s == "-0" { "0".into() } else { s.into() }
 }
 
-fn draw_error<E: std::error::Error>(e: E) -> Error {
+pub(crate) fn draw_error<E: std::error::Error>(e: E) -> Error {
     Error::Data(format!("cannot draw the plot: {e}"))
 }
 

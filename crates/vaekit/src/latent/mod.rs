@@ -1,5 +1,26 @@
-//! The latent space as features: posterior means and log-variances of every
-//! example, in input order, written as CSV or NPY for other tools.
+//! The latent space: as features (posterior means and log-variances of every
+//! example, in input order, written as CSV or NPY for other tools, here), and
+//! as pictures a person looks at:
+//!
+//! * [`map`]: every example's code placed in 2-D or 3-D (PCA, t-SNE or the raw
+//!   axes) and drawn coloured by label;
+//! * [`manifold`]: images decoded over a grid of prior quantiles of two
+//!   dimensions;
+//! * [`interpolate`]: the decoded path between two codes, straight or
+//!   spherical, as a strip, an animation or table rows;
+//! * [`traverse`]: each dimension swept over the prior while the others stay
+//!   at one code, a row per dimension in order of the KL it carries.
+//!
+//! [`space`] says which code they move through (z, or the top layer z2 of a
+//! hierarchical VAE); [`paths`] and [`pca`] hold the arithmetic.
+
+pub mod interpolate;
+pub mod manifold;
+pub mod map;
+pub mod paths;
+pub mod pca;
+pub mod space;
+pub mod traverse;
 
 use std::path::Path;
 
@@ -11,6 +32,13 @@ use crate::error::{Error, Result};
 use crate::eval::{check_width, model_device, model_input};
 use crate::io::write_atomic_with;
 use crate::model::Vae;
+
+/// The lower-cased extension of `path`, if it has one.
+pub(crate) fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
 
 /// Posterior parameters of a dataset's examples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,10 +115,7 @@ fn row(encoded: &Encoded, r: usize) -> impl Iterator<Item = f32> + '_ {
 /// Writes the codes to `path`: `.csv` with a header row ([`encoded_columns`]),
 /// or `.npy`, a float32 array `[n, columns]` in the same column order.
 pub fn write_encoded(path: &Path, encoded: &Encoded) -> Result<()> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let ext = extension(path);
     let columns = encoded_columns(encoded);
     match ext.as_deref() {
         Some("csv") => write_atomic_with(path, |w| {
@@ -121,3 +146,6 @@ pub fn write_encoded(path: &Path, encoded: &Encoded) -> Result<()> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;
