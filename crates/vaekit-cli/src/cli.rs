@@ -27,6 +27,9 @@ Examples:
   vaekit train --data ../data/mnist --out runs/mnist --epochs 10
   vaekit eval --run runs/mnist
   vaekit sample --run runs/mnist --n 64 --out samples.png
+  vaekit score --run runs/mnist --score iw-nll --out scores.csv
+  vaekit latent --run runs/mnist --method tsne --out map.png
+  vaekit impute --run runs/mnist --mask top-half --out filled.png
   vaekit info ../data/mnist";
 
 /// Variational autoencoders: train on your data, evaluate, generate, and use the latent space.
