@@ -18,3 +18,38 @@ pub mod metrics;
 pub use gmm::{DiagonalGmm, fit_diagonal_gmm};
 pub use kmeans::{KMeans, KMeansConfig, kmeans};
 pub use metrics::{Agreement, agreement};
+
+use burn::module::Module;
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::latent::encode_dataset;
+use crate::model::Vae;
+
+/// EM steps of the diagonal mixture after k-means, when a mixture prior is
+/// fitted to the codes.
+const PRIOR_EM_STEPS: usize = 20;
+
+/// Sets a Gaussian-mixture-prior model's prior from its codes, as VaDE
+/// initializes it after pretraining: k-means (10 restarts, seeded by `seed`)
+/// on the posterior means of `data`, then a few EM steps of a diagonal
+/// mixture, whose weights, means and variances become pi, mu_c and var_c.
+pub fn fit_mixture_prior(model: Vae, data: &Dataset, seed: u64) -> Result<Vae> {
+    let Some(k) = model.mixture().map(|m| m.len()) else {
+        return Ok(model);
+    };
+    let codes = encode_dataset(&model.valid(), data, 1000)?;
+    if codes.len() < k {
+        return Err(Error::Data(format!(
+            "the mixture prior has {k} components and the training data only {} examples; give more data or fewer --components",
+            codes.len()
+        )));
+    }
+    let config = KMeansConfig {
+        seed,
+        ..KMeansConfig::new(k)
+    };
+    let start = kmeans(&codes.mu, codes.latent_dim, &config)?;
+    let gmm = fit_diagonal_gmm(&codes.mu, &start, PRIOR_EM_STEPS, 1e-4)?;
+    Ok(model.with_mixture(&gmm.weights, &gmm.means, &gmm.variances))
+}

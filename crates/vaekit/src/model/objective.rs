@@ -26,6 +26,10 @@ pub enum Objective {
     },
     /// The negative importance-weighted bound of the K samples drawn per example.
     Iwae,
+    /// The negative ELBO with the KL to N(0, I) whatever the model's prior:
+    /// how a mixture-prior model is pretrained before its mixture is fitted
+    /// to the codes.
+    Pretrain,
 }
 
 /// A step's loss and the parts it reports, each a batch mean.
@@ -54,6 +58,14 @@ impl Objective {
                 let terms = model.elbo_terms(x, eps);
                 Loss {
                     total: elbo_loss(&terms, beta, free_bits),
+                    recon: terms.recon.mean(),
+                    kl: terms.kl.mean(),
+                }
+            }
+            Objective::Pretrain => {
+                let terms = model.elbo_terms_under(x, eps, true);
+                Loss {
+                    total: elbo_loss(&terms, 1.0, 0.0),
                     recon: terms.recon.mean(),
                     kl: terms.kl.mean(),
                 }
