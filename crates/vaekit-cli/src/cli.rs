@@ -93,6 +93,17 @@ Examples:
   vaekit encode --run runs/mnist --split test --out test-codes.npy
   vaekit encode --run runs/mnist --data new-images/ --out new.csv")]
     Encode(EncodeArgs),
+    /// Cluster the examples: k-means on the latent means, or a gmm-prior model's own clusters.
+    #[command(after_help = "\
+Writes index,cluster (and label, where the data has labels) per example, in input
+order, and with labels prints accuracy (best matching of clusters to labels), NMI and ARI.
+
+Examples:
+  vaekit cluster --run runs/mnist --out clusters.csv             k-means, k = number of classes
+  vaekit cluster --run runs/vade --split test --out test.csv     the model's own clusters (gmm prior)
+  vaekit cluster --run runs/vade --method kmeans --k 20 --restarts 5 --out k20.csv
+  vaekit cluster --run runs/mnist --data new-images/ --k 10 --out new.csv --json")]
+    Cluster(ClusterArgs),
     /// Describe a data source or a run directory.
     #[command(after_help = "\
 Examples:
@@ -176,12 +187,18 @@ pub struct TrainArgs {
     /// Training objective: elbo or iw (the importance-weighted bound of --train-samples) [default: iw for iwae, else elbo].
     #[arg(long, value_name = "OBJ")]
     pub objective: Option<ObjectiveKind>,
-    /// The prior p(z): standard (N(0, I)) or vamp (a mixture of the posteriors at learned pseudo-inputs) [default: standard].
+    /// The prior p(z): standard (N(0, I)), vamp (a mixture of the posteriors at learned pseudo-inputs) or gmm (a learned Gaussian mixture whose components are clusters, VaDE) [default: standard].
     #[arg(long, value_name = "PRIOR")]
     pub prior: Option<PriorKind>,
     /// --prior vamp: the number of pseudo-inputs [default: 500].
     #[arg(long, value_name = "K")]
     pub pseudo_inputs: Option<usize>,
+    /// --prior gmm: the number of mixture components (clusters) [default: 10].
+    #[arg(long, value_name = "K")]
+    pub components: Option<usize>,
+    /// --prior gmm: epochs trained under N(0, I) before the mixture is fitted to the codes [default: a fifth of --epochs].
+    #[arg(long, value_name = "N")]
+    pub pretrain_epochs: Option<usize>,
     /// hvae: size of the second latent layer z2 [default: 50].
     #[arg(long, value_name = "K")]
     pub top_latent: Option<usize>,
@@ -254,6 +271,8 @@ impl TrainArgs {
             objective: self.objective,
             prior: self.prior,
             pseudo_inputs: self.pseudo_inputs,
+            components: self.components,
+            pretrain_epochs: self.pretrain_epochs,
             top_latent: self.top_latent,
             top_hidden: self.top_hidden.clone().map(|s| s.0),
             arch: self.arch,
@@ -406,4 +425,33 @@ pub struct DemoArgs {
     /// Folder for the run and its pictures (new or empty).
     #[arg(long, value_name = "DIR", default_value = "vaekit-demo")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// Only this split (train, val or test) [default: every example, in input order].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// kmeans (on the posterior means) or prior (argmax q(c|x) of a gmm-prior model) [default: prior for a gmm-prior run, else kmeans].
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<vaekit::cluster::Method>,
+    /// Number of clusters [default: the number of classes of labelled data; the mixture's components for prior].
+    #[arg(long, value_name = "K")]
+    pub k: Option<usize>,
+    /// k-means starts; the one of lowest inertia is kept.
+    #[arg(long, value_name = "R", default_value_t = 10)]
+    pub restarts: usize,
+    /// Seed of the k-means starts.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Output CSV: index,cluster[,label] per example.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -43,6 +43,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(args) => commands::sample::run(args, device()?),
         Command::Reconstruct(args) => commands::reconstruct::run(args, device()?),
         Command::Encode(args) => commands::encode::run(args, device()?),
+        Command::Cluster(args) => commands::cluster::run(args, device()?),
         Command::Info(args) => commands::info::run(args),
         Command::Demo(args) => commands::demo::run(args, device()?, quiet),
     }

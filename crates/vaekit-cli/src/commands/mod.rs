@@ -1,6 +1,7 @@
 //! One module per command: each turns its arguments into a library call and
 //! prints the result.
 
+pub mod cluster;
 pub mod demo;
 pub mod encode;
 pub mod eval;
