@@ -196,7 +196,7 @@ pub struct TrainArgs {
     /// --prior gmm: the number of mixture components (clusters) [default: 10].
     #[arg(long, value_name = "K")]
     pub components: Option<usize>,
-    /// --prior gmm: epochs trained under N(0, I) before the mixture is fitted to the codes [default: a fifth of --epochs].
+    /// --prior gmm: epochs trained as an autoencoder before the mixture is fitted to the codes [default: a fifth of --epochs].
     #[arg(long, value_name = "N")]
     pub pretrain_epochs: Option<usize>,
     /// hvae: size of the second latent layer z2 [default: 50].

@@ -185,7 +185,7 @@ pub struct TrainSettings {
     /// Components of the Gaussian mixture prior.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub components: Option<usize>,
-    /// Epochs of a mixture-prior model trained under N(0, I) before the
+    /// Epochs of a mixture-prior model trained as an autoencoder before the
     /// mixture is fitted to the codes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pretrain_epochs: Option<usize>,
@@ -629,7 +629,7 @@ impl TrainSettings {
         Ok(())
     }
 
-    /// The epochs trained under N(0, I) before a mixture prior is fitted (0
+    /// The epochs trained as an autoencoder before a mixture prior is fitted (0
     /// for other priors).
     pub fn pretraining(&self) -> usize {
         match self.prior {

@@ -618,8 +618,8 @@ impl Vae {
     }
 
     /// [`Vae::elbo_terms`] with the KL to N(0, I) whatever the model's prior
-    /// when `standard_prior` is set: how a mixture-prior model is pretrained
-    /// before its mixture is fitted.
+    /// when `standard_prior` is set (what pretraining reports before a
+    /// mixture prior is fitted).
     ///
     /// # Shapes
     /// - as for [`Vae::elbo_terms`]

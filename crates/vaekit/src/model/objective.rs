@@ -26,9 +26,11 @@ pub enum Objective {
     },
     /// The negative importance-weighted bound of the K samples drawn per example.
     Iwae,
-    /// The negative ELBO with the KL to N(0, I) whatever the model's prior:
-    /// how a mixture-prior model is pretrained before its mixture is fitted
-    /// to the codes.
+    /// The reconstruction term of a deterministic autoencoder (z = E[z|x], no
+    /// KL): how a mixture-prior model is pretrained before its mixture is
+    /// fitted to the codes, as in VaDE. (Pretraining as a VAE under N(0, I)
+    /// can collapse the posterior, leaving no clusters to fit.) The KL to
+    /// N(0, I) is reported but not minimized.
     Pretrain,
 }
 
@@ -63,9 +65,9 @@ impl Objective {
                 }
             }
             Objective::Pretrain => {
-                let terms = model.elbo_terms_under(x, eps, true);
+                let terms = model.elbo_terms_under(x, eps.zeros_like(), true);
                 Loss {
-                    total: elbo_loss(&terms, 1.0, 0.0),
+                    total: terms.recon.clone().mean(),
                     recon: terms.recon.mean(),
                     kl: terms.kl.mean(),
                 }
