@@ -610,6 +610,14 @@ impl TrainSettings {
         if !gmm {
             return Ok(());
         }
+        if let Some(model @ (ModelKind::Hvae | ModelKind::Cvae)) = self.model {
+            return Err(Error::setting(
+                "--prior gmm",
+                format!(
+                    "the mixture prior finds clusters in one-layer unconditional models, and --model {model} is not one; use --model vae or iwae"
+                ),
+            ));
+        }
         if self.free_bits.is_some_and(|f| f > 0.0) {
             return Err(Error::setting(
                 "--free-bits",
