@@ -103,6 +103,17 @@ Examples:
   vaekit encode --run runs/mnist --split test --out test-codes.npy
   vaekit encode --run runs/mnist --data new-images/ --out new.csv")]
     Encode(EncodeArgs),
+    /// Cluster the examples: k-means on the latent means, or a gmm-prior model's own clusters.
+    #[command(after_help = "\
+Writes index,cluster (and label, where the data has labels) per example, in input
+order, and with labels prints accuracy (best matching of clusters to labels), NMI and ARI.
+
+Examples:
+  vaekit cluster --run runs/mnist --out clusters.csv             k-means, k = number of classes
+  vaekit cluster --run runs/vade --split test --out test.csv     the model's own clusters (gmm prior)
+  vaekit cluster --run runs/vade --method kmeans --k 20 --restarts 5 --out k20.csv
+  vaekit cluster --run runs/mnist --data new-images/ --k 10 --out new.csv --json")]
+    Cluster(ClusterArgs),
     /// Draw the latent space: a map of the encoded data coloured by label, and the decoded manifold grid.
     #[command(after_help = "\
 The map shows each example's code (posterior mean; the top layer z2 of an hvae) by
@@ -286,12 +297,18 @@ pub struct TrainArgs {
     /// Training objective: elbo or iw (the importance-weighted bound of --train-samples) [default: iw for iwae, else elbo].
     #[arg(long, value_name = "OBJ")]
     pub objective: Option<ObjectiveKind>,
-    /// The prior p(z): standard (N(0, I)) or vamp (a mixture of the posteriors at learned pseudo-inputs) [default: standard].
+    /// The prior p(z): standard (N(0, I)), vamp (a mixture of the posteriors at learned pseudo-inputs) or gmm (a learned Gaussian mixture whose components are clusters, VaDE) [default: standard].
     #[arg(long, value_name = "PRIOR")]
     pub prior: Option<PriorKind>,
     /// --prior vamp: the number of pseudo-inputs [default: 500].
     #[arg(long, value_name = "K")]
     pub pseudo_inputs: Option<usize>,
+    /// --prior gmm: the number of mixture components (clusters) [default: 10].
+    #[arg(long, value_name = "K")]
+    pub components: Option<usize>,
+    /// --prior gmm: epochs trained as an autoencoder before the mixture is fitted to the codes [default: a fifth of --epochs].
+    #[arg(long, value_name = "N")]
+    pub pretrain_epochs: Option<usize>,
     /// hvae: size of the second latent layer z2 [default: 50].
     #[arg(long, value_name = "K")]
     pub top_latent: Option<usize>,
@@ -365,6 +382,8 @@ impl TrainArgs {
             objective: self.objective,
             prior: self.prior,
             pseudo_inputs: self.pseudo_inputs,
+            components: self.components,
+            pretrain_epochs: self.pretrain_epochs,
             top_latent: self.top_latent,
             top_hidden: self.top_hidden.clone().map(|s| s.0),
             arch: self.arch,
@@ -843,4 +862,33 @@ pub struct TraverseArgs {
     /// A conditional model (cvae): the class to decode with [default: the example's label].
     #[arg(long, value_name = "C")]
     pub class: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub data: OtherDataArgs,
+    /// Only this split (train, val or test) [default: every example, in input order].
+    #[arg(long, value_name = "SPLIT")]
+    pub split: Option<Split>,
+    /// kmeans (on the posterior means) or prior (argmax q(c|x) of a gmm-prior model) [default: prior for a gmm-prior run, else kmeans].
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<vaekit::cluster::Method>,
+    /// Number of clusters [default: the number of classes of labelled data; the mixture's components for prior].
+    #[arg(long, value_name = "K")]
+    pub k: Option<usize>,
+    /// k-means starts; the one of lowest inertia is kept.
+    #[arg(long, value_name = "R", default_value_t = 10)]
+    pub restarts: usize,
+    /// Seed of the k-means starts.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Output CSV: index,cluster[,label] per example.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

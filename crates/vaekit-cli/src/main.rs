@@ -48,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Latent(args) => commands::latent::run(args, device()?),
         Command::Interpolate(args) => commands::interpolate::run(args, device()?),
         Command::Traverse(args) => commands::traverse::run(args, device()?),
+        Command::Cluster(args) => commands::cluster::run(args, device()?),
         Command::Info(args) => commands::info::run(args),
         Command::Probe(args) => commands::probe::run(args, device()?),
         Command::Augment(args) => commands::augment::run(args, device()?),

@@ -144,6 +144,7 @@ fn every_command_has_help_with_an_example() {
         "latent",
         "interpolate",
         "traverse",
+        "cluster",
     ] {
         let help = ok(dir.path(), &[command, "--help"]);
         assert!(
@@ -1880,5 +1881,145 @@ fn latent_pictures_of_larger_codes_and_tables() {
     ] {
         bad_input(d, args, needles);
         assert!(!d.join(output).exists(), "{args:?} left {output}");
+    }
+}
+
+/// The rows of a clusters CSV: (index, cluster, label).
+fn cluster_rows(path: &Path) -> Vec<(usize, u32, u32)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("index,cluster,label"));
+    lines
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            (
+                v[0].parse().unwrap(),
+                v[1].parse().unwrap(),
+                v[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn cluster_by_kmeans_and_by_a_mixture_prior() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = shared_run().to_str().unwrap();
+    // k-means on a standard-prior run: k is the number of digit classes.
+    let printed = ok(d, &["cluster", "--run", run, "--out", "k.csv"]);
+    assert!(
+        printed.contains("(kmeans)") && printed.contains("accuracy"),
+        "{printed}"
+    );
+    let rows = cluster_rows(&d.join("k.csv"));
+    assert_eq!(rows.len(), 1797);
+    assert!(
+        rows.iter()
+            .enumerate()
+            .all(|(i, r)| r.0 == i && r.1 < 10 && r.2 < 10)
+    );
+    let json = ok(
+        d,
+        &[
+            "cluster", "--run", run, "--split", "test", "--k", "5", "--out", "t.csv", "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (v["method"].as_str(), v["k"].as_u64()),
+        (Some("kmeans"), Some(5))
+    );
+    let accuracy = v["agreement"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.2 && accuracy <= 1.0, "{v}");
+    assert_eq!(
+        cluster_rows(&d.join("t.csv")).len(),
+        v["examples"].as_u64().unwrap() as usize
+    );
+
+    // A mixture-prior run: its own clusters by default.
+    ok(
+        d,
+        &train_args(
+            "digits",
+            "gmm",
+            &[
+                "--prior",
+                "gmm",
+                "--components",
+                "6",
+                "--pretrain-epochs",
+                "2",
+                "--epochs",
+                "4",
+            ],
+        ),
+    );
+    let json = ok(d, &["cluster", "--run", "gmm", "--out", "p.csv", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (v["method"].as_str(), v["k"].as_u64()),
+        (Some("prior"), Some(6))
+    );
+    assert!(cluster_rows(&d.join("p.csv")).iter().all(|r| r.1 < 6));
+    assert!(ok(d, &["info", "gmm"]).contains("Gaussian mixture prior with 6 components"));
+    ok(d, &["sample", "--run", "gmm", "--n", "8", "--out", "s.png"]);
+    assert!(d.join("s.png").is_file());
+    assert!(ok(d, &["eval", "--run", "gmm"]).contains("KL"));
+
+    // Bad input: exit 2, the flag named, nothing written.
+    bad_input(
+        d,
+        &[
+            "cluster", "--run", run, "--method", "prior", "--out", "bad.csv",
+        ],
+        &["--method prior", "--prior gmm"],
+    );
+    bad_input(
+        d,
+        &["cluster", "--run", run, "--k", "0", "--out", "bad.csv"],
+        &["--k"],
+    );
+    bad_input(
+        d,
+        &["cluster", "--run", "gmm", "--k", "3", "--out", "bad.csv"],
+        &["--k", "6"],
+    );
+    assert!(!d.join("bad.csv").exists());
+}
+
+#[test]
+fn the_mixture_prior_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gmm = |extra: &[&'static str]| {
+        let mut args = vec!["--prior", "gmm"];
+        args.extend_from_slice(extra);
+        args
+    };
+    for (extra, needles) in [
+        (
+            gmm(&["--free-bits", "0.5"]),
+            &["--free-bits", "--prior gmm"][..],
+        ),
+        (gmm(&["--model", "hvae"]), &["--prior gmm", "hvae"][..]),
+        (gmm(&["--model", "cvae"]), &["--prior gmm", "cvae"][..]),
+        (gmm(&["--components", "0"]), &["--components"][..]),
+        (
+            gmm(&["--pseudo-inputs", "5"]),
+            &["--pseudo-inputs", "--prior vamp"][..],
+        ),
+        (gmm(&["--pretrain-epochs", "2"]), &["--pretrain-epochs"][..]),
+        (
+            vec!["--components", "5"],
+            &["--components", "--prior gmm"][..],
+        ),
+        (
+            vec!["--prior", "vamp", "--pretrain-epochs", "1"],
+            &["--prior gmm"][..],
+        ),
+    ] {
+        bad_input(d, &train_args("digits", "run", &extra), needles);
+        no_run_made(d);
     }
 }

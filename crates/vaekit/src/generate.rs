@@ -44,8 +44,9 @@ pub struct Samples {
     pub count: usize,
 }
 
-/// Codes drawn from the prior (z ~ N(0, I), or z2 ~ N(0, I) then
-/// z1 ~ p(z1|z2) in a hierarchical VAE) decoded to the mean of p(x|z).
+/// Codes drawn from the prior (z ~ N(0, I); z2 ~ N(0, I) then
+/// z1 ~ p(z1|z2) in a hierarchical VAE; a component by the mixing weights,
+/// then z from it, for a mixture prior) decoded to the mean of p(x|z).
 ///
 /// An unconditional model gives `n` samples (`class` must be None). A
 /// conditional model gives `n` samples of `class`, or, without one, `n` of
@@ -80,8 +81,12 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
     let device = model_device(model);
     let mut rng = random::seeded(seed, Stream::Sample);
     let eps = noise(&mut rng, count, model.noise_dim(), &device);
-    let choice: Vec<usize> = match model.pseudo_input_count() {
-        Some(k) => (0..count).map(|_| rng.random_range(0..k)).collect(),
+    // A mixture prior's component of each sample, by the mixing weights.
+    let choice: Vec<usize> = match model.prior_weights() {
+        Some(w) => match rand::distr::weighted::WeightedIndex::new(&w) {
+            Ok(pick) => (0..count).map(|_| rng.sample(&pick)).collect(),
+            Err(_) => (0..count).map(|_| rng.random_range(0..w.len())).collect(),
+        },
         None => Vec::new(),
     };
     let z = model.prior_codes(eps, &choice);

@@ -174,8 +174,16 @@ impl fmt::Display for Info {
                     s.likelihood.map(|l| l.to_string()).unwrap_or_default(),
                     s.binarize.unwrap_or_default()
                 )?;
-                if let crate::model::prior::Prior::Vamp { pseudo_inputs } = c.model.prior {
-                    writeln!(f, "          VampPrior with {pseudo_inputs} pseudo-inputs")?;
+                match c.model.prior {
+                    crate::model::prior::Prior::Vamp { pseudo_inputs } => {
+                        writeln!(f, "          VampPrior with {pseudo_inputs} pseudo-inputs")?
+                    }
+                    crate::model::prior::Prior::Gmm { components } => writeln!(
+                        f,
+                        "          Gaussian mixture prior with {components} components (clusters), fitted after {} pretraining epochs",
+                        s.pretraining()
+                    )?,
+                    crate::model::prior::Prior::Standard => {}
                 }
                 if let Some(classes) = c.model.classes {
                     writeln!(f, "          conditional on the label, {classes} classes")?;
@@ -231,5 +239,6 @@ fn objective_summary(s: &crate::settings::TrainSettings) -> String {
             format!("ELBO with beta {beta}, free bits {free_bits}, {samples} sample{plural}")
         }
         crate::model::objective::Objective::Iwae => format!("IWAE bound, {samples} sample{plural}"),
+        crate::model::objective::Objective::Pretrain => "pretraining ELBO".to_string(),
     }
 }

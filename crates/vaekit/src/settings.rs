@@ -61,6 +61,8 @@ pub enum PriorKind {
     Standard,
     /// The VampPrior: a mixture of the posteriors at learned pseudo-inputs.
     Vamp,
+    /// A learned Gaussian mixture whose components are clusters (VaDE).
+    Gmm,
 }
 
 /// What training maximizes, as the user names it.
@@ -105,7 +107,7 @@ macro_rules! kebab_enum_str {
 }
 kebab_enum_str!(ArchitectureKind, "architecture", Mlp => "mlp", Conv => "conv");
 kebab_enum_str!(ObjectiveKind, "objective", Elbo => "elbo", Iw => "iw");
-kebab_enum_str!(PriorKind, "prior", Standard => "standard", Vamp => "vamp");
+kebab_enum_str!(PriorKind, "prior", Standard => "standard", Vamp => "vamp", Gmm => "gmm");
 
 impl std::str::FromStr for ModelKind {
     type Err = String;
@@ -183,6 +185,13 @@ pub struct TrainSettings {
     /// Pseudo-inputs of the VampPrior.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pseudo_inputs: Option<usize>,
+    /// Components of the Gaussian mixture prior.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<usize>,
+    /// Epochs of a mixture-prior model trained as an autoencoder before the
+    /// mixture is fitted to the codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretrain_epochs: Option<usize>,
     /// Size of the second latent layer (hvae).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_latent: Option<usize>,
@@ -281,6 +290,8 @@ impl TrainSettings {
             objective,
             prior,
             pseudo_inputs,
+            components,
+            pretrain_epochs,
             top_latent,
             top_hidden,
             arch,
@@ -345,6 +356,7 @@ impl TrainSettings {
         });
         let model = self.model.unwrap_or(ModelKind::Vae);
         let hvae = model == ModelKind::Hvae;
+        let gmm = self.prior == Some(PriorKind::Gmm);
         let resolved = TrainSettings {
             data: self.data.clone(),
             format: self.format,
@@ -376,6 +388,10 @@ impl TrainSettings {
             pseudo_inputs: self
                 .pseudo_inputs
                 .or((self.prior == Some(PriorKind::Vamp)).then_some(500)),
+            components: self.components.or(gmm.then_some(10)),
+            pretrain_epochs: self
+                .pretrain_epochs
+                .or(gmm.then(|| (self.epochs.unwrap_or(10) / 5).max(1))),
             top_latent: self.top_latent.or(hvae.then_some(50)),
             top_hidden: self.top_hidden.clone().or(hvae.then(|| vec![100, 100])),
             likelihood: Some(likelihood),
@@ -477,6 +493,7 @@ impl TrainSettings {
                 "the VampPrior's KL does not split over latent dimensions, so it has no per-dimension floor; drop --free-bits or --prior vamp",
             ));
         }
+        self.check_mixture()?;
         if self.model != Some(ModelKind::Hvae)
             && (self.top_latent.is_some() || self.top_hidden.is_some())
         {
@@ -563,6 +580,9 @@ impl TrainSettings {
                 Some(PriorKind::Vamp) => Prior::Vamp {
                     pseudo_inputs: self.pseudo_inputs.unwrap_or(500),
                 },
+                Some(PriorKind::Gmm) => Prior::Gmm {
+                    components: self.components.unwrap_or(10),
+                },
                 _ => Prior::Standard,
             },
         })
@@ -587,6 +607,54 @@ impl TrainSettings {
             lr: self.lr.unwrap_or(1e-3),
             weight_decay: self.weight_decay.unwrap_or(0.0),
             ..AdamConfig::default()
+        }
+    }
+
+    /// The refusals of the Gaussian mixture prior's settings.
+    fn check_mixture(&self) -> Result<()> {
+        let gmm = self.prior == Some(PriorKind::Gmm);
+        if !gmm && (self.components.is_some() || self.pretrain_epochs.is_some()) {
+            return Err(Error::setting(
+                "--components / --pretrain-epochs",
+                "they set up the Gaussian mixture prior; add --prior gmm or drop them",
+            ));
+        }
+        if !gmm {
+            return Ok(());
+        }
+        if let Some(model @ (ModelKind::Hvae | ModelKind::Cvae)) = self.model {
+            return Err(Error::setting(
+                "--prior gmm",
+                format!(
+                    "the mixture prior finds clusters in one-layer unconditional models, and --model {model} is not one; use --model vae or iwae"
+                ),
+            ));
+        }
+        if self.free_bits.is_some_and(|f| f > 0.0) {
+            return Err(Error::setting(
+                "--free-bits",
+                "the mixture prior's KL has a cluster part that does not split over latent dimensions, so it has no per-dimension floor; drop --free-bits or --prior gmm",
+            ));
+        }
+        if let (Some(pretrain), Some(epochs)) = (self.pretrain_epochs, self.epochs)
+            && pretrain >= epochs
+        {
+            return Err(Error::setting(
+                "--pretrain-epochs",
+                format!(
+                    "{pretrain} pretraining epochs leave none of the {epochs} for the mixture prior; give fewer (the default is a fifth of --epochs) or more --epochs"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The epochs trained as an autoencoder before a mixture prior is fitted (0
+    /// for other priors).
+    pub fn pretraining(&self) -> usize {
+        match self.prior {
+            Some(PriorKind::Gmm) => self.pretrain_epochs.unwrap_or(0),
+            _ => 0,
         }
     }
 

@@ -496,11 +496,18 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     let n = s.data.train.len();
     let steps_per_epoch = n.div_ceil(batch_size);
     let latent = s.model.noise_dim();
+    let pretraining = settings.pretraining();
     observer.on_start(&summarize(&s.config));
 
     for epoch in s.state.epoch + 1..=epochs {
         observer.on_epoch_start(epoch, epochs, steps_per_epoch);
         let started = Instant::now();
+        if s.model.mixture().is_some() && epoch == pretraining + 1 {
+            // The mixture prior starts from the clusters of the pretrained
+            // codes; a resumed run refits them the same way (seeded).
+            let model = s.model.clone();
+            s.model = crate::cluster::fit_mixture_prior(model, &s.data.train, eval_options.seed)?;
+        }
         let order = random::permutation(n, &mut s.state.rng);
         // Updates consume the module; the session keeps the epoch's start until the end.
         let mut model = s.model.clone();
@@ -512,7 +519,10 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
             let x = model_input(&s.model, &s.data.train, chunk, dynamic, &s.device);
             let eps = noise(&mut s.state.rng, chunk.len() * samples, latent, &s.device);
             beta_now = warmup_beta(beta, warmup, s.state.steps, steps_per_epoch);
-            let objective = settings.objective(beta_now);
+            let objective = match epoch <= pretraining {
+                true => Objective::Pretrain,
+                false => settings.objective(beta_now),
+            };
             let (updated, step) = train_step(model, &mut s.adam, x, eps, objective, clip);
             model = updated;
             s.state.steps += 1;
@@ -622,7 +632,11 @@ fn save_epoch(s: &mut Session, valid: &Vae, metrics: &EpochMetrics, out: &Path) 
         .val
         .as_ref()
         .map_or(metrics.train_neg_elbo, |v| v.neg_elbo);
+    // The first epoch under the fitted mixture prior starts the comparison
+    // afresh: pretraining scored the codes under an unfitted prior.
+    let pretraining = s.config.settings.pretraining();
     let improved = s.metrics.len() == 1
+        || metrics.epoch <= pretraining + 1
         || metrics.val.is_none()
         || s.state.best.is_none_or(|b| score < b.neg_elbo);
     let meta = BTreeMap::from([("epoch".to_string(), metrics.epoch.to_string())]);

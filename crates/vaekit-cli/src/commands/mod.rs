@@ -2,6 +2,7 @@
 //! prints the result.
 
 pub mod augment;
+pub mod cluster;
 pub mod demo;
 pub mod encode;
 pub mod eval;

@@ -1,10 +1,270 @@
 //! Clusters of the latent space and how well they agree with labels.
 //!
+//! Two ways to cluster a trained model's data: k-means on the posterior means
+//! ([`kmeans`]), which works for any model, or the model's own clusters when
+//! its prior is a Gaussian mixture (VaDE, Jiang et al. 2017), each example
+//! going to the component of highest q(c|x) = p(c|z) at its posterior mean.
+//! [`gmm`] fits the diagonal mixture that initializes such a prior.
+//!
 //! The agreement measures are the ones clustering papers report, so that
 //! figures can be set beside theirs: accuracy under the best one-to-one
 //! matching of clusters to labels, normalized mutual information (arithmetic
 //! normalization, as scikit-learn's default) and the adjusted Rand index.
 
+pub mod gmm;
+pub mod kmeans;
 pub mod metrics;
 
+pub use gmm::{DiagonalGmm, fit_diagonal_gmm};
+pub use kmeans::{KMeans, KMeansConfig, kmeans};
 pub use metrics::{Agreement, agreement};
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::Module;
+use serde::Serialize;
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::eval::{model_device, model_input};
+use crate::io::write_atomic_with;
+use crate::latent::encode_dataset;
+use crate::model::Vae;
+
+/// How examples are put into clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// k-means on the posterior means E[z|x].
+    Kmeans,
+    /// The model's own clusters: argmax_c q(c|x) under its Gaussian mixture prior.
+    Prior,
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Method::Kmeans => "kmeans",
+            Method::Prior => "prior",
+        })
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "kmeans" => Ok(Method::Kmeans),
+            "prior" => Ok(Method::Prior),
+            _ => Err(format!(
+                "'{s}' is not a clustering method; use kmeans or prior"
+            )),
+        }
+    }
+}
+
+/// What [`cluster_dataset`] does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusterOptions {
+    /// The method [default: prior for a Gaussian-mixture-prior model, else kmeans].
+    pub method: Option<Method>,
+    /// Number of clusters [default: the mixture's components for `prior`;
+    /// for k-means the number of distinct labels of labelled data].
+    pub k: Option<usize>,
+    /// k-means restarts.
+    pub restarts: usize,
+    /// Seed of k-means.
+    pub seed: u64,
+    /// Examples per forward pass.
+    pub batch_size: usize,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        Self {
+            method: None,
+            k: None,
+            restarts: 10,
+            seed: 0,
+            batch_size: 1000,
+        }
+    }
+}
+
+/// The clusters of a dataset's examples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Clustering {
+    /// How they were found.
+    pub method: Method,
+    /// Number of clusters.
+    pub k: usize,
+    /// The cluster of each example, in input order.
+    #[serde(skip)]
+    pub clusters: Vec<u32>,
+    /// The labels in the same order, where the data has them.
+    #[serde(skip)]
+    pub labels: Option<Vec<u32>>,
+    /// Agreement with the labels, where the data has them.
+    pub agreement: Option<Agreement>,
+    /// k-means inertia (sum of squared distances to the centroids).
+    pub inertia: Option<f64>,
+    /// Number of examples.
+    pub examples: usize,
+    /// Seconds for encoding and clustering.
+    pub seconds: f64,
+}
+
+/// Clusters the examples of `data` with `model`: k-means on their posterior
+/// means, or the model's own clusters under a Gaussian mixture prior.
+pub fn cluster_dataset(
+    model: &Vae,
+    data: &Dataset,
+    options: &ClusterOptions,
+) -> Result<Clustering> {
+    let started = Instant::now();
+    let components = model.mixture().map(|m| m.len());
+    let method = options.method.unwrap_or(match components {
+        Some(_) => Method::Prior,
+        None => Method::Kmeans,
+    });
+    if options.k == Some(0) {
+        return Err(Error::setting(
+            "--k",
+            "the number of clusters must be at least 1",
+        ));
+    }
+    let (clusters, k, inertia) = match method {
+        Method::Prior => {
+            let Some(components) = components else {
+                return Err(Error::setting(
+                    "--method prior",
+                    "the run's prior is not a Gaussian mixture, so the model has no clusters of its own; use --method kmeans, or train with --prior gmm",
+                ));
+            };
+            if let Some(k) = options.k.filter(|&k| k != components) {
+                return Err(Error::setting(
+                    "--k",
+                    format!(
+                        "the model's prior has {components} clusters, not {k}; drop --k, or use --method kmeans for another number"
+                    ),
+                ));
+            }
+            (
+                model_clusters(model, data, options.batch_size)?,
+                components,
+                None,
+            )
+        }
+        Method::Kmeans => {
+            let k = match (options.k, data.labels()) {
+                (Some(k), _) => k,
+                (None, Some(labels)) => labels
+                    .iter()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
+                (None, None) => {
+                    return Err(Error::setting(
+                        "--k",
+                        "the data has no labels to count classes from; give the number of clusters, such as --k 10",
+                    ));
+                }
+            };
+            let codes = encode_dataset(model, data, options.batch_size)?;
+            let config = KMeansConfig {
+                restarts: options.restarts,
+                seed: options.seed,
+                ..KMeansConfig::new(k)
+            };
+            let fit = kmeans(&codes.mu, codes.latent_dim, &config)?;
+            (fit.assignments, k, Some(fit.inertia))
+        }
+    };
+    let labels = data.labels().map(<[u32]>::to_vec);
+    let agreement = match &labels {
+        Some(labels) => Some(agreement(labels, &clusters)?),
+        None => None,
+    };
+    Ok(Clustering {
+        method,
+        k,
+        examples: clusters.len(),
+        clusters,
+        labels,
+        agreement,
+        inertia,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// argmax_c q(c|x) of every example, in order (see [`Vae::clusters`]).
+fn model_clusters(model: &Vae, data: &Dataset, batch_size: usize) -> Result<Vec<u32>> {
+    crate::eval::check_width(model, data)?;
+    let device = model_device(model);
+    let all: Vec<usize> = (0..data.len()).collect();
+    let mut out = Vec::with_capacity(data.len());
+    for chunk in all.chunks(batch_size.max(1)) {
+        let x = model_input(model, data, chunk, None, &device);
+        let Some(c) = model.clusters(x) else {
+            return Err(Error::setting(
+                "--method prior",
+                "the model has no mixture prior",
+            ));
+        };
+        let values = c
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap_or_default();
+        out.extend(values.into_iter().map(|v| v as u32));
+    }
+    Ok(out)
+}
+
+/// Writes one row per example, in input order: `index,cluster` and `label`
+/// where the data has labels, as CSV with a header.
+pub fn write_clusters(path: &Path, clustering: &Clustering) -> Result<()> {
+    write_atomic_with(path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        match clustering.labels {
+            Some(_) => out.write_record(["index", "cluster", "label"])?,
+            None => out.write_record(["index", "cluster"])?,
+        }
+        for (i, c) in clustering.clusters.iter().enumerate() {
+            let mut row = vec![i.to_string(), c.to_string()];
+            if let Some(labels) = &clustering.labels {
+                row.push(labels[i].to_string());
+            }
+            out.write_record(&row)?;
+        }
+        out.flush()
+    })
+}
+
+/// EM steps of the diagonal mixture after k-means, when a mixture prior is
+/// fitted to the codes.
+const PRIOR_EM_STEPS: usize = 20;
+
+/// Sets a Gaussian-mixture-prior model's prior from its codes, as VaDE
+/// initializes it after pretraining: k-means (10 restarts, seeded by `seed`)
+/// on the posterior means of `data`, then a few EM steps of a diagonal
+/// mixture, whose weights, means and variances become pi, mu_c and var_c.
+pub fn fit_mixture_prior(model: Vae, data: &Dataset, seed: u64) -> Result<Vae> {
+    let Some(k) = model.mixture().map(|m| m.len()) else {
+        return Ok(model);
+    };
+    let codes = encode_dataset(&model.valid(), data, 1000)?;
+    if codes.len() < k {
+        return Err(Error::Data(format!(
+            "the mixture prior has {k} components and the training data only {} examples; give more data or fewer --components",
+            codes.len()
+        )));
+    }
+    let config = KMeansConfig {
+        seed,
+        ..KMeansConfig::new(k)
+    };
+    let start = kmeans(&codes.mu, codes.latent_dim, &config)?;
+    let gmm = fit_diagonal_gmm(&codes.mu, &start, PRIOR_EM_STEPS, 1e-4)?;
+    Ok(model.with_mixture(&gmm.weights, &gmm.means, &gmm.variances))
+}

@@ -27,7 +27,7 @@ use crate::nn::conv::{
     ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, feature_sizes,
 };
 use crate::nn::mlp::{MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig};
-use prior::{Prior, kl_per_dim_to_moments, mixture_log_prob};
+use prior::{GaussianMixture, Prior, kl_per_dim_to_moments, mixture_log_prob};
 
 /// The encoder/decoder family.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,6 +138,20 @@ impl ModelConfig {
                 ));
             }
         }
+        if let Prior::Gmm { components } = self.prior {
+            if components == 0 {
+                return Err(Error::setting(
+                    "--components",
+                    "the mixture prior needs at least one component (10 for the MNIST digits)",
+                ));
+            }
+            if self.top.is_some() || self.classes.is_some() {
+                return Err(Error::setting(
+                    "--prior gmm",
+                    "the mixture prior finds clusters in one-layer unconditional models; use it with --model vae or iwae (a conditional model is given the classes, a hierarchical one has no single code to cluster)",
+                ));
+            }
+        }
         if self.classes == Some(0) {
             return Err(Error::Data(
                 "a conditional model needs labels with at least one class".into(),
@@ -231,8 +245,14 @@ impl ModelConfig {
                 latent_dim: top.latent_dim,
             }
         });
+        let mixture = match self.prior {
+            Prior::Gmm { components } => {
+                Some(GaussianMixture::init(components, self.latent_dim, device))
+            }
+            _ => None,
+        };
         let pseudo_inputs = match self.prior {
-            Prior::Standard => None,
+            Prior::Standard | Prior::Gmm { .. } => None,
             Prior::Vamp { pseudo_inputs } => {
                 // In [0, 1] like the data of a Bernoulli model; standardized
                 // values otherwise.
@@ -249,6 +269,7 @@ impl ModelConfig {
             decoder,
             top,
             pseudo_inputs,
+            mixture,
             obs_logvar,
             likelihood: self.likelihood,
             input_dim: dim,
@@ -296,6 +317,8 @@ pub struct Vae {
     /// The VampPrior's pseudo-inputs, `[K, input_width]` (clamped to [0, 1]
     /// for a Bernoulli model, as the paper's hard tanh does).
     pseudo_inputs: Option<Param<Tensor<2>>>,
+    /// The Gaussian mixture prior of a clustering model (VaDE).
+    mixture: Option<GaussianMixture>,
     /// Raw parameter of the Gaussian likelihood's variance, `[1, 1]` or `[1, dim]`;
     /// variance = min_variance + exp(raw), smooth and never below the floor.
     obs_logvar: Option<Param<Tensor<2>>>,
@@ -321,12 +344,15 @@ pub struct ElboTerms {
     /// -log p(x|z), averaged over the samples of z drawn for the example.
     pub recon: Tensor<1>,
     /// The KL term: KL(q(z|x) || N(0, I)) in closed form; with a VampPrior,
-    /// log q(z|x) - log p(z) at the samples; in a hierarchical VAE,
+    /// log q(z|x) - log p(z) at the samples; with a Gaussian mixture, VaDE's
+    /// KL of q(z|x) q(c|x) to p(z|c) p(c), closed form over z given
+    /// q(c|x) = p(c|z) at the samples; in a hierarchical VAE,
     /// log q(z1|x) - log p(z1|z2) at the samples plus KL(q(z2|z1) || N(0, I)).
     pub kl: Tensor<1>,
     /// `kl` split over the latent dimensions (it sums to `kl`; with a
     /// VampPrior, each dimension's KL against the prior's marginal moments,
-    /// which need not).
+    /// which need not; with a Gaussian mixture, the Gaussian part of each
+    /// dimension, without the categorical part of the KL).
     pub kl_per_dim: Tensor<2>,
     /// The posterior means of the code, E_q[z] (averaged over the samples of z1
     /// for z2).
@@ -431,11 +457,40 @@ impl Vae {
         self.pseudo_inputs.as_ref().map(|p| p.dims()[0])
     }
 
-    /// The VampPrior's components q(z|u_k) (None for a standard-normal prior).
+    /// The Gaussian mixture prior of a clustering model (None for other priors).
+    pub fn mixture(&self) -> Option<&GaussianMixture> {
+        self.mixture.as_ref()
+    }
+
+    /// The model with its mixture prior's parameters set (see
+    /// [`GaussianMixture::with_values`]); other models are returned unchanged.
+    pub fn with_mixture(mut self, weights: &[f64], means: &[f64], variances: &[f64]) -> Vae {
+        self.mixture = self
+            .mixture
+            .map(|m| m.with_values(weights, means, variances));
+        self
+    }
+
+    /// The mixing weights of a mixture prior: 1/K each for the VampPrior,
+    /// pi_c for the Gaussian mixture (None for a standard-normal prior).
+    pub fn prior_weights(&self) -> Option<Vec<f32>> {
+        if let Some(m) = &self.mixture {
+            let w = m.log_weights().exp().into_data().try_into_vec::<f32>();
+            return Some(w.unwrap_or_default());
+        }
+        let k = self.pseudo_input_count()?;
+        Some(vec![1.0 / k as f32; k])
+    }
+
+    /// The components of a mixture prior: the VampPrior's q(z|u_k) or the
+    /// Gaussian mixture's N(mu_c, var_c) (None for a standard-normal prior).
     ///
     /// # Shapes
     /// - returns `[K, latent_dim]` means and log-variances
     pub fn prior_components(&self) -> Option<DiagonalGaussian> {
+        if let Some(m) = &self.mixture {
+            return Some(m.components());
+        }
         let pseudo = self.pseudo_inputs.as_ref()?.val();
         let pseudo = match self.likelihood {
             Likelihood::Bernoulli => pseudo.clamp(0.0, 1.0),
@@ -460,8 +515,9 @@ impl Vae {
 
     /// Codes drawn from the prior: `eps` itself for the VAE; in a hierarchical
     /// VAE, z2 = the last columns of `eps` and z1 ~ p(z1|z2) with the first;
-    /// with a VampPrior, component `mixture_choice[i]` shifted and scaled by row
-    /// `i` of `eps` (the choices are ignored for other priors).
+    /// with a mixture prior (VampPrior or Gaussian mixture), component
+    /// `mixture_choice[i]` shifted and scaled by row `i` of `eps` (the choices
+    /// are ignored for other priors).
     ///
     /// # Shapes
     /// - `eps`: `[n, noise_dim]`; returns `[n, latent_dim]`
@@ -558,20 +614,45 @@ impl Vae {
     /// - `x`: `[batch, input_width]`; `eps`: `[batch * K, noise_dim]` standard-normal
     ///   noise, rows `i * K .. (i + 1) * K` for example `i`
     pub fn elbo_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> ElboTerms {
+        self.elbo_terms_under(x, eps, false)
+    }
+
+    /// [`Vae::elbo_terms`] with the KL to N(0, I) whatever the model's prior
+    /// when `standard_prior` is set (what pretraining reports before a
+    /// mixture prior is fitted).
+    ///
+    /// # Shapes
+    /// - as for [`Vae::elbo_terms`]
+    pub fn elbo_terms_under(
+        &self,
+        x: Tensor<2>,
+        eps: Tensor<2>,
+        standard_prior: bool,
+    ) -> ElboTerms {
         let d = self.draw(x, eps);
         let [batch, _] = d.recon.dims();
         let recon = mean_over_samples(d.recon);
-        let (kl, kl_per_dim, means) = match (d.top, self.prior_components()) {
-            (None, None) => {
+        let prior = match standard_prior {
+            true => None,
+            false => self.prior_components(),
+        };
+        let mixture = self.mixture.as_ref().filter(|_| !standard_prior);
+        let (kl, kl_per_dim, means) = match (d.top, mixture, prior) {
+            (None, Some(m), _) => {
+                let (kl, per_dim) = m.kl(&d.repeated, m.log_responsibilities(d.z1));
+                let kl = mean_over_samples(kl.reshape([batch, d.k]));
+                (kl, mean_of_repeats(per_dim, d.k), d.q1.mu)
+            }
+            (None, None, None) => {
                 let per_dim = d.q1.kl_per_dim();
                 (sum_rows(per_dim.clone()), per_dim, d.q1.mu)
             }
-            (None, Some(c)) => {
-                let ratio = one_layer_log_ratio(&d.repeated, d.z1, Some(&c));
+            (None, None, Some(c)) => {
+                let ratio = d.repeated.log_prob(d.z1.clone()) - mixture_log_prob(d.z1, &c);
                 let kl = mean_over_samples(ratio.reshape([batch, d.k]));
                 (kl, kl_per_dim_to_moments(&d.q1, &c), d.q1.mu)
             }
-            (Some(t), _) => {
+            (Some(t), ..) => {
                 let z1 = d.repeated.log_prob_per_dim(d.z1.clone()) - t.p1.log_prob_per_dim(d.z1);
                 let per_dim = mean_of_repeats(Tensor::cat(vec![z1, t.q2.kl_per_dim()], 1), d.k);
                 let means = Tensor::cat(vec![d.q1.mu, mean_of_repeats(t.q2.mu, d.k)], 1);
@@ -594,7 +675,7 @@ impl Vae {
     pub fn sampled_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> SampledTerms {
         let d = self.draw(x, eps);
         let log_ratio = match d.top {
-            None => one_layer_log_ratio(&d.repeated, d.z1, self.prior_components().as_ref()),
+            None => d.repeated.log_prob(d.z1.clone()) - self.log_prior(d.z1),
             Some(t) => {
                 d.repeated.log_prob(d.z1.clone()) + t.q2.log_prob(t.z2.clone())
                     - t.p1.log_prob(d.z1)
@@ -606,6 +687,33 @@ impl Vae {
             recon: d.recon,
             log_ratio: log_ratio.reshape([batch, k]),
         }
+    }
+
+    /// log p(z) of each row under a one-layer model's prior: N(0, I), the
+    /// VampPrior or the Gaussian mixture.
+    ///
+    /// # Shapes
+    /// - `z`: `[rows, latent_dim]`; returns `[rows]`
+    pub fn log_prior(&self, z: Tensor<2>) -> Tensor<1> {
+        if let Some(m) = &self.mixture {
+            return m.log_prob(z);
+        }
+        match self.prior_components() {
+            Some(c) => mixture_log_prob(z, &c),
+            None => standard_normal_log_prob(z),
+        }
+    }
+
+    /// The cluster of each row under a Gaussian mixture prior: the component
+    /// of highest q(c|x) = p(c|z) at the posterior mean z = E[z|x] (None for
+    /// other priors).
+    ///
+    /// # Shapes
+    /// - `x`: `[n, input_width]`; returns `[n]` component indices
+    pub fn clusters(&self, x: Tensor<2>) -> Option<Tensor<1, Int>> {
+        let m = self.mixture.as_ref()?;
+        let mu = self.encode(x).mu;
+        Some(m.log_joint(mu).argmax(1).squeeze_dim(1))
     }
 
     /// Encodes each example once, then draws K samples of every latent layer
@@ -650,23 +758,6 @@ fn mean_over_samples(t: Tensor<2>) -> Tensor<1> {
         1 => t.reshape([batch]),
         _ => t.mean_dim(1).squeeze_dim(1),
     }
-}
-
-/// log q(z|x) - log p(z) of each sample of a one-layer model, under N(0, I) or
-/// the VampPrior of `components`.
-///
-/// # Shapes
-/// - `q`, `z`: `[rows, latent_dim]`; returns `[rows]`
-fn one_layer_log_ratio(
-    q: &DiagonalGaussian,
-    z: Tensor<2>,
-    components: Option<&DiagonalGaussian>,
-) -> Tensor<1> {
-    let log_prior = match components {
-        Some(c) => mixture_log_prob(z.clone(), c),
-        None => standard_normal_log_prob(z.clone()),
-    };
-    q.log_prob(z) - log_prior
 }
 
 /// One draw of every latent layer (see [`Vae::draw`]).
@@ -810,12 +901,17 @@ mod tests {
             (Likelihood::Bernoulli, elbo, 1, None),
             (Likelihood::Bernoulli, elbo, 3, None),
             (gaussian, Objective::Iwae, 2, None),
+            (Likelihood::Bernoulli, elbo, 1, None),
+            (gaussian, elbo, 3, None),
+            (Likelihood::Bernoulli, Objective::Iwae, 3, None),
         ] {
-            // Case 7 is conditional on a label of 3 classes; the last two have
-            // a VampPrior of 3 pseudo-inputs (whose gradients are checked too).
+            // Case 7 is conditional on a label of 3 classes; the next two have
+            // a VampPrior of 3 pseudo-inputs, the last three a Gaussian
+            // mixture of 3 components (whose gradients are checked too).
             let classes = (checked_cases == 7).then_some(3);
             let prior = match checked_cases {
-                8.. => Prior::Vamp { pseudo_inputs: 3 },
+                8 | 9 => Prior::Vamp { pseudo_inputs: 3 },
+                10.. => Prior::Gmm { components: 3 },
                 _ => Prior::Standard,
             };
             checked_cases += 1;
@@ -904,7 +1000,7 @@ mod tests {
             }
             assert!(checked > 20);
         }
-        assert_eq!(checked_cases, 10);
+        assert_eq!(checked_cases, 13);
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub enum Objective {
     },
     /// The negative importance-weighted bound of the K samples drawn per example.
     Iwae,
+    /// The reconstruction term of a deterministic autoencoder (z = E[z|x], no
+    /// KL): how a mixture-prior model is pretrained before its mixture is
+    /// fitted to the codes, as in VaDE. (Pretraining as a VAE under N(0, I)
+    /// can collapse the posterior, leaving no clusters to fit.) The KL to
+    /// N(0, I) is reported but not minimized.
+    Pretrain,
 }
 
 /// A step's loss and the parts it reports, each a batch mean.
@@ -54,6 +60,14 @@ impl Objective {
                 let terms = model.elbo_terms(x, eps);
                 Loss {
                     total: elbo_loss(&terms, beta, free_bits),
+                    recon: terms.recon.mean(),
+                    kl: terms.kl.mean(),
+                }
+            }
+            Objective::Pretrain => {
+                let terms = model.elbo_terms_under(x, eps.zeros_like(), true);
+                Loss {
+                    total: terms.recon.clone().mean(),
                     recon: terms.recon.mean(),
                     kl: terms.kl.mean(),
                 }

@@ -1,11 +1,20 @@
-//! The prior p(z): the standard normal, or the VampPrior (Tomczak & Welling
+//! The prior p(z): the standard normal; the VampPrior (Tomczak & Welling
 //! 2018), the mixture (1/K) sum_k q(z|u_k) of the encoder's posteriors at K
-//! learned pseudo-inputs u_k.
+//! learned pseudo-inputs u_k; or a learned Gaussian mixture
+//! sum_c pi_c N(mu_c, diag sigma_c^2) whose components are clusters (VaDE,
+//! Jiang et al. 2017).
 //!
-//! The mixture has no closed-form KL to q(z|x), so models with it estimate the
-//! KL term from the samples of z (log q(z|x) - log p(z)).
+//! The VampPrior has no closed-form KL to q(z|x), so models with it estimate
+//! the KL term from the samples of z (log q(z|x) - log p(z)). The Gaussian
+//! mixture takes VaDE's route instead: a cluster variable c with
+//! q(c|x) = p(c|z) at the sampled z, and the KL of q(z|x) q(c|x) to
+//! p(z|c) p(c) in closed form given those responsibilities
+//! ([`GaussianMixture::kl`]). That is a bound for any q(c|x), so using the
+//! responsibilities of a sample keeps it one in expectation.
 
-use burn::tensor::Tensor;
+use burn::module::Param;
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
 
 use crate::distributions::DiagonalGaussian;
@@ -25,18 +34,22 @@ pub enum Prior {
         /// K, the number of mixture components.
         pseudo_inputs: usize,
     },
+    /// A learned Gaussian mixture with this many components (the clusters).
+    Gmm {
+        /// The number of mixture components.
+        components: usize,
+    },
 }
 
-/// log (1/K) sum_k N(z; mu_k, diag(var_k)) of each row of `z` under the
-/// mixture of the K `components`.
+/// log N(z; mu_k, diag(var_k)) of each row of `z` under each of the K
+/// `components`.
 ///
 /// The quadratic terms are expanded into two matrix products, so memory is
 /// `[rows, K]` rather than `[rows, K, latent_dim]`.
 ///
 /// # Shapes
-/// - `z`: `[rows, latent_dim]`; `components`: `[K, latent_dim]`; returns `[rows]`
-pub fn mixture_log_prob(z: Tensor<2>, components: &DiagonalGaussian) -> Tensor<1> {
-    let [k, _] = components.mu.dims();
+/// - `z`: `[rows, latent_dim]`; `components`: `[K, latent_dim]`; returns `[rows, K]`
+pub fn component_log_probs(z: Tensor<2>, components: &DiagonalGaussian) -> Tensor<2> {
     let precision = components.logvar.clone().neg().exp();
     let scaled_mu = components.mu.clone() * precision.clone();
     // sum_l (z - mu)^2 / var = z^2 . (1/var) - 2 z . (mu/var) + sum_l mu^2 / var
@@ -46,10 +59,163 @@ pub fn mixture_log_prob(z: Tensor<2>, components: &DiagonalGaussian) -> Tensor<1
     .transpose();
     let quad = z.clone().powi_scalar(2).matmul(precision.transpose())
         - z.matmul(scaled_mu.transpose()).mul_scalar(2.0);
-    let log_components = (quad + constant).mul_scalar(-0.5);
-    let max = log_components.clone().detach().max_dim(1);
-    let sum = (log_components - max.clone()).exp().sum_dim(1);
-    (sum.log() + max).sub_scalar((k as f64).ln()).squeeze_dim(1)
+    (quad + constant).mul_scalar(-0.5)
+}
+
+/// log sum_k exp(t_k) of each row, with the row maximum taken out first.
+///
+/// # Shapes
+/// - `t`: `[rows, K]`; returns `[rows]`
+fn log_sum_exp(t: Tensor<2>) -> Tensor<1> {
+    let max = t.clone().detach().max_dim(1);
+    let sum = (t - max.clone()).exp().sum_dim(1);
+    (sum.log() + max).squeeze_dim(1)
+}
+
+/// log (1/K) sum_k N(z; mu_k, diag(var_k)) of each row of `z` under the
+/// mixture of the K `components`.
+///
+/// # Shapes
+/// - `z`: `[rows, latent_dim]`; `components`: `[K, latent_dim]`; returns `[rows]`
+pub fn mixture_log_prob(z: Tensor<2>, components: &DiagonalGaussian) -> Tensor<1> {
+    let [k, _] = components.mu.dims();
+    log_sum_exp(component_log_probs(z, components)).sub_scalar((k as f64).ln())
+}
+
+/// The learned Gaussian mixture prior p(z) = sum_c pi_c N(z; mu_c, diag(var_c)),
+/// pi = softmax(logits).
+#[derive(Module, Debug)]
+pub struct GaussianMixture {
+    /// Unnormalized log mixing weights, `[1, K]`.
+    logits: Param<Tensor<2>>,
+    /// Component means, `[K, latent_dim]`.
+    mu: Param<Tensor<2>>,
+    /// Component log-variances, `[K, latent_dim]`.
+    logvar: Param<Tensor<2>>,
+}
+
+impl GaussianMixture {
+    /// K components in `latent_dim` dimensions: equal weights, unit variances,
+    /// standard-normal means (the values are replaced when the mixture is
+    /// fitted to the codes after pretraining).
+    pub fn init(components: usize, latent_dim: usize, device: &Device) -> Self {
+        let mu = Tensor::random(
+            [components, latent_dim],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            device,
+        );
+        Self {
+            logits: Param::from_tensor(Tensor::zeros([1, components], device)),
+            mu: Param::from_tensor(mu),
+            logvar: Param::from_tensor(Tensor::zeros([components, latent_dim], device)),
+        }
+    }
+
+    /// The number of components K.
+    pub fn len(&self) -> usize {
+        self.logits.dims()[1]
+    }
+
+    /// Always false: a mixture has at least one component.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The components N(mu_c, diag(var_c)).
+    ///
+    /// # Shapes
+    /// - returns `[K, latent_dim]` means and log-variances
+    pub fn components(&self) -> DiagonalGaussian {
+        DiagonalGaussian::new(self.mu.val(), self.logvar.val())
+    }
+
+    /// log pi_c.
+    ///
+    /// # Shapes
+    /// - returns `[1, K]`
+    pub fn log_weights(&self) -> Tensor<2> {
+        log_softmax(self.logits.val(), 1)
+    }
+
+    /// log pi_c + log N(z; mu_c, var_c) of each row and component.
+    ///
+    /// # Shapes
+    /// - `z`: `[rows, latent_dim]`; returns `[rows, K]`
+    pub fn log_joint(&self, z: Tensor<2>) -> Tensor<2> {
+        component_log_probs(z, &self.components()) + self.log_weights()
+    }
+
+    /// log p(z) of each row.
+    ///
+    /// # Shapes
+    /// - `z`: `[rows, latent_dim]`; returns `[rows]`
+    pub fn log_prob(&self, z: Tensor<2>) -> Tensor<1> {
+        log_sum_exp(self.log_joint(z))
+    }
+
+    /// The log responsibilities log p(c|z) of each row.
+    ///
+    /// # Shapes
+    /// - `z`: `[rows, latent_dim]`; returns `[rows, K]`
+    pub fn log_responsibilities(&self, z: Tensor<2>) -> Tensor<2> {
+        log_softmax(self.log_joint(z), 1)
+    }
+
+    /// VaDE's KL term, KL(q(z|x) q(c|x) || p(z|c) p(c)) in closed form over
+    /// q(z|x) for the responsibilities gamma = q(c|x), given as `log_gamma`:
+    /// sum_c gamma_c [KL(q(z|x) || N(mu_c, var_c)) + log gamma_c - log pi_c].
+    /// Returns the whole term per row and its Gaussian part per dimension,
+    /// sum_c gamma_c KL(q_d || N(mu_cd, var_cd)) (without the categorical
+    /// part, so the dimensions sum to less than the whole).
+    ///
+    /// # Shapes
+    /// - `q`: `[rows, latent_dim]`; `log_gamma`: `[rows, K]`; returns `[rows]` and `[rows, latent_dim]`
+    pub fn kl(&self, q: &DiagonalGaussian, log_gamma: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
+        let gamma = log_gamma.clone().exp();
+        let c = self.components();
+        let precision = c.logvar.clone().neg().exp();
+        let scaled_mu = c.mu.clone() * precision.clone();
+        // sum_c gamma_c [(var_d + (mu_d - mu_cd)^2) / var_cd + log var_cd] as
+        // products with gamma, expanding the square.
+        let second = q.logvar.clone().exp() + q.mu.clone().powi_scalar(2);
+        let expected = second * gamma.clone().matmul(precision)
+            - q.mu.clone() * gamma.clone().matmul(scaled_mu.clone()).mul_scalar(2.0)
+            + gamma.clone().matmul(scaled_mu * c.mu + c.logvar);
+        let per_dim = (expected - q.logvar.clone())
+            .sub_scalar(1.0)
+            .mul_scalar(0.5);
+        let categorical = (gamma * (log_gamma - self.log_weights()))
+            .sum_dim(1)
+            .squeeze_dim(1);
+        (
+            per_dim.clone().sum_dim(1).squeeze_dim(1) + categorical,
+            per_dim,
+        )
+    }
+
+    /// The mixture with new parameters (weights summing to 1, means and
+    /// variances row-major `[K, latent_dim]`), keeping the parameters' ids so
+    /// that an optimizer's state still refers to them.
+    pub fn with_values(self, weights: &[f64], means: &[f64], variances: &[f64]) -> GaussianMixture {
+        let [k, l] = self.mu.dims();
+        let tensor = |values: Vec<f32>, shape: [usize; 2], like: Tensor<2>| {
+            let t = Tensor::from_data(TensorData::new(values, shape), &like.device());
+            if like.is_require_grad() {
+                t.require_grad()
+            } else {
+                t
+            }
+        };
+        let f32s = |v: &[f64], f: fn(f64) -> f64| v.iter().map(|&x| f(x) as f32).collect();
+        let logits = f32s(weights, |w| w.max(1e-10).ln());
+        let mu = f32s(means, |m| m);
+        let logvar = f32s(variances, |v| v.max(1e-10).ln());
+        GaussianMixture {
+            logits: self.logits.map(|t| tensor(logits, [1, k], t)),
+            mu: self.mu.map(|t| tensor(mu, [k, l], t)),
+            logvar: self.logvar.map(|t| tensor(logvar, [k, l], t)),
+        }
+    }
 }
 
 /// KL(q_d || N(m_d, s_d^2)) of each dimension d, where m_d and s_d^2 are the
@@ -130,5 +296,73 @@ mod tests {
         for (a, b) in per_dim.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn the_mixture_kl_is_the_responsibility_weighted_sum_of_gaussian_kls() {
+        // sum_c gamma_c [KL(q || N(mu_c, var_c)) + log gamma_c - log pi_c],
+        // each Gaussian KL from its textbook closed form in f64.
+        let device = Device::flex();
+        let (means, logvars) = (
+            [0.5, -1.0, 2.0, 0.0, -1.5, 1.0],
+            [0.0, 0.3, -0.5, 1.0, 0.2, -0.2],
+        );
+        let means32 = means.map(|v| v as f32);
+        let logvars32 = logvars.map(|v| v as f32);
+        let mixture = GaussianMixture::init(3, 2, &device).with_values(
+            &[0.2, 0.5, 0.3],
+            &means,
+            &logvars.map(f64::exp),
+        );
+        let q_mu = [0.1f32, -0.3, 1.2, 0.8];
+        let q_logvar = [-0.4f32, 0.1, -1.0, 0.5];
+        let q = DiagonalGaussian::new(
+            tensor(&q_mu, [2, 2], &device),
+            tensor(&q_logvar, [2, 2], &device),
+        );
+        let gamma = [[0.7f64, 0.2, 0.1], [0.05, 0.15, 0.8]];
+        let log_gamma: Vec<f32> = gamma.iter().flatten().map(|g| g.ln() as f32).collect();
+        let (kl, per_dim) = mixture.kl(&q, tensor(&log_gamma, [2, 3], &device));
+        let (kl, per_dim) = (values_of(kl), values_of(per_dim));
+        let pi = [0.2f64, 0.5, 0.3];
+        for r in 0..2 {
+            let mut total = 0.0;
+            for d in 0..2 {
+                let (m, lv) = (q_mu[r * 2 + d] as f64, q_logvar[r * 2 + d] as f64);
+                let dim_part: f64 = (0..3)
+                    .map(|c| {
+                        let (mc, lvc) = (means32[c * 2 + d] as f64, logvars32[c * 2 + d] as f64);
+                        let gauss_kl =
+                            0.5 * (lvc - lv + (lv.exp() + (m - mc).powi(2)) / lvc.exp() - 1.0);
+                        gamma[r][c] * gauss_kl
+                    })
+                    .sum();
+                assert!((per_dim[r * 2 + d] as f64 - dim_part).abs() < 1e-4);
+                total += dim_part;
+            }
+            total += (0..3)
+                .map(|c| gamma[r][c] * (gamma[r][c].ln() - pi[c].ln()))
+                .sum::<f64>();
+            assert!(
+                (kl[r] as f64 - total).abs() < 1e-4,
+                "row {r}: {} vs {total}",
+                kl[r]
+            );
+        }
+        // log p(z) is the weighted sum of the component densities.
+        let z = tensor(&[0.3, -0.2], [1, 2], &device);
+        let direct: f64 = (0..3)
+            .map(|c| {
+                let one = DiagonalGaussian::new(
+                    tensor(&means32[c * 2..c * 2 + 2], [1, 2], &device),
+                    tensor(&logvars32[c * 2..c * 2 + 2], [1, 2], &device),
+                );
+                pi[c] * (values_of(one.log_prob(z.clone()))[0] as f64).exp()
+            })
+            .sum();
+        let got = values_of(mixture.log_prob(z.clone()))[0] as f64;
+        assert!((got - direct.ln()).abs() < 1e-4, "{got} vs {}", direct.ln());
+        let resp = values_of(mixture.log_responsibilities(z).exp());
+        assert!((resp.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
 }

@@ -1,0 +1,43 @@
+use anyhow::Result;
+use vaekit::burn::tensor::Device;
+use vaekit::cluster::{ClusterOptions, cluster_dataset, write_clusters};
+
+use super::{open_run, say};
+use crate::cli::ClusterArgs;
+
+pub fn run(args: &ClusterArgs, device: Device) -> Result<()> {
+    let (run, model) = open_run(&args.run, &device)?;
+    let other = args.data.other();
+    let other = other.as_ref().map(|(s, o)| (s.as_str(), o));
+    let rows = match args.split {
+        None => run.input_rows(other)?,
+        Some(split) => run.prepare_data(other)?.split(split)?.clone(),
+    };
+    let options = ClusterOptions {
+        method: args.method,
+        k: args.k,
+        restarts: args.restarts,
+        seed: args.seed,
+        ..ClusterOptions::default()
+    };
+    let clustering = cluster_dataset(&model, &rows, &options)?;
+    write_clusters(&args.out, &clustering)?;
+    if args.json {
+        return say(serde_json::to_string_pretty(&clustering)?);
+    }
+    say(format!(
+        "wrote {} clusters ({}) of {} examples to {} in {:.1} s",
+        clustering.k,
+        clustering.method,
+        clustering.examples,
+        args.out.display(),
+        clustering.seconds
+    ))?;
+    match clustering.agreement {
+        Some(a) => say(format!(
+            "accuracy {:.4}  NMI {:.4}  ARI {:.4}",
+            a.accuracy, a.nmi, a.ari
+        )),
+        None => Ok(()),
+    }
+}

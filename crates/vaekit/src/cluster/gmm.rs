@@ -1,0 +1,205 @@
+//! A Gaussian mixture with diagonal covariances fitted by EM from a k-means
+//! start: how a mixture prior is initialized from the latent means after
+//! pretraining (as VaDE does with scikit-learn's `GaussianMixture`).
+//!
+//! Written by hand for the same reason as [`super::kmeans`]: a few dozen lines
+//! on plain slices, where the crates that have it (`linfa-clustering`) bring
+//! `ndarray` and a framework.
+
+use super::kmeans::KMeans;
+use crate::error::{Error, Result};
+
+/// log(2 pi).
+const LOG_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// A fitted mixture sum_c weight_c N(mean_c, diag(variance_c)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagonalGmm {
+    /// Number of components.
+    pub k: usize,
+    /// Width of a point.
+    pub dim: usize,
+    /// Mixing weights, summing to 1, `[k]`.
+    pub weights: Vec<f64>,
+    /// Component means, row-major `[k, dim]`.
+    pub means: Vec<f64>,
+    /// Component variances, row-major `[k, dim]`.
+    pub variances: Vec<f64>,
+    /// Mean log-likelihood per point before each EM step and after the last
+    /// (non-decreasing).
+    pub log_likelihood: Vec<f64>,
+}
+
+impl DiagonalGmm {
+    /// log weight_c + log N(point; mean_c, var_c) of each component.
+    fn log_joint(&self, point: &[f64], out: &mut [f64]) {
+        for (c, o) in out.iter_mut().enumerate() {
+            let mean = &self.means[c * self.dim..(c + 1) * self.dim];
+            let var = &self.variances[c * self.dim..(c + 1) * self.dim];
+            let quad: f64 = point
+                .iter()
+                .zip(mean)
+                .zip(var)
+                .map(|((x, m), v)| (x - m) * (x - m) / v + v.ln() + LOG_2PI)
+                .sum();
+            *o = self.weights[c].ln() - 0.5 * quad;
+        }
+    }
+
+    /// The component of highest posterior probability of each row of `points`.
+    pub fn predict(&self, points: &[f32]) -> Vec<u32> {
+        let mut joint = vec![0.0; self.k];
+        points
+            .chunks_exact(self.dim)
+            .map(|p| {
+                let p: Vec<f64> = p.iter().map(|&v| v as f64).collect();
+                self.log_joint(&p, &mut joint);
+                argmax(&joint) as u32
+            })
+            .collect()
+    }
+}
+
+fn argmax(values: &[f64]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold(
+            (0, f64::NEG_INFINITY),
+            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+        )
+        .0
+}
+
+/// Fits a diagonal mixture to the rows of `points` by `steps` EM steps from
+/// the clusters of `start` (weights the cluster shares, means the centroids,
+/// variances the within-cluster variances). Every variance is at least
+/// `min_variance`, which keeps a component on a single point finite
+/// (scikit-learn's `reg_covar`, added to the variances, plays this role).
+pub fn fit_diagonal_gmm(
+    points: &[f32],
+    start: &KMeans,
+    steps: usize,
+    min_variance: f64,
+) -> Result<DiagonalGmm> {
+    let (k, dim) = (start.k, start.dim);
+    let n = points.len() / dim.max(1);
+    if n != start.assignments.len() || n == 0 {
+        return Err(Error::Data(format!(
+            "the mixture is fitted to the {} points k-means clustered, given {n}",
+            start.assignments.len()
+        )));
+    }
+    let points: Vec<f64> = points.iter().map(|&v| v as f64).collect();
+    // Hard responsibilities of the k-means clusters give the first M step.
+    let mut resp = vec![0.0; n * k];
+    for (i, &c) in start.assignments.iter().enumerate() {
+        resp[i * k + c as usize] = 1.0;
+    }
+    let mut gmm = DiagonalGmm {
+        k,
+        dim,
+        weights: vec![0.0; k],
+        means: vec![0.0; k * dim],
+        variances: vec![0.0; k * dim],
+        log_likelihood: Vec::new(),
+    };
+    maximize(&mut gmm, &points, &resp, min_variance);
+    for _ in 0..steps {
+        let ll = expect(&gmm, &points, &mut resp);
+        gmm.log_likelihood.push(ll);
+        maximize(&mut gmm, &points, &resp, min_variance);
+    }
+    let ll = expect(&gmm, &points, &mut resp);
+    gmm.log_likelihood.push(ll);
+    Ok(gmm)
+}
+
+/// E step: fills the responsibilities `[n, k]` and returns the mean
+/// log-likelihood per point.
+fn expect(gmm: &DiagonalGmm, points: &[f64], resp: &mut [f64]) -> f64 {
+    let k = gmm.k;
+    let mut total = 0.0;
+    for (p, r) in points.chunks_exact(gmm.dim).zip(resp.chunks_exact_mut(k)) {
+        gmm.log_joint(p, r);
+        let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = r.iter().map(|v| (v - max).exp()).sum();
+        let log_sum = max + sum.ln();
+        for v in r.iter_mut() {
+            *v = (*v - log_sum).exp();
+        }
+        total += log_sum;
+    }
+    total / (points.len() / gmm.dim) as f64
+}
+
+/// M step: weights, means and variances from the responsibilities.
+fn maximize(gmm: &mut DiagonalGmm, points: &[f64], resp: &[f64], min_variance: f64) {
+    let (k, dim) = (gmm.k, gmm.dim);
+    let n = points.len() / dim;
+    let mut mass = vec![0.0; k];
+    let mut first = vec![0.0; k * dim];
+    let mut second = vec![0.0; k * dim];
+    for (p, r) in points.chunks_exact(dim).zip(resp.chunks_exact(k)) {
+        for c in 0..k {
+            mass[c] += r[c];
+            for d in 0..dim {
+                first[c * dim + d] += r[c] * p[d];
+                second[c * dim + d] += r[c] * p[d] * p[d];
+            }
+        }
+    }
+    for c in 0..k {
+        // A component with no mass keeps its place with a tiny weight.
+        let m = mass[c].max(1e-10);
+        gmm.weights[c] = m / n as f64;
+        for d in 0..dim {
+            let mean = first[c * dim + d] / m;
+            let var = second[c * dim + d] / m - mean * mean;
+            gmm.means[c * dim + d] = mean;
+            gmm.variances[c * dim + d] = var.max(min_variance);
+        }
+    }
+    let total: f64 = gmm.weights.iter().sum();
+    for w in &mut gmm.weights {
+        *w /= total;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::kmeans::tests::blobs;
+    use crate::cluster::kmeans::{KMeansConfig, kmeans};
+
+    #[test]
+    fn em_raises_the_likelihood_and_finds_the_blobs() {
+        // Blobs of unequal spread: EM's variances should follow them.
+        let (mut points, labels) = blobs(&[[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]], 200, 1.0);
+        for (i, v) in points.iter_mut().enumerate() {
+            if labels[i / 2] == 1 {
+                let centre = if i % 2 == 0 { 6.0 } else { 0.0 };
+                *v = centre + (*v - centre) * 0.3;
+            }
+        }
+        let start = kmeans(&points, 2, &KMeansConfig::new(3)).unwrap();
+        let gmm = fit_diagonal_gmm(&points, &start, 20, 1e-6).unwrap();
+        for w in gmm.log_likelihood.windows(2) {
+            assert!(w[1] >= w[0] - 1e-9, "{:?}", gmm.log_likelihood);
+        }
+        assert!((gmm.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let agreement = crate::cluster::agreement(&labels, &gmm.predict(&points)).unwrap();
+        assert!(agreement.accuracy > 0.99, "{agreement:?}");
+        // The narrow blob has variances near 0.3^2, the others near 1.
+        let narrow = (0..3)
+            .min_by(|&a, &b| gmm.variances[a * 2].total_cmp(&gmm.variances[b * 2]))
+            .unwrap();
+        for c in 0..3 {
+            let expected = if c == narrow { 0.09 } else { 1.0 };
+            for d in 0..2 {
+                let v = gmm.variances[c * 2 + d];
+                assert!((v / expected - 1.0).abs() < 0.25, "component {c}: {v}");
+            }
+        }
+    }
+}
