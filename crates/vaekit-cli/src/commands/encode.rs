@@ -2,17 +2,12 @@ use anyhow::Result;
 use vaekit::burn::tensor::Device;
 use vaekit::latent::{encode_dataset, write_encoded};
 
-use super::{open_run, say};
+use super::{chosen_rows, open_run, say};
 use crate::cli::EncodeArgs;
 
 pub fn run(args: &EncodeArgs, device: Device) -> Result<()> {
     let (run, model) = open_run(&args.run, &device)?;
-    let other = args.data.other();
-    let other = other.as_ref().map(|(s, o)| (s.as_str(), o));
-    let rows = match args.split {
-        None => run.input_rows(other)?,
-        Some(split) => run.prepare_data(other)?.split(split)?.clone(),
-    };
+    let rows = chosen_rows(&run, &args.data, args.split)?;
     let encoded = encode_dataset(&model, &rows, args.batch_size)?;
     write_encoded(&args.out, &encoded)?;
     say(format!(

@@ -21,15 +21,28 @@ use std::io::Write;
 
 use anyhow::Result;
 use vaekit::burn::tensor::Device;
+use vaekit::data::Dataset;
+use vaekit::data::prepare::Split;
 use vaekit::model::Vae;
 use vaekit::model::run::Run;
 
-use crate::cli::RunArgs;
+use crate::cli::{OtherDataArgs, RunArgs};
 
 /// Prints a line on stdout.
 pub fn say(text: impl std::fmt::Display) -> Result<()> {
     writeln!(std::io::stdout().lock(), "{text}")?;
     Ok(())
+}
+
+/// The rows a command works on: every example of another source (`--data`)
+/// or of the run's own data in input order, or one split of them.
+pub fn chosen_rows(run: &Run, data: &OtherDataArgs, split: Option<Split>) -> Result<Dataset> {
+    let other = data.other();
+    let other = other.as_ref().map(|(s, o)| (s.as_str(), o));
+    Ok(match split {
+        None => run.input_rows(other)?,
+        Some(split) => run.prepare_data(other)?.split(split)?.clone(),
+    })
 }
 
 /// Opens a run and loads its chosen weights.

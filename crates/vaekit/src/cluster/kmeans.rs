@@ -103,7 +103,7 @@ pub fn kmeans(points: &[f32], dim: usize, config: &KMeansConfig) -> Result<KMean
 
 /// The number of rows of `points`, after checking it is a finite `[n, dim]` array.
 fn check_points(points: &[f32], dim: usize) -> Result<usize> {
-    if dim == 0 || points.len() % dim != 0 {
+    if dim == 0 || !points.len().is_multiple_of(dim) {
         return Err(Error::Data(format!(
             "{} values do not make rows of {dim}",
             points.len()
@@ -212,8 +212,8 @@ fn lloyd(points: &[f64], dim: usize, mut centroids: Vec<f64>, max_iterations: us
         iterations += 1;
         let mut sums = vec![0.0; k * dim];
         let mut counts = vec![0usize; k];
-        for i in 0..n {
-            let j = assignments[i] as usize;
+        for (i, &cluster) in assignments.iter().enumerate() {
+            let j = cluster as usize;
             counts[j] += 1;
             for (s, v) in sums[j * dim..(j + 1) * dim].iter_mut().zip(row(i)) {
                 *s += v;
