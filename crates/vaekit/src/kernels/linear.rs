@@ -10,7 +10,9 @@
 //! applied in place (tanh vectorized: the C library's scalar tanhf was a third
 //! of a tanh model's evaluation profile), and the backward pass scales the
 //! gradient once and feeds the products for the input and the weight and the
-//! column sums for the bias.
+//! column sums for the bias. When the layer's input is mostly zeros (image
+//! pixels, the output of a ReLU layer), the products that multiply by it (the
+//! output, and the weight's gradient) skip the zeros ([`super::sparse`]).
 
 use std::borrow::Cow;
 
@@ -24,7 +26,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::{from_vec, values};
+use super::{from_vec, sparse, values};
 
 /// Products below this many multiply-adds run on one thread (as in burn-flex).
 const PARALLEL_MIN: usize = 192 * 192 * 192;
@@ -177,15 +179,18 @@ fn forward(
     for _ in 0..batch {
         out.extend_from_slice(&b);
     }
-    matmul_into(
-        &mut out,
-        true,
-        batch,
-        d_out,
-        d_in,
-        Matrix::rows(&x, d_in),
-        Matrix::rows(&w, d_out),
-    );
+    match sparse::is_sparse(&x, d_out) {
+        true => sparse::matmul_acc(&mut out, &x, d_in, &w, d_out),
+        false => matmul_into(
+            &mut out,
+            true,
+            batch,
+            d_out,
+            d_in,
+            Matrix::rows(&x, d_in),
+            Matrix::rows(&w, d_out),
+        ),
+    }
     match activation {
         Pointwise::Identity => {}
         Pointwise::Relu => out
@@ -266,15 +271,18 @@ impl Backward<Flex, 3> for LinearBackward {
         if let Some(node) = node_w {
             let x = values(&x);
             let mut dw = vec![0.0f32; d_in * d_out];
-            matmul_into(
-                &mut dw,
-                false,
-                d_in,
-                d_out,
-                batch,
-                Matrix::transposed(&x, d_in),
-                Matrix::rows(&g, d_out),
-            );
+            match sparse::is_sparse(&x, d_out) {
+                true => sparse::matmul_transposed_acc(&mut dw, &x, d_in, &g, d_out),
+                false => matmul_into(
+                    &mut dw,
+                    false,
+                    d_in,
+                    d_out,
+                    batch,
+                    Matrix::transposed(&x, d_in),
+                    Matrix::rows(&g, d_out),
+                ),
+            }
             grads.register::<Flex>(node.id, from_vec(dw, [d_in, d_out]));
         }
         if let Some(node) = node_x {
@@ -341,8 +349,21 @@ mod tests {
         let device = Device::flex().autodiff();
         device.seed(21);
         // Large enough for the threaded product, and a small one.
-        for (batch, d_in, d_out) in [(130, 300, 250), (3, 5, 7)] {
+        // Dense inputs, and inputs as sparse as an image's pixels (about 16 %
+        // nonzero), which take the sparse products in the large case.
+        for (batch, d_in, d_out, sparse_input) in [
+            (130, 300, 250, false),
+            (130, 300, 250, true),
+            (3, 5, 7, false),
+            (3, 5, 7, true),
+        ] {
             let x = Tensor::<2>::random([batch, d_in], Distribution::Normal(0.0, 1.0), &device);
+            let x = match sparse_input {
+                true => activation::relu(x - 1.0),
+                false => x,
+            };
+            let takes_sparse_path = sparse::is_sparse(&values_of(x.clone()), d_out);
+            assert_eq!(takes_sparse_path, sparse_input && batch > 3);
             let w = Tensor::<2>::random([d_in, d_out], Distribution::Normal(0.0, 0.1), &device);
             let b = Tensor::<1>::random([d_out], Distribution::Normal(0.0, 1.0), &device);
             let probe =
@@ -379,7 +400,9 @@ mod tests {
                         &fused[k],
                         &plain[k],
                         1e-4,
-                        &format!("{what} ({batch}x{d_in}x{d_out}, {pointwise:?})"),
+                        &format!(
+                            "{what} ({batch}x{d_in}x{d_out}, {pointwise:?}, sparse {sparse_input})"
+                        ),
                     );
                 }
             }

@@ -14,6 +14,8 @@
 //!   logits, with a hand-written backward pass registered with burn's autodiff;
 //! - [`linear`]: a fully connected layer with its bias and ReLU, forward and
 //!   backward;
+//! - [`sparse`]: products whose left operand is mostly zeros (images, ReLU
+//!   outputs), used by [`linear`] when they are;
 //! - [`patches`]: patch extraction and its adjoint, which turn strided
 //!   convolutions and their transposes into one matrix product per batch.
 //!
@@ -33,6 +35,7 @@ use rayon::prelude::*;
 
 pub mod linear;
 pub mod patches;
+pub mod sparse;
 
 /// Elements per parallel task of the elementwise kernels: large enough that
 /// scheduling is negligible, small enough to split a 128x784 batch in two.
@@ -405,8 +408,9 @@ mod simd {
         }
     }
 
+    /// Whether the CPU has AVX2 and FMA (asked once).
     #[cfg(target_arch = "x86_64")]
-    fn avx2() -> bool {
+    pub(super) fn avx2() -> bool {
         static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         *AVX2.get_or_init(|| {
             std::arch::is_x86_feature_detected!("avx2")
