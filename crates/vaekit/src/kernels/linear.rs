@@ -175,10 +175,7 @@ fn forward(
 ) -> FlexTensor {
     let (batch, d_in, d_out) = dims(x, weight);
     let (x, w, b) = (values(x), values(weight), values(bias));
-    let mut out = Vec::with_capacity(batch * d_out);
-    for _ in 0..batch {
-        out.extend_from_slice(&b);
-    }
+    let mut out = bias_rows(&b, batch);
     match sparse::is_sparse(&x, d_out) {
         true => sparse::matmul_acc(&mut out, &x, d_in, &w, d_out),
         false => matmul_into(
@@ -201,6 +198,70 @@ fn forward(
             .for_each(super::simd::tanh_in_place),
     }
     from_vec(out, [batch, d_out])
+}
+
+/// Rows of the product per parallel task of the bias passes: a convolution's
+/// rows are its output positions, tens of thousands per batch, where one
+/// thread filling and summing them was a tenth of the conv VAE's step. A
+/// fully connected layer's few rows stay on one thread: waking another costs
+/// more than it saves there (measured: MLP epoch 2.1 s -> 2.3 s).
+fn rows_per_task(rows: usize, width: usize) -> usize {
+    match rows * width >= 8 * super::CHUNK {
+        true => (super::CHUNK / width.max(1)).max(1),
+        false => rows.max(1),
+    }
+}
+
+/// `rows` copies of `bias`, one after the other, written in parallel.
+fn bias_rows(bias: &[f32], rows: usize) -> Vec<f32> {
+    let width = bias.len();
+    let mut out = Vec::with_capacity(rows * width);
+    if width == 0 {
+        return out;
+    }
+    out.spare_capacity_mut()[..rows * width]
+        .par_chunks_mut(rows_per_task(rows, width) * width)
+        .for_each(|chunk| {
+            for row in chunk.chunks_mut(width) {
+                for (o, &v) in row.iter_mut().zip(bias) {
+                    o.write(v);
+                }
+            }
+        });
+    // SAFETY: the chunks cover the first rows * width values of the spare
+    // capacity (`with_capacity` gives at least that many), and every one of
+    // them was written.
+    unsafe { out.set_len(rows * width) };
+    out
+}
+
+/// The sums of the columns of a row-major matrix `width` wide: partial sums
+/// over fixed row chunks in parallel, added in chunk order, so that the
+/// result does not depend on how the threads shared the work.
+fn column_sums(values: &[f32], width: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f32; width];
+    if width == 0 {
+        return sums;
+    }
+    let add_rows = |sums: &mut [f32], chunk: &[f32]| {
+        for row in chunk.chunks_exact(width) {
+            for (s, v) in sums.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+    };
+    let partials: Vec<Vec<f32>> = values
+        .par_chunks(rows_per_task(values.len() / width, width) * width)
+        .map(|chunk| {
+            let mut partial = vec![0.0f32; width];
+            add_rows(&mut partial, chunk);
+            partial
+        })
+        .collect();
+    for partial in &partials {
+        add_rows(&mut sums, partial);
+    }
+    sums
 }
 
 impl LinearKernels for Flex {
@@ -260,13 +321,7 @@ impl Backward<Flex, 3> for LinearBackward {
             }
         };
         if let Some(node) = node_b {
-            let mut db = vec![0.0f32; d_out];
-            for row in g.chunks_exact(d_out.max(1)) {
-                for (s, v) in db.iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
-            grads.register::<Flex>(node.id, from_vec(db, [d_out]));
+            grads.register::<Flex>(node.id, from_vec(column_sums(&g, d_out), [d_out]));
         }
         if let Some(node) = node_w {
             let x = values(&x);
@@ -407,6 +462,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn bias_passes_match_serial_ones_and_repeat_exactly() {
+        // 7,000 x 40 is a convolution's size, split over threads; 3 x 5 is not.
+        for (rows, width) in [(7000, 40), (3, 5)] {
+            let bias: Vec<f32> = (0..width).map(|j| j as f32 * 0.5 - 3.0).collect();
+            let filled = bias_rows(&bias, rows);
+            assert_eq!(filled.len(), rows * width);
+            assert!(filled.chunks_exact(width).all(|row| row == bias.as_slice()));
+            let values: Vec<f32> = (0..rows * width)
+                .map(|i| ((i * 7919) % 1000) as f32 / 100.0)
+                .collect();
+            let sums = column_sums(&values, width);
+            let exact: Vec<f32> = (0..width)
+                .map(|j| (0..rows).map(|i| values[i * width + j] as f64).sum::<f64>() as f32)
+                .collect();
+            assert_close(&sums, &exact, 1e-5, &format!("column sums {rows}x{width}"));
+            assert_eq!(
+                sums,
+                column_sums(&values, width),
+                "the same sums every time"
+            );
+        }
+        assert!(bias_rows(&[], 4).is_empty());
+        assert!(column_sums(&[], 0).is_empty());
     }
 
     #[test]

@@ -210,12 +210,16 @@ impl OptimKernels for Flex {
             .zip(vs.par_chunks_mut(CHUNK))
             .zip(grad.par_chunks(CHUNK))
             .for_each(|(((p, m), v), g)| {
-                for i in 0..p.len().min(g.len()) {
-                    let g = g[i] * grad_scale + weight_decay * p[i];
-                    m[i] = beta1 * m[i] + (1.0 - beta1) * g;
-                    v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
-                    p[i] -= step_size * m[i] / (v[i].sqrt() * inv_bias2_sqrt + epsilon);
-                }
+                let step = AdamStep {
+                    step_size,
+                    beta1,
+                    beta2,
+                    inv_bias2_sqrt,
+                    epsilon,
+                    weight_decay,
+                    grad_scale,
+                };
+                simd::adam(p, m, v, g, step)
             });
         (param, m, v)
     }
@@ -339,13 +343,47 @@ impl<C: CheckpointStrategy> LossKernels for Autodiff<Flex, C> {
     }
 }
 
-/// The elementwise maths of the Bernoulli loss, written branch-free so the
-/// compiler vectorizes it, and compiled twice: for the baseline x86-64 and for
-/// AVX2+FMA, chosen once at run time. `exp` and `log1p` are evaluated with
+/// The elementwise maths of the Bernoulli loss, tanh and Adam, written
+/// branch-free so the compiler vectorizes it, and compiled three times: for
+/// the baseline x86-64, for AVX2+FMA and for AVX-512, chosen once at run time
+/// (the AVX-512 build was added when this kind of machine turned out to have
+/// it: bench/NOTES.md, step 10). `exp` and `log1p` are evaluated with
 /// polynomials (Cephes' `expf`, and `log1p(e) = 2 atanh(e / (2 + e))`) accurate
 /// to about 2e-7 relative, because the C library's scalar calls cannot be
 /// vectorized.
 mod simd {
+    use super::AdamStep;
+
+    /// Defines `pub fn $name` running the `#[inline(always)]` function `$body`
+    /// compiled for the best instruction set the CPU has.
+    macro_rules! multiversion {
+        ($(#[$meta:meta])* pub fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? = $body:ident;) => {
+            $(#[$meta])*
+            pub fn $name($($arg: $ty),*) $(-> $ret)? {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[target_feature(enable = "avx512f,avx2,fma")]
+                    fn v4($($arg: $ty),*) $(-> $ret)? {
+                        $body($($arg),*)
+                    }
+                    #[target_feature(enable = "avx2,fma")]
+                    fn v3($($arg: $ty),*) $(-> $ret)? {
+                        $body($($arg),*)
+                    }
+                    if avx512() {
+                        // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
+                        return unsafe { v4($($arg),*) };
+                    }
+                    if avx2() {
+                        // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                        return unsafe { v3($($arg),*) };
+                    }
+                }
+                $body($($arg),*)
+            }
+        };
+    }
+
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -408,6 +446,13 @@ mod simd {
         }
     }
 
+    /// Whether the CPU has AVX-512F besides AVX2 and FMA (asked once).
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn avx512() -> bool {
+        static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVX512.get_or_init(|| avx2() && std::arch::is_x86_feature_detected!("avx512f"))
+    }
+
     /// Whether the CPU has AVX2 and FMA (asked once).
     #[cfg(target_arch = "x86_64")]
     pub(super) fn avx2() -> bool {
@@ -416,18 +461,6 @@ mod simd {
             std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
         })
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn row_sum_avx2(l: &[f32], x: &[f32]) -> f32 {
-        row_sum(l, x)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn row_grad_avx2(out: &mut [f32], l: &[f32], x: &[f32], g: f32) {
-        row_grad(out, l, x, g)
     }
 
     /// tanh(v): Cephes' odd polynomial below |v| = 0.625, else
@@ -456,40 +489,38 @@ mod simd {
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn tanh_all_avx2(values: &mut [f32]) {
-        tanh_all(values)
+    /// One Adam step over a chunk of a parameter and its moments.
+    #[inline(always)]
+    fn adam_all(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], s: AdamStep) {
+        let n = p.len().min(m.len()).min(v.len()).min(g.len());
+        let (p, m, v, g) = (&mut p[..n], &mut m[..n], &mut v[..n], &g[..n]);
+        for i in 0..n {
+            let g = g[i] * s.grad_scale + s.weight_decay * p[i];
+            m[i] = s.beta1 * m[i] + (1.0 - s.beta1) * g;
+            v[i] = s.beta2 * v[i] + (1.0 - s.beta2) * g * g;
+            p[i] -= s.step_size * m[i] / (v[i].sqrt() * s.inv_bias2_sqrt + s.epsilon);
+        }
     }
 
-    /// Replaces every value by its tanh.
-    pub fn tanh_in_place(values: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if avx2() {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            return unsafe { tanh_all_avx2(values) };
-        }
-        tanh_all(values)
+    multiversion! {
+        /// Replaces every value by its tanh.
+        pub fn tanh_in_place(values: &mut [f32]) = tanh_all;
     }
 
-    /// Sum over a row of max(l, 0) - l x + log(1 + e^-|l|).
-    pub fn bce_row_sum(l: &[f32], x: &[f32]) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if avx2() {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            return unsafe { row_sum_avx2(l, x) };
-        }
-        row_sum(l, x)
+    multiversion! {
+        /// Sum over a row of max(l, 0) - l x + log(1 + e^-|l|).
+        pub fn bce_row_sum(l: &[f32], x: &[f32]) -> f32 = row_sum;
     }
 
-    /// `out = g * (sigmoid(l) - x)` over a row.
-    pub fn bce_row_grad(out: &mut [f32], l: &[f32], x: &[f32], g: f32) {
-        #[cfg(target_arch = "x86_64")]
-        if avx2() {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            return unsafe { row_grad_avx2(out, l, x, g) };
-        }
-        row_grad(out, l, x, g)
+    multiversion! {
+        /// `out = g * (sigmoid(l) - x)` over a row.
+        pub fn bce_row_grad(out: &mut [f32], l: &[f32], x: &[f32], g: f32) = row_grad;
+    }
+
+    multiversion! {
+        /// One Adam step, in place, over a chunk of a parameter (`p`), its
+        /// moments (`m`, `v`) and its gradient (`g`).
+        pub fn adam(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], s: AdamStep) = adam_all;
     }
 
     #[cfg(test)]

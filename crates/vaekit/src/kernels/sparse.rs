@@ -128,9 +128,13 @@ pub fn count_nonzero(values: &[f32]) -> usize {
 
 /// Whether a product of `a` (any shape) with a matrix of `n` columns, or of its
 /// transpose, is better done by [`matmul_acc`] or [`matmul_transposed_acc`]
-/// than densely.
+/// than densely: large enough, at least 64 columns wide, and at most
+/// [`MAX_DENSITY`] nonzero.
 pub fn is_sparse(a: &[f32], n: usize) -> bool {
-    a.len().saturating_mul(n) >= MIN_WORK && count_nonzero(a) as f64 <= MAX_DENSITY * a.len() as f64
+    // Narrower products are cheap densely, and miss the register blocks here.
+    n >= BLOCK
+        && a.len().saturating_mul(n) >= MIN_WORK
+        && count_nonzero(a) as f64 <= MAX_DENSITY * a.len() as f64
 }
 
 /// `dst += a @ b`, skipping the zeros of `a`.
@@ -200,7 +204,7 @@ fn rows_per_task(rows: usize, dense_work: usize, tasks_per_thread: usize) -> usi
 /// `out` (the task's rows of the product, `n` wide) `+= csr @ b`, `b` having `k` rows.
 fn rows_acc(out: &mut [f32], csr: &Csr, b: &[f32], n: usize, k: usize) {
     #[cfg(target_arch = "x86_64")]
-    if avx512() {
+    if super::simd::avx512() {
         // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
         return unsafe { rows_acc_avx512(out, csr, b, n, k) };
     }
@@ -210,13 +214,6 @@ fn rows_acc(out: &mut [f32], csr: &Csr, b: &[f32], n: usize, k: usize) {
         return unsafe { rows_acc_avx2(out, csr, b, n, k) };
     }
     rows_acc_with::<false, BLOCK>(out, csr, b, n, k)
-}
-
-/// Whether the CPU has AVX-512F besides AVX2 and FMA (asked once).
-#[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
-    static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX512.get_or_init(|| super::simd::avx2() && std::arch::is_x86_feature_detected!("avx512f"))
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -429,7 +426,7 @@ mod tests {
             assert_close(&got, &want, "AVX2");
         }
         #[cfg(target_arch = "x86_64")]
-        if avx512() {
+        if crate::kernels::simd::avx512() {
             let mut got = vec![0.0f32; m * n];
             // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
             unsafe { rows_acc_avx512(&mut got, &csr, &b, n, k) };
@@ -489,8 +486,9 @@ mod tests {
     fn only_sparse_enough_and_large_enough_products_go_sparse() {
         assert!(is_sparse(&sparse_matrix(128, 784, 0.15, 1), 400));
         assert!(!is_sparse(&sparse_matrix(128, 784, 0.9, 1), 400));
-        // Tiny products stay dense whatever their zeros.
+        // Tiny and narrow products stay dense whatever their zeros.
         assert!(!is_sparse(&[0.0; 6], 2));
+        assert!(!is_sparse(&sparse_matrix(1000, 784, 0.15, 1), 40));
     }
 
     proptest! {
