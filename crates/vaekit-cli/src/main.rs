@@ -32,9 +32,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     vaekit::device::keep_freed_buffers();
-    if let Some(threads) = cli.global.threads {
-        vaekit::device::set_threads(threads)?;
-    }
+    vaekit::device::set_threads(cli.global.threads)?;
+    vaekit::device::on_worker_thread(|| run_command(&cli))
+}
+
+fn run_command(cli: &Cli) -> anyhow::Result<()> {
     let device = || vaekit::device::parse_device(&cli.global.device);
     let quiet = cli.global.quiet;
     match &cli.command {

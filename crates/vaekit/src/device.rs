@@ -78,16 +78,31 @@ pub fn parse_device(text: &str) -> Result<Device> {
     })
 }
 
-/// Sets the number of CPU threads the tensor kernels use. Call once, before
-/// any tensor work; later calls are refused.
-pub fn set_threads(threads: usize) -> Result<()> {
-    if threads == 0 {
+/// Sets the number of CPU threads the tensor kernels use (`None`: one per
+/// core). Call once, before any tensor work; later calls are refused.
+pub fn set_threads(threads: Option<usize>) -> Result<()> {
+    if threads == Some(0) {
         return Err(Error::setting("--threads", "use at least 1 thread"));
     }
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(threads.unwrap_or(0))
+        // The work of a whole command runs on these threads (see
+        // `on_worker_thread`): give them a main thread's stack.
+        .stack_size(8 << 20)
         .build_global()
         .map_err(|e| Error::setting("--threads", format!("cannot set the thread count: {e}")))
+}
+
+/// Runs `f` on one of the CPU backend's worker threads and returns its result.
+///
+/// Called from any other thread, every parallel kernel parks the caller and
+/// wakes the workers, then wakes the caller again when they are done: two
+/// context switches per kernel, dozens per training step, and about a tenth of
+/// the MLP epoch's profile in the scheduler on two cores (bench/NOTES.md,
+/// step 11). On a worker thread the caller shares the kernel's work with the
+/// others instead. The CLI runs every command this way.
+pub fn on_worker_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| f())
 }
 
 /// Asks the C allocator to keep freed buffers of up to 32 MiB for reuse
@@ -99,13 +114,19 @@ pub fn set_threads(threads: usize) -> Result<()> {
 /// page-faults through them again: on the conv VAE that was about a quarter of
 /// the step (bench/NOTES.md). With a fixed threshold those blocks come from the
 /// heap and are reused; the data set itself (larger) is still mapped apart.
+/// All threads share the one heap: the worker threads that run a command
+/// ([`on_worker_thread`]) would otherwise get heaps of their own, of at most
+/// 64 MiB each, which map and unmap such blocks again (page faults of the conv
+/// VAE's 200 steps: 0.10 million from the main thread, 1.5 million from a
+/// worker with its own heap; bench/NOTES.md, step 11).
 pub fn keep_freed_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes the allocator's tuning parameters; it is
-    // called before the process allocates large blocks.
+    // called before the process allocates large blocks or starts threads.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 

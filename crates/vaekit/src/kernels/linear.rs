@@ -14,8 +14,6 @@
 //! pixels, the output of a ReLU layer), the products that multiply by it (the
 //! output, and the weight's gradient) skip the zeros ([`super::sparse`]).
 
-use std::borrow::Cow;
-
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -26,7 +24,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::{from_vec, sparse, values};
+use super::{from_vec, owned, repeated_rows, rows_per_task, sparse, values};
 
 /// Products below this many multiply-adds run on one thread (as in burn-flex).
 const PARALLEL_MIN: usize = 192 * 192 * 192;
@@ -175,7 +173,7 @@ fn forward(
 ) -> FlexTensor {
     let (batch, d_in, d_out) = dims(x, weight);
     let (x, w, b) = (values(x), values(weight), values(bias));
-    let mut out = bias_rows(&b, batch);
+    let mut out = repeated_rows(&b, batch);
     match sparse::is_sparse(&x, d_out) {
         true => sparse::matmul_acc(&mut out, &x, d_in, &w, d_out),
         false => matmul_into(
@@ -198,41 +196,6 @@ fn forward(
             .for_each(super::simd::tanh_in_place),
     }
     from_vec(out, [batch, d_out])
-}
-
-/// Rows of the product per parallel task of the bias passes: a convolution's
-/// rows are its output positions, tens of thousands per batch, where one
-/// thread filling and summing them was a tenth of the conv VAE's step. A
-/// fully connected layer's few rows stay on one thread: waking another costs
-/// more than it saves there (measured: MLP epoch 2.1 s -> 2.3 s).
-fn rows_per_task(rows: usize, width: usize) -> usize {
-    match rows * width >= 8 * super::CHUNK {
-        true => (super::CHUNK / width.max(1)).max(1),
-        false => rows.max(1),
-    }
-}
-
-/// `rows` copies of `bias`, one after the other, written in parallel.
-fn bias_rows(bias: &[f32], rows: usize) -> Vec<f32> {
-    let width = bias.len();
-    let mut out = Vec::with_capacity(rows * width);
-    if width == 0 {
-        return out;
-    }
-    out.spare_capacity_mut()[..rows * width]
-        .par_chunks_mut(rows_per_task(rows, width) * width)
-        .for_each(|chunk| {
-            for row in chunk.chunks_mut(width) {
-                for (o, &v) in row.iter_mut().zip(bias) {
-                    o.write(v);
-                }
-            }
-        });
-    // SAFETY: the chunks cover the first rows * width values of the spare
-    // capacity (`with_capacity` gives at least that many), and every one of
-    // them was written.
-    unsafe { out.set_len(rows * width) };
-    out
 }
 
 /// The sums of the columns of a row-major matrix `width` wide: partial sums
@@ -300,26 +263,13 @@ impl Backward<Flex, 3> for LinearBackward {
         } = ops.state;
         let (batch, d_in, d_out) = dims(&x, &weight);
         // The gradient before the activation, from its output y: zero where a
-        // ReLU was inactive, times 1 - y^2 for tanh. One pass when there is an
-        // activation, and no copy when there is none.
-        let g = match &activated {
-            None => values(&grad),
-            Some((y, activation)) => {
-                let (grad, y) = (values(&grad), values(y));
-                let derivative = |y: f32| match activation {
-                    Pointwise::Relu => (y > 0.0) as u8 as f32,
-                    Pointwise::Tanh => 1.0 - y * y,
-                    Pointwise::Identity => 1.0,
-                };
-                let scaled: Vec<f32> = grad
-                    .par_iter()
-                    .zip(y.par_iter())
-                    .with_min_len(super::CHUNK)
-                    .map(|(&g, &y)| g * derivative(y))
-                    .collect();
-                Cow::Owned(scaled)
-            }
+        // ReLU was inactive, times 1 - y^2 for tanh. One pass, in place in the
+        // incoming gradient's buffer when nothing else holds it.
+        let grad = match &activated {
+            None => grad,
+            Some((y, activation)) => through_activation(grad, y, *activation),
         };
+        let g = values(&grad);
         if let Some(node) = node_b {
             grads.register::<Flex>(node.id, from_vec(column_sums(&g, d_out), [d_out]));
         }
@@ -355,6 +305,28 @@ impl Backward<Flex, 3> for LinearBackward {
             grads.register::<Flex>(node.id, from_vec(dx, [batch, d_in]));
         }
     }
+}
+
+/// `grad * activation'(x)`, computed from the activation's output `y`.
+fn through_activation(grad: FlexTensor, y: &FlexTensor, activation: Pointwise) -> FlexTensor {
+    let derivative = |y: f32| match activation {
+        Pointwise::Relu => (y > 0.0) as u8 as f32,
+        Pointwise::Tanh => 1.0 - y * y,
+        Pointwise::Identity => 1.0,
+    };
+    let mut grad = owned(grad);
+    let y = values(y);
+    let Some(g) = grad.try_storage_mut::<f32>() else {
+        unreachable!("owned() returns uniquely owned tensors");
+    };
+    g.par_chunks_mut(super::CHUNK)
+        .zip(y.par_chunks(super::CHUNK))
+        .for_each(|(g, y)| {
+            for (g, &y) in g.iter_mut().zip(y) {
+                *g *= derivative(y);
+            }
+        });
+    grad
 }
 
 impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
@@ -469,7 +441,7 @@ mod tests {
         // 7,000 x 40 is a convolution's size, split over threads; 3 x 5 is not.
         for (rows, width) in [(7000, 40), (3, 5)] {
             let bias: Vec<f32> = (0..width).map(|j| j as f32 * 0.5 - 3.0).collect();
-            let filled = bias_rows(&bias, rows);
+            let filled = repeated_rows(&bias, rows);
             assert_eq!(filled.len(), rows * width);
             assert!(filled.chunks_exact(width).all(|row| row == bias.as_slice()));
             let values: Vec<f32> = (0..rows * width)
@@ -486,7 +458,7 @@ mod tests {
                 "the same sums every time"
             );
         }
-        assert!(bias_rows(&[], 4).is_empty());
+        assert!(repeated_rows(&[], 4).is_empty());
         assert!(column_sums(&[], 0).is_empty());
     }
 

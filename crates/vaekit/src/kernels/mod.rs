@@ -178,6 +178,45 @@ fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
+/// Rows per parallel task of a pass over a `rows x width` matrix: fixed
+/// chunks of about [`CHUNK`] values when it has at least eight of them (a
+/// convolution's rows are its output positions, tens of thousands per batch,
+/// where one thread filling and summing them was a tenth of the conv VAE's
+/// step), else one task: waking the second thread for a fully connected
+/// layer's few rows costs more than it saves (measured: MLP epoch 2.1 s ->
+/// 2.3 s; bench/NOTES.md, step 10).
+fn rows_per_task(rows: usize, width: usize) -> usize {
+    match rows * width >= 8 * CHUNK {
+        true => (CHUNK / width.max(1)).max(1),
+        false => rows.max(1),
+    }
+}
+
+/// `rows` copies of `row`, one after the other (a bias per output row, or
+/// zeros to add into), written by parallel tasks of [`rows_per_task`] rows
+/// instead of one thread's fill.
+fn repeated_rows(row: &[f32], rows: usize) -> Vec<f32> {
+    let width = row.len();
+    let mut out = Vec::with_capacity(rows * width);
+    if width == 0 {
+        return out;
+    }
+    out.spare_capacity_mut()[..rows * width]
+        .par_chunks_mut(rows_per_task(rows, width) * width)
+        .for_each(|chunk| {
+            for dst in chunk.chunks_mut(width) {
+                for (o, &v) in dst.iter_mut().zip(row) {
+                    o.write(v);
+                }
+            }
+        });
+    // SAFETY: the chunks cover the first rows * width values of the spare
+    // capacity (`with_capacity` gives at least that many), and every one of
+    // them was written.
+    unsafe { out.set_len(rows * width) };
+    out
+}
+
 fn from_vec(values: Vec<f32>, shape: impl Into<burn::tensor::Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }

@@ -25,7 +25,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::{from_vec, values};
+use super::{from_vec, repeated_rows, values};
 
 /// Output height (or width) of a convolution over `size`, as burn and PyTorch
 /// size it (one position when the kernel is larger than the padded input).
@@ -187,7 +187,7 @@ fn unfold_values(large: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
     let src = values(large);
     let (c, patch_len) = (g.channels, g.patch_len());
     let per_image = g.small[0] * g.small[1] * patch_len;
-    let mut out = vec![0.0f32; g.rows() * patch_len];
+    let mut out = repeated_rows(&vec![0.0f32; patch_len], g.rows());
     if per_image > 0 && g.large_len() > 0 {
         out.par_chunks_mut(per_image)
             .zip(src.par_chunks(g.large_len()))
@@ -207,7 +207,7 @@ fn fold_values(patches: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
     let src = values(patches);
     let (c, patch_len) = (g.channels, g.patch_len());
     let per_image = g.small[0] * g.small[1] * patch_len;
-    let mut out = vec![0.0f32; g.batch * g.large_len()];
+    let mut out = repeated_rows(&vec![0.0f32; g.large_len()], g.batch);
     if per_image > 0 && g.large_len() > 0 {
         out.par_chunks_mut(g.large_len())
             .zip(src.par_chunks(per_image))
