@@ -120,12 +120,25 @@ impl PatchGeometry {
         }
     }
 
-    /// Calls `f(patch_offset, large_offset)` for every tap of small-grid
-    /// position `(i, j)` that lands inside the large grid, offsets in floats
-    /// within one patch row and one image.
+    /// Calls `f(patch_offset, large_offset, len)` for every run of taps of
+    /// small-grid position `(i, j)` that lands inside the large grid: the taps
+    /// of one kernel row are consecutive in both the patch and the image, so
+    /// each row is one run of `len` floats (offsets within one patch row and
+    /// one image). Copying a run at a time instead of a tap at a time made
+    /// the conv VAE's copies (a library `memcpy` call per tap) 4x fewer.
     #[inline]
-    fn for_each_tap(&self, i: usize, j: usize, mut f: impl FnMut(usize, usize)) {
+    fn for_each_run(&self, i: usize, j: usize, mut f: impl FnMut(usize, usize, usize)) {
         let c = self.channels;
+        // The taps kx with 0 <= j * stride + kx - padding < large width.
+        let left = j * self.stride;
+        let kx0 = self.padding.saturating_sub(left);
+        let kx1 = (self.large[1] + self.padding)
+            .saturating_sub(left)
+            .min(self.kernel);
+        if kx0 >= kx1 {
+            return;
+        }
+        let x0 = left + kx0 - self.padding;
         for ky in 0..self.kernel {
             let Some(y) = (i * self.stride + ky).checked_sub(self.padding) else {
                 continue;
@@ -133,15 +146,11 @@ impl PatchGeometry {
             if y >= self.large[0] {
                 continue;
             }
-            for kx in 0..self.kernel {
-                let Some(x) = (j * self.stride + kx).checked_sub(self.padding) else {
-                    continue;
-                };
-                if x >= self.large[1] {
-                    continue;
-                }
-                f((ky * self.kernel + kx) * c, (y * self.large[1] + x) * c);
-            }
+            f(
+                (ky * self.kernel + kx0) * c,
+                (y * self.large[1] + x0) * c,
+                (kx1 - kx0) * c,
+            );
         }
     }
 }
@@ -185,7 +194,7 @@ pub fn fold(patches: Tensor<2>, geometry: &PatchGeometry) -> Tensor<4> {
 
 fn unfold_values(large: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
     let src = values(large);
-    let (c, patch_len) = (g.channels, g.patch_len());
+    let patch_len = g.patch_len();
     let per_image = g.small[0] * g.small[1] * patch_len;
     let mut out = repeated_rows(&vec![0.0f32; patch_len], g.rows());
     if per_image > 0 && g.large_len() > 0 {
@@ -194,8 +203,8 @@ fn unfold_values(large: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
             .for_each(|(rows, image)| {
                 for (pos, row) in rows.chunks_exact_mut(patch_len).enumerate() {
                     let (i, j) = (pos / g.small[1], pos % g.small[1]);
-                    g.for_each_tap(i, j, |p, l| {
-                        row[p..p + c].copy_from_slice(&image[l..l + c]);
+                    g.for_each_run(i, j, |p, l, len| {
+                        row[p..p + len].copy_from_slice(&image[l..l + len]);
                     });
                 }
             });
@@ -205,7 +214,7 @@ fn unfold_values(large: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
 
 fn fold_values(patches: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
     let src = values(patches);
-    let (c, patch_len) = (g.channels, g.patch_len());
+    let patch_len = g.patch_len();
     let per_image = g.small[0] * g.small[1] * patch_len;
     let mut out = repeated_rows(&vec![0.0f32; g.large_len()], g.batch);
     if per_image > 0 && g.large_len() > 0 {
@@ -214,15 +223,15 @@ fn fold_values(patches: &FlexTensor, g: &PatchGeometry) -> FlexTensor {
             .for_each(|(image, rows)| {
                 for (pos, row) in rows.chunks_exact(patch_len).enumerate() {
                     let (i, j) = (pos / g.small[1], pos % g.small[1]);
-                    g.for_each_tap(i, j, |p, l| {
-                        for (o, v) in image[l..l + c].iter_mut().zip(&row[p..p + c]) {
+                    g.for_each_run(i, j, |p, l, len| {
+                        for (o, v) in image[l..l + len].iter_mut().zip(&row[p..p + len]) {
                             *o += v;
                         }
                     });
                 }
             });
     }
-    from_vec(out, [g.batch, g.large[0], g.large[1], c])
+    from_vec(out, [g.batch, g.large[0], g.large[1], g.channels])
 }
 
 impl PatchKernels for Flex {
