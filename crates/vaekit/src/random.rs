@@ -37,12 +37,24 @@ pub fn with_seeded_device<T>(
     seed: u64,
     init: impl FnOnce() -> T,
 ) -> T {
+    with_device_generator(|| {
+        device.seed(seed);
+        init()
+    })
+}
+
+/// Runs `f`, which draws from burn's per-device generator without needing
+/// particular values (a model built only to load saved weights into), under
+/// the lock of [`with_seeded_device`], so that its draws cannot fall between
+/// another thread's seeding and that thread's draws (a resumed run then
+/// ended elsewhere than an uninterrupted one now and then when tests ran in
+/// parallel).
+pub fn with_device_generator<T>(f: impl FnOnce() -> T) -> T {
     static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = DEVICE_RNG
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    device.seed(seed);
-    init()
+    f()
 }
 
 pub fn seeded(seed: u64, stream: Stream) -> Rng {

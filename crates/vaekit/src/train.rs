@@ -436,11 +436,14 @@ fn resume_session(request: &TrainRequest, device: &Device) -> Result<Session> {
             ),
         ));
     }
-    let model = load_named(
-        run.config.model.init(device)?,
-        checkpoint.model,
-        &checkpoint_path,
-    )?;
+    // Building the model draws initial values that the checkpoint's replace.
+    let model = random::with_device_generator(|| {
+        load_named(
+            run.config.model.init(device)?,
+            checkpoint.model,
+            &checkpoint_path,
+        )
+    })?;
     let mut extra = checkpoint.extra;
     let adam = Adam::restore(
         settings.adam(),

@@ -174,8 +174,11 @@ impl Run {
             ));
         }
         let file = from_safetensors(&read_file(&path)?, &path)?;
-        let model = self.config.model.init(device)?;
-        load_named(model, file.tensors, &path)
+        // Building the model draws initial values that the saved ones replace.
+        crate::random::with_device_generator(|| {
+            let model = self.config.model.init(device)?;
+            load_named(model, file.tensors, &path)
+        })
     }
 
     /// The run's data splits, rebuilt exactly as training saw them, or another
