@@ -165,16 +165,19 @@ fn dims(x: &FlexTensor, weight: &FlexTensor) -> (usize, usize, usize) {
     (xs[0], ws[0], ws[1])
 }
 
+/// The layer's output, and whether its input was sparse enough for the sparse
+/// product (the weight gradient's product reuses that answer).
 fn forward(
     x: &FlexTensor,
     weight: &FlexTensor,
     bias: &FlexTensor,
     activation: Pointwise,
-) -> FlexTensor {
+) -> (FlexTensor, bool) {
     let (batch, d_in, d_out) = dims(x, weight);
     let (x, w, b) = (values(x), values(weight), values(bias));
     let mut out = repeated_rows(&b, batch);
-    match sparse::is_sparse(&x, d_out) {
+    let sparse_input = sparse::is_sparse(&x, d_out);
+    match sparse_input {
         true => sparse::matmul_acc(&mut out, &x, d_in, &w, d_out),
         false => matmul_into(
             &mut out,
@@ -195,7 +198,7 @@ fn forward(
             .par_chunks_mut(super::CHUNK)
             .for_each(super::simd::tanh_in_place),
     }
-    from_vec(out, [batch, d_out])
+    (from_vec(out, [batch, d_out]), sparse_input)
 }
 
 /// The sums of the columns of a row-major matrix `width` wide: partial sums
@@ -234,7 +237,7 @@ impl LinearKernels for Flex {
         bias: FlexTensor,
         activation: Pointwise,
     ) -> FlexTensor {
-        forward(&x, &weight, &bias, activation)
+        forward(&x, &weight, &bias, activation).0
     }
 }
 
@@ -245,6 +248,8 @@ struct Saved {
     x: FlexTensor,
     weight: FlexTensor,
     activated: Option<(FlexTensor, Pointwise)>,
+    /// Whether the forward pass found `x` sparse (see [`sparse::is_sparse`]).
+    sparse_input: bool,
 }
 
 #[derive(Debug)]
@@ -260,6 +265,7 @@ impl Backward<Flex, 3> for LinearBackward {
             x,
             weight,
             activated,
+            sparse_input,
         } = ops.state;
         let (batch, d_in, d_out) = dims(&x, &weight);
         // The gradient before the activation, from its output y: zero where a
@@ -276,7 +282,7 @@ impl Backward<Flex, 3> for LinearBackward {
         if let Some(node) = node_w {
             let x = values(&x);
             let mut dw = vec![0.0f32; d_in * d_out];
-            match sparse::is_sparse(&x, d_out) {
+            match sparse_input {
                 true => sparse::matmul_transposed_acc(&mut dw, &x, d_in, &g, d_out),
                 false => matmul_into(
                     &mut dw,
@@ -343,7 +349,7 @@ impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let (x, weight) = (x.into_primitive(), weight.into_primitive());
-                let output = forward(&x, &weight, bias.primitive(), activation);
+                let (output, sparse_input) = forward(&x, &weight, bias.primitive(), activation);
                 let activated =
                     (activation != Pointwise::Identity).then(|| (output.clone(), activation));
                 prep.finish(
@@ -351,16 +357,20 @@ impl<C: CheckpointStrategy> LinearKernels for Autodiff<Flex, C> {
                         x,
                         weight,
                         activated,
+                        sparse_input,
                     },
                     output,
                 )
             }
-            OpsKind::UnTracked(prep) => prep.finish(forward(
-                x.primitive(),
-                weight.primitive(),
-                bias.primitive(),
-                activation,
-            )),
+            OpsKind::UnTracked(prep) => prep.finish(
+                forward(
+                    x.primitive(),
+                    weight.primitive(),
+                    bias.primitive(),
+                    activation,
+                )
+                .0,
+            ),
         }
     }
 }

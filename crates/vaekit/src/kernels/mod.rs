@@ -235,6 +235,15 @@ impl OptimKernels for Flex {
         weight_decay: f32,
         grad_scale: f32,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let step = AdamStep {
+            step_size,
+            beta1,
+            beta2,
+            inv_bias2_sqrt,
+            epsilon,
+            weight_decay,
+            grad_scale,
+        };
         let (mut param, mut m, mut v) = (owned(param), owned(m), owned(v));
         let grad = values(&grad);
         let (Some(p), Some(ms), Some(vs)) = (
@@ -248,18 +257,7 @@ impl OptimKernels for Flex {
             .zip(ms.par_chunks_mut(CHUNK))
             .zip(vs.par_chunks_mut(CHUNK))
             .zip(grad.par_chunks(CHUNK))
-            .for_each(|(((p, m), v), g)| {
-                let step = AdamStep {
-                    step_size,
-                    beta1,
-                    beta2,
-                    inv_bias2_sqrt,
-                    epsilon,
-                    weight_decay,
-                    grad_scale,
-                };
-                simd::adam(p, m, v, g, step)
-            });
+            .for_each(|(((p, m), v), g)| simd::adam(p, m, v, g, step));
         (param, m, v)
     }
 

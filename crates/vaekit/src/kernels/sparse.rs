@@ -153,7 +153,7 @@ pub fn matmul_acc(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32], n: usize) 
     if m == 0 || n == 0 {
         return;
     }
-    let per_task = rows_per_task(m, a.len() * n, 2);
+    let per_task = rows_per_sparse_task(m, a.len() * n, 2);
     dst.par_chunks_mut(per_task * n)
         .enumerate()
         .for_each(|(task, out)| {
@@ -181,7 +181,7 @@ pub fn matmul_transposed_acc(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32],
     }
     // The nonzeros of an image sit in its middle columns: many small tasks
     // let the threads share them out.
-    let per_task = rows_per_task(cols, a.len() * n, 8);
+    let per_task = rows_per_sparse_task(cols, a.len() * n, 8);
     dst.par_chunks_mut(per_task * n)
         .enumerate()
         .for_each(|(task, out)| {
@@ -193,7 +193,7 @@ pub fn matmul_transposed_acc(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32],
 
 /// Output rows per parallel task: `tasks_per_thread` tasks for each thread,
 /// or one task for a small product.
-fn rows_per_task(rows: usize, dense_work: usize, tasks_per_thread: usize) -> usize {
+fn rows_per_sparse_task(rows: usize, dense_work: usize, tasks_per_thread: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     match dense_work >= 4 * MIN_WORK && threads > 1 {
         true => rows.div_ceil(tasks_per_thread * threads).max(1),
