@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     vaekit::device::keep_freed_buffers();
     vaekit::device::set_threads(cli.global.threads)?;
-    vaekit::device::on_worker_thread(|| run_command(&cli))
+    vaekit::device::with_spinning_workers(|| run_command(&cli))
 }
 
 fn run_command(cli: &Cli) -> anyhow::Result<()> {

@@ -105,6 +105,64 @@ pub fn on_worker_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| f())
 }
 
+/// Runs `f` (on a worker thread, see [`on_worker_thread`]) while the other
+/// workers spin, looking for work, instead of going to sleep between
+/// parallel kernels.
+///
+/// rayon puts an idle worker to sleep after a few dozen rounds of looking,
+/// and the next parallel kernel wakes it with a system call: on a two-core
+/// virtual machine the wake-ups were about a tenth of the MLP epoch's profile
+/// (`futex_wake`, bench/NOTES.md, step 14). OpenMP, which PyTorch uses,
+/// spins in the same way. Spinning costs the other cores their idle time
+/// while `f` runs; use it for compute-bound work such as training.
+///
+/// Each spinner is a job that runs other jobs while it waits (`rayon::yield_now`)
+/// and stops when `f` returns. So that no spinner can sit on top of a job that
+/// `f` waits for, spinners start only before `f` does: one that a worker picks
+/// up later (because it was busy) returns at once.
+pub fn with_spinning_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    let spinners = rayon::current_num_threads().saturating_sub(1);
+    let Some(me) = rayon::current_thread_index() else {
+        return on_worker_thread(|| with_spinning_workers(f));
+    };
+    if spinners == 0 {
+        return f();
+    }
+    let (started, open, stop) = (
+        AtomicUsize::new(0),
+        AtomicBool::new(true),
+        AtomicBool::new(false),
+    );
+    rayon::scope(|scope| {
+        for _ in 0..spinners {
+            scope.spawn(|_| {
+                if rayon::current_thread_index() == Some(me) || !open.load(SeqCst) {
+                    return;
+                }
+                started.fetch_add(1, SeqCst);
+                while !stop.load(SeqCst) {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        for _ in 0..64 {
+                            std::hint::spin_loop();
+                        }
+                    }
+                }
+            });
+        }
+        // Wait (without running jobs, which could be a spinner) until every
+        // spinner runs, or a few milliseconds when the workers are busy.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(5);
+        while started.load(SeqCst) < spinners && std::time::Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        open.store(false, SeqCst);
+        let out = f();
+        stop.store(true, SeqCst);
+        out
+    })
+}
+
 /// Asks the C allocator to keep freed buffers of up to 32 MiB for reuse
 /// instead of returning them to the operating system. Call once at start-up;
 /// it only changes anything with glibc (Linux), and only speed.
@@ -147,5 +205,76 @@ mod tests {
             assert!(err.contains("--features cuda"), "{err}");
         }
         assert!(parse_device("cuda:x").is_err());
+    }
+
+    /// A parallel sum with nested joins, the kind of work a training step is.
+    fn parallel_work(n: u64) -> u64 {
+        use rayon::prelude::*;
+        (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let (a, b) = rayon::join(|| i % 7, || i % 3);
+                a + b
+            })
+            .sum()
+    }
+
+    fn expected(n: u64) -> u64 {
+        (0..n).map(|i| i % 7 + i % 3).sum()
+    }
+
+    #[test]
+    fn spinning_workers_run_the_work_and_stop() {
+        // A pool of its own with three threads: two spinners, whatever the
+        // machine's core count.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let got = pool.install(|| with_spinning_workers(|| parallel_work(200_000)));
+        assert_eq!(got, expected(200_000));
+        // Called again inside itself, and from outside any pool.
+        let nested = pool
+            .install(|| with_spinning_workers(|| with_spinning_workers(|| parallel_work(50_000))));
+        assert_eq!(nested, expected(50_000));
+        assert_eq!(
+            with_spinning_workers(|| parallel_work(1000)),
+            expected(1000)
+        );
+        // With one thread there is nothing to spin.
+        let single = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        assert_eq!(single.install(|| with_spinning_workers(|| 42)), 42);
+    }
+
+    #[test]
+    fn concurrent_callers_with_spinners_all_finish() {
+        // Four callers share a pool of three threads, so that spinners meet
+        // busy workers and one caller's work runs inside another's spinner:
+        // every caller must still finish (a deadlock would hang here, so each
+        // result is awaited with a time limit).
+        let pool = std::sync::Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap(),
+        );
+        let (send, receive) = std::sync::mpsc::channel();
+        for caller in 0..4u64 {
+            let (pool, send) = (pool.clone(), send.clone());
+            std::thread::spawn(move || {
+                let n = 20_000 + caller * 1000;
+                let got = pool.install(|| with_spinning_workers(|| parallel_work(n)));
+                send.send((got, expected(n))).unwrap();
+            });
+        }
+        for _ in 0..4 {
+            let (got, want) = receive
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("a caller did not finish within 60 s");
+            assert_eq!(got, want);
+        }
     }
 }

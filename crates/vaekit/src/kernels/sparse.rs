@@ -11,114 +11,223 @@
 //! blocks:
 //!
 //! - the output rows are split into tasks over rayon's threads, and each task
-//!   lists the nonzeros of its rows of the sparse operand as (column, value)
-//!   pairs (compressed sparse rows), so the listing runs in parallel too;
-//! - each output row is computed in blocks of 64 columns held in eight 8-lane
-//!   registers (128 in eight 16-lane ones where the CPU has AVX-512), adding `value * b[column, block]` for each nonzero of the row:
-//!   one load per multiply-add, as in a dense kernel;
-//! - the rows of `b` are taken in tiles, so that the tile's block (16 KiB)
-//!   stays in the level-1 cache while every row of the task uses it.
+//!   lists the nonzeros of its rows of the sparse operand four rows at a time
+//!   ([`GROUP`]): one entry for each column where any of the four is nonzero,
+//!   with the four values (sixteen columns at a time with AVX-512's
+//!   compressing stores), so the listing runs in parallel too;
+//! - each group's four output rows are computed in blocks of 64 columns held
+//!   in sixteen 16-lane registers (16 columns in eight 8-lane ones with AVX2),
+//!   adding `value[r] * b[column, block]` for each entry: the kernel runs at
+//!   the CPU's peak rate of multiply-adds, about half of them by the zeros
+//!   that a group's columns bring in (step 13 of bench/NOTES.md);
+//! - for `a^T @ b`, `a` is transposed first, so that a group is four
+//!   neighbouring columns of `a` (on images, neighbouring pixels, which are
+//!   often nonzero together: fewer extra zeros than four images).
 //!
 //! The caller asks [`is_sparse`] first: when the operand is not sparse enough
 //! to win (more than [`MAX_DENSITY`] of it nonzero) the dense product should
 //! run instead. Results equal the dense product's up to the order of the
-//! additions, except that a zero times a non-finite value of `b` adds nothing
-//! here (NaN in a dense product).
+//! additions, except that a zero of `a` times a non-finite value of `b` adds
+//! nothing here when no other row of its group is nonzero in that column
+//! (NaN in a dense product).
 
 use rayon::prelude::*;
 
-/// The largest share of nonzeros for which the sparse product is used. The
-/// sparse kernel's multiply-adds run slower than the dense kernel's (rows of
-/// `b` gathered instead of packed panels): it broke even at about 0.2 nonzero
-/// against `gemm`'s AVX-512 kernels and at 0.3-0.4 against its AVX2 ones,
-/// measured with `cargo bench -p vaekit --bench sparse_products`
-/// (bench/NOTES.md, step 9).
+/// The largest share of nonzeros for which the sparse product is used. On
+/// random matrices (whose groups of four rows bring in more zeros than
+/// images do) the sparse product still beat `gemm`'s AVX-512 kernels at 0.2
+/// nonzero and broke even at about 0.3; on MNIST images (0.18 nonzero) it is
+/// 1.4-1.8x faster. Measured with `cargo bench -p vaekit --bench
+/// sparse_products` (bench/NOTES.md, steps 9 and 13).
 pub const MAX_DENSITY: f64 = 0.2;
 
 /// Products with fewer multiply-adds than this (dense count) stay dense: the
 /// listing of the nonzeros and the thread start-up would cost more than they save.
 const MIN_WORK: usize = 1 << 16;
 
-/// Output columns per register block: eight vectors of eight lanes (AVX2),
-/// or of sixteen (AVX-512).
-const BLOCK: usize = 64;
+/// Rows of the sparse operand taken together: each entry of a group is a
+/// column where at least one of its rows is nonzero, and the product loads
+/// that column's row of `b` once for all four rows' values. On MNIST images a
+/// group's columns are about twice one image's nonzeros (the extra values are
+/// zeros), but each load feeds four times the multiply-adds: one load per
+/// multiply-add left the kernel waiting on the level-2 cache (bench/NOTES.md,
+/// step 13).
+const GROUP: usize = 4;
+
+/// Output columns per register block: with [`GROUP`] rows, 16 sums of 16
+/// lanes (AVX-512), or 8 of 8 lanes (AVX2, which has 16 registers).
 #[cfg(target_arch = "x86_64")]
-const BLOCK_AVX512: usize = 128;
+const BLOCK_AVX512: usize = 64;
+const BLOCK: usize = 16;
 
-/// Values of `b` per tile (16 KiB): a tile is `TILE_VALUES / block` rows.
-const TILE_VALUES: usize = 4096;
+/// How many entries ahead the rows of `b` are fetched into cache.
+const PREFETCH_AHEAD: usize = 8;
 
-/// The nonzeros of some rows of a matrix: those of row `r` are
-/// `columns[offsets[r]..offsets[r + 1]]`, in increasing order, with their `values`.
+/// The nonzeros of some rows of a matrix, [`GROUP`] rows at a time: the
+/// entries of group `g` are `offsets[g]..offsets[g + 1]`, one per column
+/// where any row of the group is nonzero, in increasing order of column,
+/// with `values[r]` holding row `r` of the group (zero where that row is).
+/// Every column is less than the matrix's width.
 #[derive(Debug, Default, PartialEq)]
-struct Csr {
+struct Groups {
     offsets: Vec<usize>,
     columns: Vec<u32>,
-    values: Vec<f32>,
+    values: [Vec<f32>; GROUP],
+    rows: usize,
 }
 
-impl Csr {
+impl Groups {
     /// Rows `first..first + rows` of the row-major matrix `dense` with `cols` columns.
-    fn of_rows(dense: &[f32], cols: usize, first: usize, rows: usize) -> Csr {
+    fn of_rows(dense: &[f32], cols: usize, first: usize, rows: usize) -> Groups {
         let part = &dense[first * cols..(first + rows) * cols];
-        let nnz = count_nonzero(part);
-        // Every value is written at the next free place and kept only when it
-        // is nonzero: no branch to mispredict, and one spare place at the end.
-        let (mut columns, mut values) = (vec![0u32; nnz + 1], vec![0f32; nnz + 1]);
-        let mut offsets = Vec::with_capacity(rows + 1);
+        let zeros = vec![0.0f32; cols];
+        // The last group is padded with rows of zeros.
+        let group = |g: usize| -> [&[f32]; GROUP] {
+            std::array::from_fn(|r| {
+                let i = g * GROUP + r;
+                part.get(i * cols..(i + 1) * cols).unwrap_or(&zeros)
+            })
+        };
+        let count = rows.div_ceil(GROUP);
+        let mut offsets = Vec::with_capacity(count + 1);
         offsets.push(0);
-        let mut next = 0;
-        for row in part.chunks_exact(cols) {
-            for (j, &v) in row.iter().enumerate() {
-                columns[next] = j as u32;
-                values[next] = v;
-                next += (v != 0.0) as usize;
-            }
-            offsets.push(next);
+        for g in 0..count {
+            offsets.push(offsets[g] + count_union(group(g)));
         }
-        columns.truncate(nnz);
-        values.truncate(nnz);
-        Csr {
+        let total = offsets[count];
+        // One spare place: the portable lister writes every column, kept or not.
+        let mut columns = vec![0u32; total + 1];
+        let mut values: [Vec<f32>; GROUP] = std::array::from_fn(|_| vec![0.0f32; total + 1]);
+        for g in 0..count {
+            let at = offsets[g];
+            let [v0, v1, v2, v3] = &mut values;
+            let written = list_union(
+                group(g),
+                &mut columns[at..],
+                [&mut v0[at..], &mut v1[at..], &mut v2[at..], &mut v3[at..]],
+            );
+            debug_assert_eq!(written, offsets[g + 1] - at);
+        }
+        columns.truncate(total);
+        values.iter_mut().for_each(|v| v.truncate(total));
+        Groups {
             offsets,
             columns,
             values,
+            rows,
         }
     }
 
-    /// Columns `first..first + count` of the row-major matrix `dense` with
-    /// `cols` columns, as the rows of its transpose.
-    fn of_columns(dense: &[f32], cols: usize, first: usize, count: usize) -> Csr {
-        let mut offsets = vec![0usize; count + 1];
-        for row in dense.chunks_exact(cols) {
-            for (j, &v) in row[first..first + count].iter().enumerate() {
-                offsets[j + 1] += (v != 0.0) as usize;
-            }
-        }
-        for j in 0..count {
-            offsets[j + 1] += offsets[j];
-        }
-        let nnz = offsets[count];
-        let (mut columns, mut values) = (vec![0u32; nnz], vec![0f32; nnz]);
-        let mut next = offsets[..count].to_vec();
-        for (i, row) in dense.chunks_exact(cols).enumerate() {
-            for (j, &v) in row[first..first + count].iter().enumerate() {
-                if v != 0.0 {
-                    columns[next[j]] = i as u32;
-                    values[next[j]] = v;
-                    next[j] += 1;
-                }
-            }
-        }
-        Csr {
-            offsets,
-            columns,
-            values,
-        }
+    /// The entries of group `g`: their columns and each row's values.
+    fn entries(&self, g: usize) -> (&[u32], [&[f32]; GROUP]) {
+        let range = self.offsets[g]..self.offsets[g + 1];
+        let values = std::array::from_fn(|r| &self.values[r][range.clone()]);
+        (&self.columns[range], values)
     }
+}
 
-    fn rows(&self) -> usize {
-        self.offsets.len() - 1
+/// The number of columns where any of `rows` (of equal lengths) is nonzero.
+fn count_union(rows: [&[f32]; GROUP]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx512() {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { union_masks_avx512(rows, |_, mask| mask.count_ones() as usize) };
     }
+    count_union_portable(rows)
+}
+
+fn count_union_portable(rows: [&[f32]; GROUP]) -> usize {
+    (0..rows[0].len())
+        .map(|j| rows.iter().any(|r| r[j] != 0.0) as usize)
+        .sum()
+}
+
+/// Calls `each(j, x, mask)` for every sixteen columns `j..j + 16` of `rows`
+/// (fewer at the end, read as zeros past it), with the rows' values `x` and
+/// the mask of the columns where any row is nonzero, and sums what it returns.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn union_masks_avx512(
+    rows: [&[f32]; GROUP],
+    mut each: impl FnMut((usize, &[std::arch::x86_64::__m512; GROUP]), u16) -> usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    let cols = rows[0].len();
+    assert!(rows.iter().all(|r| r.len() == cols));
+    let mut sum = 0;
+    for j in (0..cols).step_by(16) {
+        let load_mask: __mmask16 = match cols - j {
+            w if w >= 16 => 0xffff,
+            w => (1u16 << w) - 1,
+        };
+        // SAFETY: the mask reads only columns below `cols`, inside each row.
+        let x: [__m512; GROUP] = std::array::from_fn(|r| unsafe {
+            _mm512_maskz_loadu_ps(load_mask, rows[r].as_ptr().add(j))
+        });
+        let any = x
+            .iter()
+            .fold(0, |m, &v| m | _mm512_cmpneq_ps_mask(v, _mm512_setzero_ps()));
+        sum += each((j, &x), any);
+    }
+    sum
+}
+
+/// Writes the columns where any of `rows` is nonzero to the front of
+/// `columns`, and each row's values there to `values`; returns how many.
+/// Each output must have room for that many and one more.
+fn list_union(rows: [&[f32]; GROUP], columns: &mut [u32], values: [&mut [f32]; GROUP]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx512() {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { list_union_avx512(rows, columns, values) };
+    }
+    list_union_portable(rows, columns, values)
+}
+
+fn list_union_portable(
+    rows: [&[f32]; GROUP],
+    columns: &mut [u32],
+    values: [&mut [f32]; GROUP],
+) -> usize {
+    let mut next = 0;
+    let [v0, v1, v2, v3] = values;
+    // Every column is written at the next free place and kept only when a
+    // row is nonzero there: no branch to mispredict.
+    let columns_of_rows = rows[0].iter().zip(rows[1]).zip(rows[2]).zip(rows[3]);
+    for (j, (((&a, &b), &c), &d)) in columns_of_rows.enumerate() {
+        columns[next] = j as u32;
+        (v0[next], v1[next], v2[next], v3[next]) = (a, b, c, d);
+        next += ((a != 0.0) | (b != 0.0) | (c != 0.0) | (d != 0.0)) as usize;
+    }
+    next
+}
+
+/// [`list_union`] sixteen columns at a time, with AVX-512's compressing stores.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn list_union_avx512(
+    rows: [&[f32]; GROUP],
+    columns: &mut [u32],
+    mut values: [&mut [f32]; GROUP],
+) -> usize {
+    use std::arch::x86_64::*;
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let mut next = 0;
+    union_masks_avx512(rows, |(j, x), any| {
+        let kept = any.count_ones() as usize;
+        assert!(next + kept <= columns.len() && values.iter().all(|v| next + kept <= v.len()));
+        let index = _mm512_add_epi32(lanes, _mm512_set1_epi32(j as i32));
+        // SAFETY: the assertion above leaves room for the `kept` values each
+        // compressing store writes from `next` on.
+        unsafe {
+            _mm512_mask_compressstoreu_epi32(columns.as_mut_ptr().add(next).cast(), any, index);
+            for (v, &xv) in values.iter_mut().zip(x) {
+                _mm512_mask_compressstoreu_ps(v.as_mut_ptr().add(next).cast(), any, xv);
+            }
+        }
+        next += kept;
+        kept
+    })
 }
 
 /// The number of values that are not zero (NaN counts as nonzero).
@@ -132,7 +241,7 @@ pub fn count_nonzero(values: &[f32]) -> usize {
 /// [`MAX_DENSITY`] nonzero.
 pub fn is_sparse(a: &[f32], n: usize) -> bool {
     // Narrower products are cheap densely, and miss the register blocks here.
-    n >= BLOCK
+    n >= 64
         && a.len().saturating_mul(n) >= MIN_WORK
         && count_nonzero(a) as f64 <= MAX_DENSITY * a.len() as f64
 }
@@ -157,9 +266,8 @@ pub fn matmul_acc(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32], n: usize) 
     dst.par_chunks_mut(per_task * n)
         .enumerate()
         .for_each(|(task, out)| {
-            let first = task * per_task;
-            let csr = Csr::of_rows(a, cols, first, out.len() / n);
-            rows_acc(out, &csr, b, n, cols);
+            let groups = Groups::of_rows(a, cols, task * per_task, out.len() / n);
+            rows_acc(out, &groups, b, n);
         });
 }
 
@@ -179,146 +287,169 @@ pub fn matmul_transposed_acc(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32],
     if cols == 0 || n == 0 {
         return;
     }
-    // The nonzeros of an image sit in its middle columns: many small tasks
-    // let the threads share them out.
+    // The rows of the transpose are the columns of `a`: on images,
+    // neighbouring pixels, which are often nonzero together, so that a group
+    // of four has few more entries than one of them. Their nonzeros sit in
+    // the middle rows: many small tasks let the threads share them out.
+    let transposed = transpose(a, m, cols);
     let per_task = rows_per_sparse_task(cols, a.len() * n, 8);
     dst.par_chunks_mut(per_task * n)
         .enumerate()
         .for_each(|(task, out)| {
-            let first = task * per_task;
-            let csr = Csr::of_columns(a, cols, first, out.len() / n);
-            rows_acc(out, &csr, b, n, m);
+            let groups = Groups::of_rows(&transposed, m, task * per_task, out.len() / n);
+            rows_acc(out, &groups, b, n);
         });
 }
 
-/// Output rows per parallel task: `tasks_per_thread` tasks for each thread,
-/// or one task for a small product.
-fn rows_per_sparse_task(rows: usize, dense_work: usize, tasks_per_thread: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
-    match dense_work >= 4 * MIN_WORK && threads > 1 {
-        true => rows.div_ceil(tasks_per_thread * threads).max(1),
-        false => rows.max(1),
-    }
+/// The transpose (`cols x rows`, row-major) of the row-major `rows x cols`
+/// matrix `a`, sixteen of its columns (one cache line of each row) per task.
+fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0f32; a.len()];
+    t.par_chunks_mut(16 * rows)
+        .enumerate()
+        .for_each(|(task, out)| {
+            let first = task * 16;
+            let width = out.len() / rows;
+            for (i, row) in a.chunks_exact(cols).enumerate() {
+                for (r, &v) in row[first..first + width].iter().enumerate() {
+                    out[r * rows + i] = v;
+                }
+            }
+        });
+    t
 }
 
-/// `out` (the task's rows of the product, `n` wide) `+= csr @ b`, `b` having `k` rows.
-fn rows_acc(out: &mut [f32], csr: &Csr, b: &[f32], n: usize, k: usize) {
+/// Output rows per parallel task, a multiple of [`GROUP`]: `tasks_per_thread`
+/// tasks for each thread, or one task for a small product.
+fn rows_per_sparse_task(rows: usize, dense_work: usize, tasks_per_thread: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let per_task = match dense_work >= 4 * MIN_WORK && threads > 1 {
+        true => rows.div_ceil(tasks_per_thread * threads),
+        false => rows,
+    };
+    per_task.next_multiple_of(GROUP).max(GROUP)
+}
+
+/// `out` (the task's rows of the product, `n` wide) `+= groups @ b`.
+fn rows_acc(out: &mut [f32], groups: &Groups, b: &[f32], n: usize) {
     #[cfg(target_arch = "x86_64")]
     if super::simd::avx512() {
         // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
-        return unsafe { rows_acc_avx512(out, csr, b, n, k) };
+        return unsafe { rows_acc_avx512(out, groups, b, n) };
     }
     #[cfg(target_arch = "x86_64")]
     if super::simd::avx2() {
         // SAFETY: the CPU has AVX2 and FMA, checked just above.
-        return unsafe { rows_acc_avx2(out, csr, b, n, k) };
+        return unsafe { rows_acc_avx2(out, groups, b, n) };
     }
-    rows_acc_with::<false, BLOCK>(out, csr, b, n, k)
+    rows_acc_with::<false, BLOCK>(out, groups, b, n)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn rows_acc_avx2(out: &mut [f32], csr: &Csr, b: &[f32], n: usize, k: usize) {
-    rows_acc_with::<true, BLOCK>(out, csr, b, n, k)
+fn rows_acc_avx2(out: &mut [f32], groups: &Groups, b: &[f32], n: usize) {
+    rows_acc_with::<true, BLOCK>(out, groups, b, n)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn rows_acc_avx512(out: &mut [f32], csr: &Csr, b: &[f32], n: usize, k: usize) {
-    rows_acc_with::<true, BLOCK_AVX512>(out, csr, b, n, k)
+fn rows_acc_avx512(out: &mut [f32], groups: &Groups, b: &[f32], n: usize) {
+    rows_acc_with::<true, BLOCK_AVX512>(out, groups, b, n)
 }
 
-/// The body of [`rows_acc`]: column blocks, then tiles of `b`'s rows, then
-/// the task's rows, so that the tile's block stays in cache for all of them.
+/// The body of [`rows_acc`]: for each block of columns, every group, so
+/// that the block's part of `b` stays in cache while the groups use it.
 #[inline(always)]
 fn rows_acc_with<const FMA: bool, const B: usize>(
     out: &mut [f32],
-    csr: &Csr,
+    groups: &Groups,
     b: &[f32],
     n: usize,
-    k: usize,
 ) {
-    let tile = TILE_VALUES / B;
-    let (rows, tiles) = (csr.rows(), k.div_ceil(tile));
-    // Where each row's nonzeros of each tile start: `bounds[r * (tiles + 1) + t]`.
-    let mut bounds = Vec::with_capacity(rows * (tiles + 1));
-    for r in 0..rows {
-        let (start, end) = (csr.offsets[r], csr.offsets[r + 1]);
-        let mut at = start;
-        for t in 0..tiles {
-            bounds.push(at);
-            let limit = ((t + 1) * tile) as u32;
-            while at < end && csr.columns[at] < limit {
-                at += 1;
-            }
-        }
-        bounds.push(end);
-    }
+    assert_eq!(out.len(), groups.rows * n);
     let mut c0 = 0;
     while c0 < n {
+        // Full blocks, then the widest of 32, 16 or 8 columns that fits.
         let width = match n - c0 {
             w if w >= B => B,
+            w if w >= 32 => 32,
+            w if w >= 16 => 16,
             w if w >= 8 => 8,
             w => w,
         };
-        for t in 0..tiles {
-            for r in 0..rows {
-                let (start, end) = (bounds[r * (tiles + 1) + t], bounds[r * (tiles + 1) + t + 1]);
-                if end == start {
-                    continue;
-                }
-                let (cols, vals) = (&csr.columns[start..end], &csr.values[start..end]);
-                let block = &mut out[r * n + c0..r * n + c0 + width];
-                match width {
-                    w if w == B => {
-                        add_block::<B, FMA>(block.try_into().unwrap(), cols, vals, b, n, c0)
-                    }
-                    8 => add_block::<8, FMA>(block.try_into().unwrap(), cols, vals, b, n, c0),
-                    _ => add_narrow::<FMA>(block, cols, vals, b, n, c0),
-                }
+        for (g, out) in out.chunks_mut(GROUP * n).enumerate() {
+            let entries = groups.entries(g);
+            match width {
+                w if w == B => add_block::<B, FMA>(out, entries, b, n, c0),
+                32 => add_block::<32, FMA>(out, entries, b, n, c0),
+                16 => add_block::<16, FMA>(out, entries, b, n, c0),
+                8 => add_block::<8, FMA>(out, entries, b, n, c0),
+                _ => add_narrow::<FMA>(out, entries, b, n, c0..n),
             }
         }
         c0 += width;
     }
 }
 
-/// `out += sum over the nonzeros of value * b[column, c0..c0 + W]`, with the
-/// sums in registers throughout.
+/// `out[r, c0..c0 + W] += sum over the group's entries of values[r] *
+/// b[column, c0..c0 + W]` for each row `r` of the group (`out` holds its
+/// rows, `n` wide), with the sums in registers throughout.
 #[inline(always)]
 fn add_block<const W: usize, const FMA: bool>(
-    out: &mut [f32; W],
-    cols: &[u32],
-    vals: &[f32],
+    out: &mut [f32],
+    (cols, values): (&[u32], [&[f32]; GROUP]),
     b: &[f32],
     n: usize,
     c0: usize,
 ) {
-    let mut acc = *out;
-    for (&k, &v) in cols.iter().zip(vals) {
-        let start = k as usize * n + c0;
+    let len = cols.len();
+    assert!(values.iter().all(|v| v.len() == len) && c0 + W <= n);
+    let mut acc = [[0.0f32; W]; GROUP];
+    for e in 0..len {
+        #[cfg(target_arch = "x86_64")]
+        if FMA && len > PREFETCH_AHEAD {
+            let ahead = cols[(e + PREFETCH_AHEAD).min(len - 1)] as usize * n + c0;
+            let line = b.as_ptr().wrapping_add(ahead);
+            for l in (0..W).step_by(16) {
+                // SAFETY: a prefetch only hints the cache; it reads nothing.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        line.wrapping_add(l).cast(),
+                    )
+                };
+            }
+        }
+        let start = cols[e] as usize * n + c0;
         let row: &[f32; W] = b[start..start + W].try_into().unwrap();
-        for j in 0..W {
-            acc[j] = madd::<FMA>(v, row[j], acc[j]);
+        for (sums, v) in acc.iter_mut().zip(&values) {
+            let v = v[e];
+            for j in 0..W {
+                sums[j] = madd::<FMA>(v, row[j], sums[j]);
+            }
         }
     }
-    *out = acc;
+    for (o, sums) in out.chunks_exact_mut(n).zip(&acc) {
+        for (o, s) in o[c0..c0 + W].iter_mut().zip(sums) {
+            *o += s;
+        }
+    }
 }
 
 /// [`add_block`] for the last fewer than eight columns.
 #[inline(always)]
 fn add_narrow<const FMA: bool>(
     out: &mut [f32],
-    cols: &[u32],
-    vals: &[f32],
+    (cols, values): (&[u32], [&[f32]; GROUP]),
     b: &[f32],
     n: usize,
-    c0: usize,
+    span: std::ops::Range<usize>,
 ) {
-    let width = out.len();
-    for (&k, &v) in cols.iter().zip(vals) {
-        let start = k as usize * n + c0;
-        for (o, &w) in out.iter_mut().zip(&b[start..start + width]) {
-            *o = madd::<FMA>(v, w, *o);
+    for (o, v) in out.chunks_exact_mut(n).zip(&values) {
+        for (&k, &v) in cols.iter().zip(v.iter()) {
+            let row = &b[k as usize * n..][span.clone()];
+            for (o, &w) in o[span.clone()].iter_mut().zip(row) {
+                *o = madd::<FMA>(v, w, *o);
+            }
         }
     }
 }
@@ -409,28 +540,73 @@ mod tests {
     #[test]
     fn every_instruction_set_gives_the_same_product() {
         // The dispatch picks one variant per CPU; each is checked here where
-        // the CPU can run it.
-        let (m, k, n) = (20, 300, 400);
+        // the CPU can run it. 22 rows: five groups and a short one.
+        let (m, k, n) = (22, 300, 400);
         let a = sparse_matrix(m, k, 0.2, 11);
         let b = sparse_matrix(k, n, 1.0, 12);
         let want = dense_product(&a, &b, m, k, n);
-        let csr = Csr::of_rows(&a, k, 0, m);
+        let groups = Groups::of_rows(&a, k, 0, m);
         let mut got = vec![0.0f32; m * n];
-        rows_acc_with::<false, BLOCK>(&mut got, &csr, &b, n, k);
+        rows_acc_with::<false, BLOCK>(&mut got, &groups, &b, n);
         assert_close(&got, &want, "baseline");
         #[cfg(target_arch = "x86_64")]
         if crate::kernels::simd::avx2() {
             let mut got = vec![0.0f32; m * n];
             // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            unsafe { rows_acc_avx2(&mut got, &csr, &b, n, k) };
+            unsafe { rows_acc_avx2(&mut got, &groups, &b, n) };
             assert_close(&got, &want, "AVX2");
         }
         #[cfg(target_arch = "x86_64")]
         if crate::kernels::simd::avx512() {
             let mut got = vec![0.0f32; m * n];
             // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
-            unsafe { rows_acc_avx512(&mut got, &csr, &b, n, k) };
+            unsafe { rows_acc_avx512(&mut got, &groups, &b, n) };
             assert_close(&got, &want, "AVX-512");
+        }
+    }
+
+    /// The signature of [`list_union`] and its variants.
+    type Lister = fn([&[f32]; GROUP], &mut [u32], [&mut [f32]; GROUP]) -> usize;
+
+    #[test]
+    fn every_instruction_set_lists_the_same_nonzeros() {
+        // Widths with and without a partial last sixteen, NaN and -0.0 among the values.
+        for (cols, density) in [(784, 0.2), (37, 0.5), (16, 0.9), (5, 0.3), (0, 0.5)] {
+            let mut a = sparse_matrix(GROUP, cols, density, cols as u64);
+            if cols > 3 {
+                (a[1], a[2]) = (f32::NAN, -0.0);
+            }
+            let rows: [&[f32]; GROUP] = std::array::from_fn(|r| &a[r * cols..(r + 1) * cols]);
+            let listed = |list: Lister| {
+                let (mut c, mut v) = (vec![0u32; cols + 1], vec![vec![0.0f32; cols + 1]; GROUP]);
+                let [v0, v1, v2, v3] = &mut v[..] else {
+                    unreachable!()
+                };
+                let len = list(rows, &mut c, [v0, v1, v2, v3]);
+                c.truncate(len);
+                v.iter_mut().for_each(|v| v.truncate(len));
+                (
+                    c,
+                    v.iter()
+                        .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let portable = listed(list_union_portable);
+            let want: Vec<u32> = (0..cols as u32)
+                .filter(|&j| rows.iter().any(|r| r[j as usize] != 0.0))
+                .collect();
+            assert_eq!(portable.0, want, "{cols} columns");
+            assert_eq!(count_union_portable(rows), want.len());
+            assert_eq!(count_union(rows), want.len());
+            #[cfg(target_arch = "x86_64")]
+            if crate::kernels::simd::avx512() {
+                // SAFETY: the CPU has AVX-512F, checked just above.
+                assert_eq!(
+                    listed(|r, c, v| unsafe { list_union_avx512(r, c, v) }),
+                    portable
+                );
+            }
         }
     }
 
@@ -449,17 +625,27 @@ mod tests {
 
     #[test]
     fn the_listing_of_nonzeros_is_exact() {
-        let a = [0.0, 2.0, 0.0, -1.0, 0.0, 0.0, 3.0, 0.0, 0.0];
-        let rows = Csr::of_rows(&a, 3, 0, 3);
-        assert_eq!(rows.offsets, [0, 1, 2, 3]);
-        assert_eq!(rows.columns, [1, 0, 0]);
-        assert_eq!(rows.values, [2.0, -1.0, 3.0]);
-        assert_eq!(Csr::of_rows(&a, 3, 1, 2).offsets, [0, 1, 2]);
-        let columns = Csr::of_columns(&a, 3, 0, 3);
-        assert_eq!(columns, Csr::of_rows(&transpose(&a, 3, 3), 3, 0, 3));
-        let last_two = Csr::of_columns(&a, 3, 1, 2);
-        assert_eq!(last_two.offsets, [0, 1, 1]);
-        assert_eq!((last_two.columns, last_two.values), (vec![0], vec![2.0]));
+        // Rows [0 2 0], [-1 0 0], [3 0 0] and, in a second group, [0 0 5].
+        let a = [
+            0.0, 2.0, 0.0, -1.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0,
+        ];
+        let groups = Groups::of_rows(&a, 3, 0, 5);
+        assert_eq!((groups.offsets.clone(), groups.rows), (vec![0, 2, 3], 5));
+        assert_eq!(groups.columns, [0, 1, 2]);
+        assert_eq!(groups.values[0], [0.0, 2.0, 5.0]);
+        assert_eq!(groups.values[1], [-1.0, 0.0, 0.0]);
+        assert_eq!(groups.values[2], [3.0, 0.0, 0.0]);
+        assert_eq!(groups.values[3], [0.0, 0.0, 0.0]);
+        // The last row alone: one group padded with zero rows.
+        let last = Groups::of_rows(&a, 3, 4, 1);
+        assert_eq!((last.offsets, last.columns), (vec![0, 1], vec![2]));
+        assert_eq!(last.values[0], [5.0]);
+        assert_eq!(
+            super::transpose(&a, 5, 3),
+            [
+                0.0, -1.0, 3.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0
+            ]
+        );
     }
 
     #[test]
