@@ -276,38 +276,54 @@ impl Backward<Flex, 3> for LinearBackward {
             Some((y, activation)) => through_activation(grad, y, *activation),
         };
         let g = values(&grad);
-        if let Some(node) = node_b {
-            grads.register::<Flex>(node.id, from_vec(column_sums(&g, d_out), [d_out]));
-        }
-        if let Some(node) = node_w {
-            let x = values(&x);
-            let mut dw = vec![0.0f32; d_in * d_out];
-            match sparse_input {
-                true => sparse::matmul_transposed_acc(&mut dw, &x, d_in, &g, d_out),
-                false => matmul_into(
-                    &mut dw,
+        // The three gradients are independent: the weight's and the bias's
+        // beside the input's, so that a product too small for `gemm` to
+        // split still keeps both threads busy.
+        let weight_and_bias = || {
+            let db = node_b.is_some().then(|| column_sums(&g, d_out));
+            let dw = node_w.is_some().then(|| {
+                let x = values(&x);
+                let mut dw = vec![0.0f32; d_in * d_out];
+                match sparse_input {
+                    true => sparse::matmul_transposed_acc(&mut dw, &x, d_in, &g, d_out),
+                    false => matmul_into(
+                        &mut dw,
+                        false,
+                        d_in,
+                        d_out,
+                        batch,
+                        Matrix::transposed(&x, d_in),
+                        Matrix::rows(&g, d_out),
+                    ),
+                }
+                dw
+            });
+            (db, dw)
+        };
+        let input = || {
+            node_x.is_some().then(|| {
+                let w = values(&weight);
+                let mut dx = vec![0.0f32; batch * d_in];
+                matmul_into(
+                    &mut dx,
                     false,
+                    batch,
                     d_in,
                     d_out,
-                    batch,
-                    Matrix::transposed(&x, d_in),
                     Matrix::rows(&g, d_out),
-                ),
-            }
+                    Matrix::transposed(&w, d_out),
+                );
+                dx
+            })
+        };
+        let ((db, dw), dx) = rayon::join(weight_and_bias, input);
+        if let (Some(node), Some(db)) = (node_b, db) {
+            grads.register::<Flex>(node.id, from_vec(db, [d_out]));
+        }
+        if let (Some(node), Some(dw)) = (node_w, dw) {
             grads.register::<Flex>(node.id, from_vec(dw, [d_in, d_out]));
         }
-        if let Some(node) = node_x {
-            let w = values(&weight);
-            let mut dx = vec![0.0f32; batch * d_in];
-            matmul_into(
-                &mut dx,
-                false,
-                batch,
-                d_in,
-                d_out,
-                Matrix::rows(&g, d_out),
-                Matrix::transposed(&w, d_out),
-            );
+        if let (Some(node), Some(dx)) = (node_x, dx) {
             grads.register::<Flex>(node.id, from_vec(dx, [batch, d_in]));
         }
     }
