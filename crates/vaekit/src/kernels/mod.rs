@@ -421,6 +421,27 @@ mod simd {
         };
     }
 
+    /// The number of values that are not zero (NaN counts as nonzero), in
+    /// sixteen lanes of counts.
+    #[inline(always)]
+    fn nonzero_count(values: &[f32]) -> usize {
+        let mut lanes = [0u32; 16];
+        let chunks = values.chunks_exact(16);
+        let tail = chunks.remainder().iter().filter(|&&v| v != 0.0).count();
+        for chunk in chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += (v != 0.0) as u32;
+            }
+        }
+        lanes.iter().map(|&l| l as usize).sum::<usize>() + tail
+    }
+
+    multiversion! {
+        /// See `sparse::count_nonzero` (the counts of one lane stay below
+        /// 2^32 up to 2^36 values).
+        pub fn count_nonzero(values: &[f32]) -> usize = nonzero_count;
+    }
+
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;

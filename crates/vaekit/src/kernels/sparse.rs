@@ -232,7 +232,10 @@ fn list_union_avx512(
 
 /// The number of values that are not zero (NaN counts as nonzero).
 pub fn count_nonzero(values: &[f32]) -> usize {
-    values.iter().map(|&v| (v != 0.0) as usize).sum()
+    values
+        .par_chunks(super::CHUNK)
+        .map(super::simd::count_nonzero)
+        .sum()
 }
 
 /// Whether a product of `a` (any shape) with a matrix of `n` columns, or of its
@@ -666,6 +669,20 @@ mod tests {
         matmul_acc(&mut out, &a, 2, &[1.0; 6], 3);
         assert!(out[..3].iter().all(|v| v.is_nan()));
         assert_eq!(&out[3..], &[1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn nonzeros_are_counted_exactly() {
+        // Lengths around the 16 lanes and the parallel chunks; NaN counts,
+        // -0.0 does not.
+        for len in [0, 1, 15, 16, 17, 1000, (1 << 15) + 3, 100_000] {
+            let mut a = sparse_matrix(1, len, 0.3, len as u64);
+            if len > 2 {
+                (a[0], a[len - 1]) = (f32::NAN, -0.0);
+            }
+            let want = a.iter().filter(|&&v| v != 0.0).count();
+            assert_eq!(count_nonzero(&a), want, "{len} values");
+        }
     }
 
     #[test]
