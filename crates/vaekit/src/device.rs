@@ -113,8 +113,12 @@ pub fn on_worker_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// and the next parallel kernel wakes it with a system call: on a two-core
 /// virtual machine the wake-ups were about a tenth of the MLP epoch's profile
 /// (`futex_wake`, bench/NOTES.md, step 14). OpenMP, which PyTorch uses,
-/// spins in the same way. Spinning costs the other cores their idle time
-/// while `f` runs; use it for compute-bound work such as training.
+/// spins in the same way. A spinner that finds no work for 5 ms (while the
+/// data loads, say) naps instead, for up to a millisecond at a time, so a
+/// long serial stretch does not keep the other cores busy; the first kernel
+/// after it may wait up to that millisecond for a helper, but never for a
+/// system call of its own thread. Use it for compute-bound work such as
+/// training.
 ///
 /// Each spinner is a job that runs other jobs while it waits (`rayon::yield_now`)
 /// and stops when `f` returns. So that no spinner can sit on top of a job that
@@ -122,6 +126,12 @@ pub fn on_worker_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// up later (because it was busy) returns at once.
 pub fn with_spinning_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::time::{Duration, Instant};
+    // How long a spinner keeps spinning after its last job, and the range of
+    // its naps after that.
+    const SPIN_FOR: Duration = Duration::from_millis(5);
+    const NAP_MIN: Duration = Duration::from_micros(20);
+    const NAP_MAX: Duration = Duration::from_millis(1);
     let spinners = rayon::current_num_threads().saturating_sub(1);
     let Some(me) = rayon::current_thread_index() else {
         return on_worker_thread(|| with_spinning_workers(f));
@@ -141,19 +151,27 @@ pub fn with_spinning_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
                     return;
                 }
                 started.fetch_add(1, SeqCst);
+                let (mut last_work, mut nap) = (Instant::now(), Duration::ZERO);
                 while !stop.load(SeqCst) {
-                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                        for _ in 0..64 {
+                    if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                        (last_work, nap) = (Instant::now(), Duration::ZERO);
+                    } else if last_work.elapsed() < SPIN_FOR {
+                        for _ in 0..8 {
                             std::hint::spin_loop();
                         }
+                    } else {
+                        // Long without work (loading data, writing files):
+                        // naps of up to a millisecond instead of a busy core.
+                        nap = (nap * 2).clamp(NAP_MIN, NAP_MAX);
+                        std::thread::sleep(nap);
                     }
                 }
             });
         }
         // Wait (without running jobs, which could be a spinner) until every
         // spinner runs, or a few milliseconds when the workers are busy.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(5);
-        while started.load(SeqCst) < spinners && std::time::Instant::now() < deadline {
+        let deadline = Instant::now() + Duration::from_millis(5);
+        while started.load(SeqCst) < spinners && Instant::now() < deadline {
             std::hint::spin_loop();
         }
         open.store(false, SeqCst);
