@@ -51,6 +51,10 @@ pub struct GlobalArgs {
     /// CPU threads for the tensor kernels [default: all cores].
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// Let idle CPU threads sleep between kernels instead of spinning: a little
+    /// slower, but it leaves the cores to other work (several vaekit runs sharing a machine).
+    #[arg(long, global = true)]
+    pub no_spin: bool,
     /// Print only results and errors: no progress bars or per-epoch lines.
     #[arg(long, short, global = true)]
     pub quiet: bool,

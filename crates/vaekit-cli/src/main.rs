@@ -33,7 +33,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     vaekit::device::keep_freed_buffers();
     vaekit::device::set_threads(cli.global.threads)?;
-    vaekit::device::with_spinning_workers(|| run_command(&cli))
+    match cli.global.no_spin {
+        true => vaekit::device::on_worker_thread(|| run_command(&cli)),
+        false => vaekit::device::with_spinning_workers(|| run_command(&cli)),
+    }
 }
 
 fn run_command(cli: &Cli) -> anyhow::Result<()> {

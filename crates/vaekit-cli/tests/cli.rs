@@ -306,6 +306,20 @@ fn train_then_eval_sample_reconstruct_encode_and_info() {
 }
 
 #[test]
+fn spinning_or_sleeping_threads_train_to_the_same_weights() {
+    // --no-spin changes only how idle threads wait, never a result.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &train_args("digits", "spin", &["--threads", "2"]));
+    ok(
+        d,
+        &train_args("digits", "sleep", &["--threads", "2", "--no-spin"]),
+    );
+    let weights = |run: &str| std::fs::read(d.join(run).join("model.safetensors")).unwrap();
+    assert_eq!(weights("spin"), weights("sleep"));
+}
+
+#[test]
 fn config_file_and_resume_work_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
