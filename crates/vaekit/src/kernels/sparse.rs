@@ -11,18 +11,21 @@
 //! blocks:
 //!
 //! - the output rows are split into tasks over rayon's threads, and each task
-//!   lists the nonzeros of its rows of the sparse operand four rows at a time
-//!   ([`GROUP`]): one entry for each column where any of the four is nonzero,
-//!   with the four values (sixteen columns at a time with AVX-512's
-//!   compressing stores), so the listing runs in parallel too;
-//! - each group's four output rows are computed in blocks of 64 columns held
-//!   in sixteen 16-lane registers (16 columns in eight 8-lane ones with AVX2),
-//!   adding `value[r] * b[column, block]` for each entry: the kernel runs at
-//!   the CPU's peak rate of multiply-adds, about half of them by the zeros
-//!   that a group's columns bring in (step 13 of bench/NOTES.md);
+//!   lists the nonzeros of its rows of the sparse operand, with AVX-512 four
+//!   rows at a time ([`GROUP`]): one entry for each column where any of the
+//!   four is nonzero, with the four values (sixteen columns at a time with
+//!   AVX-512's compressing stores), so the listing runs in parallel too;
+//! - with AVX-512 each group's four output rows are computed in blocks of 64
+//!   columns held in sixteen 16-lane registers, adding `value[r] * b[column,
+//!   block]` for each entry: the kernel runs at the CPU's peak rate of
+//!   multiply-adds, about half of them by the zeros that a group's columns
+//!   bring in (step 13 of bench/NOTES.md). With AVX2 (and without either)
+//!   the groups are single rows (compressed sparse rows) in blocks of 64
+//!   columns in eight 8-lane registers: there the groups of four measured
+//!   slower (step 19);
 //! - for `a^T @ b`, `a` is transposed first, so that a group is four
 //!   neighbouring columns of `a` (on images, neighbouring pixels, which are
-//!   often nonzero together: fewer extra zeros than four images).
+//!   often nonzero together).
 //!
 //! The caller asks [`is_sparse`] first: when the operand is not sparse enough
 //! to win (more than [`MAX_DENSITY`] of it nonzero) the dense product should
@@ -55,10 +58,8 @@ const MIN_WORK: usize = 1 << 16;
 const GROUP: usize = 4;
 
 /// Output columns per register block: with [`GROUP`] rows, 16 sums of 16
-/// lanes (AVX-512), or 8 of 8 lanes (AVX2, which has 16 registers).
-#[cfg(target_arch = "x86_64")]
-const BLOCK_AVX512: usize = 64;
-const BLOCK: usize = 16;
+/// lanes (AVX-512); with one row, 8 of 8 lanes (AVX2).
+const BLOCK: usize = 64;
 
 /// How many entries ahead the rows of `b` are fetched into cache.
 const PREFETCH_AHEAD: usize = 8;
@@ -68,27 +69,27 @@ const PREFETCH_AHEAD: usize = 8;
 /// where any row of the group is nonzero, in increasing order of column,
 /// with `values[r]` holding row `r` of the group (zero where that row is).
 /// Every column is less than the matrix's width.
-#[derive(Debug, Default, PartialEq)]
-struct Groups {
+#[derive(Debug, PartialEq)]
+struct Groups<const G: usize> {
     offsets: Vec<usize>,
     columns: Vec<u32>,
-    values: [Vec<f32>; GROUP],
+    values: [Vec<f32>; G],
     rows: usize,
 }
 
-impl Groups {
+impl<const G: usize> Groups<G> {
     /// Rows `first..first + rows` of the row-major matrix `dense` with `cols` columns.
-    fn of_rows(dense: &[f32], cols: usize, first: usize, rows: usize) -> Groups {
+    fn of_rows(dense: &[f32], cols: usize, first: usize, rows: usize) -> Self {
         let part = &dense[first * cols..(first + rows) * cols];
         let zeros = vec![0.0f32; cols];
         // The last group is padded with rows of zeros.
-        let group = |g: usize| -> [&[f32]; GROUP] {
+        let group = |g: usize| -> [&[f32]; G] {
             std::array::from_fn(|r| {
-                let i = g * GROUP + r;
+                let i = g * G + r;
                 part.get(i * cols..(i + 1) * cols).unwrap_or(&zeros)
             })
         };
-        let count = rows.div_ceil(GROUP);
+        let count = rows.div_ceil(G);
         let mut offsets = Vec::with_capacity(count + 1);
         offsets.push(0);
         for g in 0..count {
@@ -97,15 +98,11 @@ impl Groups {
         let total = offsets[count];
         // One spare place: the portable lister writes every column, kept or not.
         let mut columns = vec![0u32; total + 1];
-        let mut values: [Vec<f32>; GROUP] = std::array::from_fn(|_| vec![0.0f32; total + 1]);
+        let mut values: [Vec<f32>; G] = std::array::from_fn(|_| vec![0.0f32; total + 1]);
         for g in 0..count {
             let at = offsets[g];
-            let [v0, v1, v2, v3] = &mut values;
-            let written = list_union(
-                group(g),
-                &mut columns[at..],
-                [&mut v0[at..], &mut v1[at..], &mut v2[at..], &mut v3[at..]],
-            );
+            let outputs = values.each_mut().map(|v| &mut v[at..]);
+            let written = list_union(group(g), &mut columns[at..], outputs);
             debug_assert_eq!(written, offsets[g + 1] - at);
         }
         columns.truncate(total);
@@ -119,7 +116,7 @@ impl Groups {
     }
 
     /// The entries of group `g`: their columns and each row's values.
-    fn entries(&self, g: usize) -> (&[u32], [&[f32]; GROUP]) {
+    fn entries(&self, g: usize) -> (&[u32], [&[f32]; G]) {
         let range = self.offsets[g]..self.offsets[g + 1];
         let values = std::array::from_fn(|r| &self.values[r][range.clone()]);
         (&self.columns[range], values)
@@ -127,7 +124,7 @@ impl Groups {
 }
 
 /// The number of columns where any of `rows` (of equal lengths) is nonzero.
-fn count_union(rows: [&[f32]; GROUP]) -> usize {
+fn count_union<const G: usize>(rows: [&[f32]; G]) -> usize {
     #[cfg(target_arch = "x86_64")]
     if super::simd::avx512() {
         // SAFETY: the CPU has AVX-512F, checked just above.
@@ -136,7 +133,7 @@ fn count_union(rows: [&[f32]; GROUP]) -> usize {
     count_union_portable(rows)
 }
 
-fn count_union_portable(rows: [&[f32]; GROUP]) -> usize {
+fn count_union_portable<const G: usize>(rows: [&[f32]; G]) -> usize {
     (0..rows[0].len())
         .map(|j| rows.iter().any(|r| r[j] != 0.0) as usize)
         .sum()
@@ -147,9 +144,9 @@ fn count_union_portable(rows: [&[f32]; GROUP]) -> usize {
 /// the mask of the columns where any row is nonzero, and sums what it returns.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn union_masks_avx512(
-    rows: [&[f32]; GROUP],
-    mut each: impl FnMut((usize, &[std::arch::x86_64::__m512; GROUP]), u16) -> usize,
+fn union_masks_avx512<const G: usize>(
+    rows: [&[f32]; G],
+    mut each: impl FnMut((usize, &[std::arch::x86_64::__m512; G]), u16) -> usize,
 ) -> usize {
     use std::arch::x86_64::*;
     let cols = rows[0].len();
@@ -161,7 +158,7 @@ fn union_masks_avx512(
             w => (1u16 << w) - 1,
         };
         // SAFETY: the mask reads only columns below `cols`, inside each row.
-        let x: [__m512; GROUP] = std::array::from_fn(|r| unsafe {
+        let x: [__m512; G] = std::array::from_fn(|r| unsafe {
             _mm512_maskz_loadu_ps(load_mask, rows[r].as_ptr().add(j))
         });
         let any = x
@@ -175,7 +172,11 @@ fn union_masks_avx512(
 /// Writes the columns where any of `rows` is nonzero to the front of
 /// `columns`, and each row's values there to `values`; returns how many.
 /// Each output must have room for that many and one more.
-fn list_union(rows: [&[f32]; GROUP], columns: &mut [u32], values: [&mut [f32]; GROUP]) -> usize {
+fn list_union<const G: usize>(
+    rows: [&[f32]; G],
+    columns: &mut [u32],
+    values: [&mut [f32]; G],
+) -> usize {
     #[cfg(target_arch = "x86_64")]
     if super::simd::avx512() {
         // SAFETY: the CPU has AVX-512F, checked just above.
@@ -184,20 +185,22 @@ fn list_union(rows: [&[f32]; GROUP], columns: &mut [u32], values: [&mut [f32]; G
     list_union_portable(rows, columns, values)
 }
 
-fn list_union_portable(
-    rows: [&[f32]; GROUP],
+fn list_union_portable<const G: usize>(
+    rows: [&[f32]; G],
     columns: &mut [u32],
-    values: [&mut [f32]; GROUP],
+    mut values: [&mut [f32]; G],
 ) -> usize {
     let mut next = 0;
-    let [v0, v1, v2, v3] = values;
     // Every column is written at the next free place and kept only when a
     // row is nonzero there: no branch to mispredict.
-    let columns_of_rows = rows[0].iter().zip(rows[1]).zip(rows[2]).zip(rows[3]);
-    for (j, (((&a, &b), &c), &d)) in columns_of_rows.enumerate() {
+    for j in 0..rows.first().map_or(0, |r| r.len()) {
+        let mut any = false;
         columns[next] = j as u32;
-        (v0[next], v1[next], v2[next], v3[next]) = (a, b, c, d);
-        next += ((a != 0.0) | (b != 0.0) | (c != 0.0) | (d != 0.0)) as usize;
+        for (v, row) in values.iter_mut().zip(&rows) {
+            v[next] = row[j];
+            any |= row[j] != 0.0;
+        }
+        next += any as usize;
     }
     next
 }
@@ -205,10 +208,10 @@ fn list_union_portable(
 /// [`list_union`] sixteen columns at a time, with AVX-512's compressing stores.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn list_union_avx512(
-    rows: [&[f32]; GROUP],
+fn list_union_avx512<const G: usize>(
+    rows: [&[f32]; G],
     columns: &mut [u32],
-    mut values: [&mut [f32]; GROUP],
+    mut values: [&mut [f32]; G],
 ) -> usize {
     use std::arch::x86_64::*;
     let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -266,12 +269,7 @@ pub fn matmul_acc(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32], n: usize) 
         return;
     }
     let per_task = rows_per_sparse_task(m, a.len() * n, 2);
-    dst.par_chunks_mut(per_task * n)
-        .enumerate()
-        .for_each(|(task, out)| {
-            let groups = Groups::of_rows(a, cols, task * per_task, out.len() / n);
-            rows_acc(out, &groups, b, n);
-        });
+    products(dst, a, cols, b, n, per_task);
 }
 
 /// `dst += a^T @ b`, skipping the zeros of `a`.
@@ -296,10 +294,34 @@ pub fn matmul_transposed_acc(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32],
     // the middle rows: many small tasks let the threads share them out.
     let transposed = transpose(a, m, cols);
     let per_task = rows_per_sparse_task(cols, a.len() * n, 8);
+    products(dst, &transposed, m, b, n, per_task);
+}
+
+/// `dst += a @ b` (`a` row-major, `cols` wide), in parallel tasks of
+/// `per_task` output rows: [`GROUP`] rows at a time with AVX-512, one row at
+/// a time elsewhere. With AVX2's eight-lane registers the groups of four
+/// were slower than single rows (bench/NOTES.md, step 19): their block of 16
+/// columns leaves too little work per entry to pay for the zeros they bring.
+fn products(dst: &mut [f32], a: &[f32], cols: usize, b: &[f32], n: usize, per_task: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx512() {
+        return products_with::<GROUP>(dst, a, cols, b, n, per_task);
+    }
+    products_with::<1>(dst, a, cols, b, n, per_task)
+}
+
+fn products_with<const G: usize>(
+    dst: &mut [f32],
+    a: &[f32],
+    cols: usize,
+    b: &[f32],
+    n: usize,
+    per_task: usize,
+) {
     dst.par_chunks_mut(per_task * n)
         .enumerate()
         .for_each(|(task, out)| {
-            let groups = Groups::of_rows(&transposed, m, task * per_task, out.len() / n);
+            let groups = Groups::<G>::of_rows(a, cols, task * per_task, out.len() / n);
             rows_acc(out, &groups, b, n);
         });
 }
@@ -334,7 +356,7 @@ fn rows_per_sparse_task(rows: usize, dense_work: usize, tasks_per_thread: usize)
 }
 
 /// `out` (the task's rows of the product, `n` wide) `+= groups @ b`.
-fn rows_acc(out: &mut [f32], groups: &Groups, b: &[f32], n: usize) {
+fn rows_acc<const G: usize>(out: &mut [f32], groups: &Groups<G>, b: &[f32], n: usize) {
     #[cfg(target_arch = "x86_64")]
     if super::simd::avx512() {
         // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
@@ -345,27 +367,27 @@ fn rows_acc(out: &mut [f32], groups: &Groups, b: &[f32], n: usize) {
         // SAFETY: the CPU has AVX2 and FMA, checked just above.
         return unsafe { rows_acc_avx2(out, groups, b, n) };
     }
-    rows_acc_with::<false, BLOCK>(out, groups, b, n)
+    rows_acc_with::<false, BLOCK, G>(out, groups, b, n)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn rows_acc_avx2(out: &mut [f32], groups: &Groups, b: &[f32], n: usize) {
-    rows_acc_with::<true, BLOCK>(out, groups, b, n)
+fn rows_acc_avx2<const G: usize>(out: &mut [f32], groups: &Groups<G>, b: &[f32], n: usize) {
+    rows_acc_with::<true, BLOCK, G>(out, groups, b, n)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn rows_acc_avx512(out: &mut [f32], groups: &Groups, b: &[f32], n: usize) {
-    rows_acc_with::<true, BLOCK_AVX512>(out, groups, b, n)
+fn rows_acc_avx512<const G: usize>(out: &mut [f32], groups: &Groups<G>, b: &[f32], n: usize) {
+    rows_acc_with::<true, BLOCK, G>(out, groups, b, n)
 }
 
 /// The body of [`rows_acc`]: for each block of columns, every group, so
 /// that the block's part of `b` stays in cache while the groups use it.
 #[inline(always)]
-fn rows_acc_with<const FMA: bool, const B: usize>(
+fn rows_acc_with<const FMA: bool, const B: usize, const G: usize>(
     out: &mut [f32],
-    groups: &Groups,
+    groups: &Groups<G>,
     b: &[f32],
     n: usize,
 ) {
@@ -380,14 +402,14 @@ fn rows_acc_with<const FMA: bool, const B: usize>(
             w if w >= 8 => 8,
             w => w,
         };
-        for (g, out) in out.chunks_mut(GROUP * n).enumerate() {
+        for (g, out) in out.chunks_mut(G * n).enumerate() {
             let entries = groups.entries(g);
             match width {
-                w if w == B => add_block::<B, FMA>(out, entries, b, n, c0),
-                32 => add_block::<32, FMA>(out, entries, b, n, c0),
-                16 => add_block::<16, FMA>(out, entries, b, n, c0),
-                8 => add_block::<8, FMA>(out, entries, b, n, c0),
-                _ => add_narrow::<FMA>(out, entries, b, n, c0..n),
+                w if w == B => add_block::<B, G, FMA>(out, entries, b, n, c0),
+                32 => add_block::<32, G, FMA>(out, entries, b, n, c0),
+                16 => add_block::<16, G, FMA>(out, entries, b, n, c0),
+                8 => add_block::<8, G, FMA>(out, entries, b, n, c0),
+                _ => add_narrow::<G, FMA>(out, entries, b, n, c0..n),
             }
         }
         c0 += width;
@@ -398,16 +420,16 @@ fn rows_acc_with<const FMA: bool, const B: usize>(
 /// b[column, c0..c0 + W]` for each row `r` of the group (`out` holds its
 /// rows, `n` wide), with the sums in registers throughout.
 #[inline(always)]
-fn add_block<const W: usize, const FMA: bool>(
+fn add_block<const W: usize, const G: usize, const FMA: bool>(
     out: &mut [f32],
-    (cols, values): (&[u32], [&[f32]; GROUP]),
+    (cols, values): (&[u32], [&[f32]; G]),
     b: &[f32],
     n: usize,
     c0: usize,
 ) {
     let len = cols.len();
     assert!(values.iter().all(|v| v.len() == len) && c0 + W <= n);
-    let mut acc = [[0.0f32; W]; GROUP];
+    let mut acc = [[0.0f32; W]; G];
     for e in 0..len {
         #[cfg(target_arch = "x86_64")]
         if FMA && len > PREFETCH_AHEAD {
@@ -440,9 +462,9 @@ fn add_block<const W: usize, const FMA: bool>(
 
 /// [`add_block`] for the last fewer than eight columns.
 #[inline(always)]
-fn add_narrow<const FMA: bool>(
+fn add_narrow<const G: usize, const FMA: bool>(
     out: &mut [f32],
-    (cols, values): (&[u32], [&[f32]; GROUP]),
+    (cols, values): (&[u32], [&[f32]; G]),
     b: &[f32],
     n: usize,
     span: std::ops::Range<usize>,
@@ -542,30 +564,40 @@ mod tests {
 
     #[test]
     fn every_instruction_set_gives_the_same_product() {
-        // The dispatch picks one variant per CPU; each is checked here where
-        // the CPU can run it. 22 rows: five groups and a short one.
+        // The dispatch picks one variant per CPU, with groups of four rows
+        // (AVX-512) or single rows; each is checked here where the CPU can
+        // run it, with both group sizes. 22 rows: five groups and a short one.
         let (m, k, n) = (22, 300, 400);
         let a = sparse_matrix(m, k, 0.2, 11);
         let b = sparse_matrix(k, n, 1.0, 12);
         let want = dense_product(&a, &b, m, k, n);
-        let groups = Groups::of_rows(&a, k, 0, m);
-        let mut got = vec![0.0f32; m * n];
-        rows_acc_with::<false, BLOCK>(&mut got, &groups, &b, n);
-        assert_close(&got, &want, "baseline");
-        #[cfg(target_arch = "x86_64")]
-        if crate::kernels::simd::avx2() {
+        fn check<const G: usize>(
+            a: &[f32],
+            b: &[f32],
+            want: &[f32],
+            (m, k, n): (usize, usize, usize),
+        ) {
+            let groups = Groups::<G>::of_rows(a, k, 0, m);
             let mut got = vec![0.0f32; m * n];
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            unsafe { rows_acc_avx2(&mut got, &groups, &b, n) };
-            assert_close(&got, &want, "AVX2");
+            rows_acc_with::<false, BLOCK, G>(&mut got, &groups, b, n);
+            assert_close(&got, want, &format!("baseline, groups of {G}"));
+            #[cfg(target_arch = "x86_64")]
+            if crate::kernels::simd::avx2() {
+                let mut got = vec![0.0f32; m * n];
+                // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                unsafe { rows_acc_avx2(&mut got, &groups, b, n) };
+                assert_close(&got, want, &format!("AVX2, groups of {G}"));
+            }
+            #[cfg(target_arch = "x86_64")]
+            if crate::kernels::simd::avx512() {
+                let mut got = vec![0.0f32; m * n];
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
+                unsafe { rows_acc_avx512(&mut got, &groups, b, n) };
+                assert_close(&got, want, &format!("AVX-512, groups of {G}"));
+            }
         }
-        #[cfg(target_arch = "x86_64")]
-        if crate::kernels::simd::avx512() {
-            let mut got = vec![0.0f32; m * n];
-            // SAFETY: the CPU has AVX-512F, AVX2 and FMA, checked just above.
-            unsafe { rows_acc_avx512(&mut got, &groups, &b, n) };
-            assert_close(&got, &want, "AVX-512");
-        }
+        check::<1>(&a, &b, &want, (m, k, n));
+        check::<GROUP>(&a, &b, &want, (m, k, n));
     }
 
     /// The signature of [`list_union`] and its variants.
@@ -595,12 +627,14 @@ mod tests {
                         .collect::<Vec<_>>(),
                 )
             };
-            let portable = listed(list_union_portable);
+            let portable = listed(list_union_portable::<GROUP>);
             let want: Vec<u32> = (0..cols as u32)
                 .filter(|&j| rows.iter().any(|r| r[j as usize] != 0.0))
                 .collect();
             assert_eq!(portable.0, want, "{cols} columns");
             assert_eq!(count_union_portable(rows), want.len());
+            let own: usize = rows[0].iter().filter(|&&v| v != 0.0).count();
+            assert_eq!(count_union_portable([rows[0]]), own);
             assert_eq!(count_union(rows), want.len());
             #[cfg(target_arch = "x86_64")]
             if crate::kernels::simd::avx512() {
@@ -632,7 +666,7 @@ mod tests {
         let a = [
             0.0, 2.0, 0.0, -1.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0,
         ];
-        let groups = Groups::of_rows(&a, 3, 0, 5);
+        let groups = Groups::<GROUP>::of_rows(&a, 3, 0, 5);
         assert_eq!((groups.offsets.clone(), groups.rows), (vec![0, 2, 3], 5));
         assert_eq!(groups.columns, [0, 1, 2]);
         assert_eq!(groups.values[0], [0.0, 2.0, 5.0]);
@@ -640,7 +674,12 @@ mod tests {
         assert_eq!(groups.values[2], [3.0, 0.0, 0.0]);
         assert_eq!(groups.values[3], [0.0, 0.0, 0.0]);
         // The last row alone: one group padded with zero rows.
-        let last = Groups::of_rows(&a, 3, 4, 1);
+        let last = Groups::<GROUP>::of_rows(&a, 3, 4, 1);
+        // One row at a time, the same matrix is its compressed sparse rows.
+        let single = Groups::<1>::of_rows(&a, 3, 0, 5);
+        assert_eq!(single.offsets, [0, 1, 2, 3, 3, 4]);
+        assert_eq!(single.columns, [1, 0, 0, 2]);
+        assert_eq!(single.values[0], [2.0, -1.0, 3.0, 5.0]);
         assert_eq!((last.offsets, last.columns), (vec![0, 1], vec![2]));
         assert_eq!(last.values[0], [5.0]);
         assert_eq!(
