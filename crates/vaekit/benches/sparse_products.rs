@@ -5,8 +5,9 @@
 //! is set from this (bench/NOTES.md, step 9).
 //!
 //! ```sh
-//! cargo bench -p vaekit --bench sparse_products            # all threads
+//! cargo bench -p vaekit --bench sparse_products --features x86-v4  # all threads, AVX-512 gemm
 //! RAYON_NUM_THREADS=1 cargo bench -p vaekit --bench sparse_products
+//! MNIST_ONLY=1 cargo bench -p vaekit --bench sparse_products       # only the MNIST rows
 //! ```
 
 use std::time::Instant;

@@ -259,26 +259,9 @@ pub fn batch_tensor(
     device: &Device,
 ) -> Tensor<2> {
     let dim = data.dim();
-    let mut values = Vec::with_capacity(indices.len() * dim);
-    if dim > 0 {
-        // The rows are copied by parallel tasks of 64 (a batch of 1,000
-        // MNIST images is 3 MB, a tenth of encoding it on one thread).
-        use rayon::prelude::*;
-        values.spare_capacity_mut()[..indices.len() * dim]
-            .par_chunks_mut(64 * dim)
-            .zip(indices.par_chunks(64))
-            .for_each(|(out, rows)| {
-                for (out, &i) in out.chunks_exact_mut(dim).zip(rows) {
-                    for (o, &v) in out.iter_mut().zip(data.row(i)) {
-                        o.write(v);
-                    }
-                }
-            });
-        // SAFETY: the chunks cover the first indices.len() * dim values of the
-        // spare capacity (`with_capacity` gives at least that many) and each
-        // of their rows was written with a whole row of the data (`dim` values).
-        unsafe { values.set_len(indices.len() * dim) };
-    }
+    // Copied in parallel when large (a batch of 1,000 MNIST images is 3 MB,
+    // a tenth of encoding it on one thread: bench/NOTES.md, step 16).
+    let mut values = crate::kernels::gathered_rows(indices.len(), dim, |k| data.row(indices[k]));
     if let Some(rng) = rng {
         random::binarize(&mut values, rng);
     }

@@ -484,6 +484,19 @@ mod tests {
                 "the same sums every time"
             );
         }
+        // Rows gathered in any order, over several parallel tasks: the same
+        // as copying them one after the other.
+        let (rows, width) = (9000, 33);
+        let table: Vec<f32> = (0..rows * width).map(|i| i as f32).collect();
+        let order: Vec<usize> = (0..rows).map(|k| (k * 7919) % rows).collect();
+        let want: Vec<f32> = order
+            .iter()
+            .flat_map(|&i| table[i * width..(i + 1) * width].iter().copied())
+            .collect();
+        let got = super::super::gathered_rows(rows, width, |k| {
+            &table[order[k] * width..(order[k] + 1) * width]
+        });
+        assert_eq!(got, want);
         assert!(repeated_rows(&[], 4).is_empty());
         assert!(column_sums(&[], 0).is_empty());
     }

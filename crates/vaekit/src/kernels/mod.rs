@@ -196,24 +196,41 @@ fn rows_per_task(rows: usize, width: usize) -> usize {
 /// zeros to add into), written by parallel tasks of [`rows_per_task`] rows
 /// instead of one thread's fill.
 fn repeated_rows(row: &[f32], rows: usize) -> Vec<f32> {
-    let width = row.len();
-    let mut out = Vec::with_capacity(rows * width);
+    gathered_rows(rows, row.len(), |_| row)
+}
+
+/// The rows `row(0), row(1), .., row(count - 1)`, each `width` values,
+/// one after the other, copied by parallel tasks of [`rows_per_task`] rows.
+///
+/// # Panics
+/// When a row is not `width` values long (a caller's bug).
+pub(crate) fn gathered_rows<'a>(
+    count: usize,
+    width: usize,
+    row: impl Fn(usize) -> &'a [f32] + Sync,
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(count * width);
     if width == 0 {
         return out;
     }
-    out.spare_capacity_mut()[..rows * width]
-        .par_chunks_mut(rows_per_task(rows, width) * width)
-        .for_each(|chunk| {
-            for dst in chunk.chunks_mut(width) {
-                for (o, &v) in dst.iter_mut().zip(row) {
+    let per_task = rows_per_task(count, width);
+    out.spare_capacity_mut()[..count * width]
+        .par_chunks_mut(per_task * width)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            for (k, dst) in chunk.chunks_mut(width).enumerate() {
+                let src = row(task * per_task + k);
+                assert_eq!(src.len(), width, "gathered_rows: a row of the wrong width");
+                for (o, &v) in dst.iter_mut().zip(src) {
                     o.write(v);
                 }
             }
         });
-    // SAFETY: the chunks cover the first rows * width values of the spare
+    // SAFETY: the chunks cover the first count * width values of the spare
     // capacity (`with_capacity` gives at least that many), and every one of
-    // them was written.
-    unsafe { out.set_len(rows * width) };
+    // them was written: each chunk is whole rows, each filled from a row of
+    // exactly `width` values (asserted).
+    unsafe { out.set_len(count * width) };
     out
 }
 

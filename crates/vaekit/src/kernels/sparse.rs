@@ -61,10 +61,12 @@ const GROUP: usize = 4;
 /// lanes (AVX-512); with one row, 8 of 8 lanes (AVX2).
 const BLOCK: usize = 64;
 
-/// How many entries ahead the rows of `b` are fetched into cache.
+/// How many entries ahead the rows of `b` are fetched into cache. Measured
+/// against no prefetch (`cargo bench --bench sparse_products`, two runs
+/// each): the same on batches of 128, 0-15 % faster on batches of 1,000.
 const PREFETCH_AHEAD: usize = 8;
 
-/// The nonzeros of some rows of a matrix, [`GROUP`] rows at a time: the
+/// The nonzeros of some rows of a matrix, `G` rows at a time: the
 /// entries of group `g` are `offsets[g]..offsets[g + 1]`, one per column
 /// where any row of the group is nonzero, in increasing order of column,
 /// with `values[r]` holding row `r` of the group (zero where that row is).
