@@ -10,34 +10,43 @@
 #     iwae1  the same model trained as IWAE with K = 50                     (paper: 84.78)
 #     iwae2  two stochastic layers (200-200 to z1 of 100, 100-100 to z2 of 50),
 #            trained as IWAE with K = 50                                    (paper: 82.90)
-#   EPOCHS=N sets the training length of every row (default 200); the paper
-#   trained for 3,280 epochs with batch 20, so short runs land above its figures.
+#   and the best vaekit model from at most 60 minutes of training (issue 4's
+#   target, 84.5, is in its table column):
+#     wide60 one stochastic layer, 500-500 ReLU to a 50-d latent, on the ELBO,
+#            480 epochs with the learning rate on a cosine from 1e-3 to 0
+#   EPOCHS=N sets the training length of every row (default 200; 480 for
+#   wide60); the paper trained for 3,280 epochs with batch 20,
+#   so short runs land above its figures.
 #   BATCH=N sets the batch size (default 100; larger batches use the 2 cores better).
+#   THREADS=N sets the threads of every row (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data/mnist}
 shift || true
 rows=("$@")
 [ ${#rows[@]} -gt 0 ] || rows=(vae1)
-epochs=${EPOCHS:-200}
 batch=${BATCH:-100}
 cargo build --release --quiet
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 results="$out/results.jsonl"
-common=(--data "$data" --binarize dynamic --val-fraction 0 --epochs "$epochs" --batch-size "$batch" --seed 0 --quiet)
+common=(--data "$data" --binarize dynamic --val-fraction 0 --batch-size "$batch" --seed 0 --quiet)
 for row in "${rows[@]}"; do
+  epochs=200 threads=2
   case $row in
     vae1) args=(--hidden 200,200 --activation tanh --latent 50); paper=86.76 ;;
     iwae1) args=(--hidden 200,200 --activation tanh --latent 50 --model iwae --train-samples 50); paper=84.78 ;;
     iwae2) args=(--model hvae --objective iw --train-samples 50); paper=82.90 ;;
-    *) echo "unknown row '$row'; use vae1, iwae1 or iwae2" >&2; exit 2 ;;
+    wide60) args=(--hidden 500,500 --latent 50 --lr-schedule cosine); paper=84.50; epochs=480 ;;
+    *) echo "unknown row '$row'; use vae1, iwae1, iwae2 or wide60" >&2; exit 2 ;;
   esac
+  epochs=${EPOCHS:-$epochs}
+  threads=${THREADS:-$threads}
   start=$(date +%s.%N)
-  target/release/vaekit --threads 2 train "${common[@]}" "${args[@]}" --out "$out/$row" >/dev/null
+  target/release/vaekit --threads "$threads" train "${common[@]}" --epochs "$epochs" "${args[@]}" --out "$out/$row" >/dev/null
   end=$(date +%s.%N)
-  score=$(target/release/vaekit --threads 2 eval --run "$out/$row" --split test --iw-samples 5000 --json)
-  echo "{\"row\": \"$row\", \"paper\": $paper, \"epochs\": $epochs, \"batch\": $batch, \"args\": \"${args[*]}\", \"train_seconds\": $(python3 -c "print($end - $start)"), \"score\": $score}" >> "$results"
+  score=$(target/release/vaekit --threads "$threads" eval --run "$out/$row" --split test --iw-samples 5000 --json)
+  echo "{\"row\": \"$row\", \"paper\": $paper, \"epochs\": $epochs, \"batch\": $batch, \"threads\": $threads, \"args\": \"${args[*]}\", \"train_seconds\": $(python3 -c "print($end - $start)"), \"score\": $score}" >> "$results"
   cat "$results" | tail -1 >&2
 done
 python3 - "$results" <<'PY'

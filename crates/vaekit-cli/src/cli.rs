@@ -17,8 +17,8 @@ use vaekit::model::run::Weights;
 use vaekit::nn::Activation;
 use vaekit::score::{AnomalyTruth, ScoreKind, ScoreOptions, ScoreRequest};
 use vaekit::settings::{
-    ArchitectureKind, LikelihoodKind, ModelKind, ObjectiveKind, PriorKind, TrainSettings,
-    parse_image_size, parse_sizes,
+    ArchitectureKind, LikelihoodKind, LrSchedule, ModelKind, ObjectiveKind, PriorKind,
+    TrainSettings, parse_image_size, parse_sizes,
 };
 
 const MAIN_EXAMPLES: &str = "\
@@ -349,6 +349,12 @@ pub struct TrainArgs {
     /// Adam learning rate [default: 0.001].
     #[arg(long, value_name = "LR")]
     pub lr: Option<f64>,
+    /// How the learning rate moves over the run: constant, cosine (half a cosine down to --lr-final) or exp (geometric decay to --lr-final) [default: constant]. The schedule spans --epochs, so resuming to more epochs stretches it.
+    #[arg(long, value_name = "SCHEDULE")]
+    pub lr_schedule: Option<LrSchedule>,
+    /// The learning rate at the last step of a cosine or exp schedule [default: 0 for cosine, --lr / 10 for exp].
+    #[arg(long, value_name = "LR")]
+    pub lr_final: Option<f64>,
     /// Adam L2 weight decay [default: 0].
     #[arg(long, value_name = "W")]
     pub weight_decay: Option<f64>,
@@ -400,6 +406,8 @@ impl TrainArgs {
             epochs: self.epochs,
             batch_size: self.batch_size,
             lr: self.lr,
+            lr_schedule: self.lr_schedule,
+            lr_final: self.lr_final,
             weight_decay: self.weight_decay,
             beta: self.beta,
             free_bits: self.free_bits,

@@ -11,6 +11,8 @@ pub struct Progress {
     bars: bool,
     bar: Option<ProgressBar>,
     epochs: usize,
+    /// The learning rate of the previous epoch, to show a schedule moving.
+    last_lr: Option<f64>,
 }
 
 impl Progress {
@@ -20,6 +22,7 @@ impl Progress {
             bars: !quiet && std::io::stdout().is_terminal(),
             bar: None,
             epochs: 0,
+            last_lr: None,
         }
     }
 
@@ -101,6 +104,10 @@ impl TrainObserver for Progress {
         if m.beta != 1.0 {
             text.push_str(&format!("  beta {:.3}", m.beta));
         }
+        if self.last_lr.is_some_and(|lr| lr != m.lr) {
+            text.push_str(&format!("  lr {:.2e}", m.lr));
+        }
+        self.last_lr = Some(m.lr);
         if m.skipped_steps > 0 {
             text.push_str(&format!(
                 "  {} steps skipped (non-finite loss)",

@@ -326,7 +326,8 @@ fn config_file_and_resume_work_from_the_command_line() {
     std::fs::write(
         d.join("s.toml"),
         "data = \"digits\"\nhidden = [16]\nlatent = 3\nbatch-size = 200\nepochs = 5\n\
-         model = \"hvae\"\nobjective = \"iw\"\ntrain-samples = 2\ntop-latent = 2\ntop-hidden = [8]\n",
+         model = \"hvae\"\nobjective = \"iw\"\ntrain-samples = 2\ntop-latent = 2\ntop-hidden = [8]\n\
+         lr-schedule = \"exp\"\nlr-final = 1e-4\n",
     )
     .unwrap();
     ok(
@@ -348,7 +349,10 @@ fn config_file_and_resume_work_from_the_command_line() {
     // The hierarchical model the file asked for works with every command.
     let info = ok(d, &["info", "run"]);
     assert!(
-        info.contains("hvae") && info.contains("z2 of 2") && info.contains("IWAE bound, 2 samples"),
+        info.contains("hvae")
+            && info.contains("z2 of 2")
+            && info.contains("IWAE bound, 2 samples")
+            && info.contains("lr 0.001 (exp schedule to 0.0001)"),
         "{info}"
     );
     let eval = ok(
@@ -557,6 +561,25 @@ fn absurd_settings_name_their_flag() {
         d,
         &train_args("digits", "run", &["--model", "iwae", "--objective", "elbo"]),
         &["--objective", "--model vae"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--lr-final", "1e-4"]),
+        &["--lr-final", "--lr-schedule cosine"],
+    );
+    bad_input(
+        d,
+        &train_args(
+            "digits",
+            "run",
+            &["--lr-schedule", "exp", "--lr-final", "0.5"],
+        ),
+        &["--lr-final", "between 0 and --lr"],
+    );
+    bad_input(
+        d,
+        &train_args("digits", "run", &["--lr-schedule", "linear"]),
+        &["--lr-schedule", "cosine"],
     );
     bad_input(
         d,

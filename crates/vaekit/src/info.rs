@@ -201,7 +201,7 @@ impl fmt::Display for Info {
                     r.epochs_done,
                     s.epochs.unwrap_or(0),
                     s.batch_size.unwrap_or(0),
-                    s.lr.unwrap_or(0.0),
+                    lr_summary(s),
                     objective_summary(s),
                     s.seed.unwrap_or(0)
                 )?;
@@ -226,6 +226,15 @@ impl fmt::Display for Info {
                 Ok(())
             }
         }
+    }
+}
+
+/// The learning rate in words: "0.001", or "0.001 (cosine schedule to 0)".
+fn lr_summary(s: &crate::settings::TrainSettings) -> String {
+    let lr = s.lr.unwrap_or(0.0);
+    match (s.lr_schedule.unwrap_or_default(), s.lr_final) {
+        (crate::settings::LrSchedule::Constant, _) | (_, None) => lr.to_string(),
+        (schedule, Some(last)) => format!("{lr} ({schedule} schedule to {last})"),
     }
 }
 

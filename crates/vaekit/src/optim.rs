@@ -114,6 +114,16 @@ impl Adam {
         self
     }
 
+    /// The step size of the next update.
+    pub fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    /// Sets the step size of the next updates (a learning-rate schedule).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+
     /// Number of updates made so far.
     pub fn steps(&self) -> u64 {
         self.step

@@ -85,6 +85,20 @@ pub enum LikelihoodKind {
     Gaussian,
 }
 
+/// How the learning rate moves over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// `--lr` throughout.
+    #[default]
+    Constant,
+    /// Half a cosine from `--lr` down to `--lr-final` at the last step.
+    Cosine,
+    /// Geometric decay from `--lr` to `--lr-final` at the last step (the
+    /// IWAE paper decays its rate tenfold over training, in stages).
+    Exp,
+}
+
 macro_rules! kebab_enum_str {
     ($ty:ty, $what:literal, $($variant:ident => $name:literal),+) => {
         impl std::str::FromStr for $ty {
@@ -108,6 +122,7 @@ macro_rules! kebab_enum_str {
 kebab_enum_str!(ArchitectureKind, "architecture", Mlp => "mlp", Conv => "conv");
 kebab_enum_str!(ObjectiveKind, "objective", Elbo => "elbo", Iw => "iw");
 kebab_enum_str!(PriorKind, "prior", Standard => "standard", Vamp => "vamp", Gmm => "gmm");
+kebab_enum_str!(LrSchedule, "learning-rate schedule", Constant => "constant", Cosine => "cosine", Exp => "exp");
 
 impl std::str::FromStr for ModelKind {
     type Err = String;
@@ -228,6 +243,12 @@ pub struct TrainSettings {
     /// Adam's step size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
+    /// How the learning rate moves from `lr` over the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_schedule: Option<LrSchedule>,
+    /// The learning rate at the last step, for a decaying schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_final: Option<f64>,
     /// Adam's L2 weight decay.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_decay: Option<f64>,
@@ -304,6 +325,8 @@ impl TrainSettings {
             epochs,
             batch_size,
             lr,
+            lr_schedule,
+            lr_final,
             weight_decay,
             beta,
             free_bits,
@@ -357,6 +380,8 @@ impl TrainSettings {
         let model = self.model.unwrap_or(ModelKind::Vae);
         let hvae = model == ModelKind::Hvae;
         let gmm = self.prior == Some(PriorKind::Gmm);
+        let lr = self.lr.unwrap_or(1e-3);
+        let schedule = self.lr_schedule.unwrap_or_default();
         let resolved = TrainSettings {
             data: self.data.clone(),
             format: self.format,
@@ -398,7 +423,14 @@ impl TrainSettings {
             gaussian_variance: Some(self.gaussian_variance.unwrap_or(GaussianVariance::Scalar)),
             epochs: Some(self.epochs.unwrap_or(10)),
             batch_size: Some(self.batch_size.unwrap_or(128)),
-            lr: Some(self.lr.unwrap_or(1e-3)),
+            lr: Some(lr),
+            lr_schedule: Some(schedule),
+            lr_final: match schedule {
+                // Kept for `check` to refuse: a constant rate has no end value.
+                LrSchedule::Constant => self.lr_final,
+                LrSchedule::Cosine => Some(self.lr_final.unwrap_or(0.0)),
+                LrSchedule::Exp => Some(self.lr_final.unwrap_or(lr / 10.0)),
+            },
             weight_decay: Some(self.weight_decay.unwrap_or(0.0)),
             beta: Some(self.beta.unwrap_or(1.0)),
             free_bits: Some(self.free_bits.unwrap_or(0.0)),
@@ -503,6 +535,7 @@ impl TrainSettings {
             ));
         }
         positive("--lr", self.lr, "1e-3")?;
+        self.check_schedule()?;
         non_negative("--weight-decay", self.weight_decay, "0 turns it off")?;
         non_negative("--beta", self.beta, "1 is the plain ELBO")?;
         non_negative(
@@ -607,6 +640,52 @@ impl TrainSettings {
             lr: self.lr.unwrap_or(1e-3),
             weight_decay: self.weight_decay.unwrap_or(0.0),
             ..AdamConfig::default()
+        }
+    }
+
+    /// The learning rate of step `step` of `total` (counted from 0 over the
+    /// whole run): `--lr` moved towards `--lr-final` by the schedule.
+    pub fn lr_at(&self, step: usize, total: usize) -> f64 {
+        let lr = self.lr.unwrap_or(1e-3);
+        let progress = (step as f64 / total.max(1) as f64).clamp(0.0, 1.0);
+        match self.lr_schedule.unwrap_or_default() {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine => {
+                let last = self.lr_final.unwrap_or(0.0);
+                last + (lr - last) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+            LrSchedule::Exp => {
+                let last = self.lr_final.unwrap_or(lr / 10.0);
+                lr * (last / lr).powf(progress)
+            }
+        }
+    }
+
+    /// The refusals of the learning-rate schedule's settings.
+    fn check_schedule(&self) -> Result<()> {
+        let schedule = self.lr_schedule.unwrap_or_default();
+        let Some(last) = self.lr_final else {
+            return Ok(());
+        };
+        let lr = self.lr.unwrap_or(1e-3);
+        let name = "--lr-final";
+        match schedule {
+            LrSchedule::Constant => Err(Error::setting(
+                name,
+                "it is where a decaying schedule ends; add --lr-schedule cosine or exp, or drop it",
+            )),
+            _ if !last.is_finite() || last < 0.0 || last > lr => Err(Error::setting(
+                name,
+                format!(
+                    "{last} is not between 0 and --lr ({lr}); the schedule decays, so use a smaller value such as {}",
+                    lr / 10.0
+                ),
+            )),
+            LrSchedule::Exp if last == 0.0 => Err(Error::setting(
+                name,
+                "a geometric decay never reaches 0; give a positive value such as 1e-4, or use --lr-schedule cosine",
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -718,6 +797,77 @@ mod tests {
             height: 28,
             width: 28,
         }
+    }
+
+    #[test]
+    fn learning_rate_schedules_follow_their_formulas() {
+        let with = |schedule, lr_final| {
+            TrainSettings {
+                lr: Some(2e-3),
+                lr_schedule: Some(schedule),
+                lr_final,
+                ..Default::default()
+            }
+            .resolve(&image())
+            .unwrap()
+        };
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        let constant = with(LrSchedule::Constant, None);
+        assert_eq!(constant.lr_final, None);
+        assert!([0, 50, 100].iter().all(|&t| constant.lr_at(t, 100) == 2e-3));
+        // Half a cosine to 0: the value at a quarter is lr (1 + cos(pi/4)) / 2.
+        let cosine = with(LrSchedule::Cosine, None);
+        assert_eq!(cosine.lr_final, Some(0.0));
+        assert!(close(cosine.lr_at(0, 100), 2e-3));
+        assert!(close(
+            cosine.lr_at(25, 100),
+            2e-3 * (1.0 + 0.5f64.sqrt()) / 2.0
+        ));
+        assert!(close(cosine.lr_at(50, 100), 1e-3));
+        assert!(close(cosine.lr_at(100, 100), 0.0));
+        let floor = with(LrSchedule::Cosine, Some(5e-4));
+        assert!(close(floor.lr_at(50, 100), 1.25e-3));
+        assert!(close(floor.lr_at(100, 100), 5e-4));
+        // Geometric to a tenth by default: half-way is lr / sqrt(10).
+        let exp = with(LrSchedule::Exp, None);
+        assert_eq!(exp.lr_final, Some(2e-4));
+        assert!(close(exp.lr_at(50, 100), 2e-3 / 10f64.sqrt()));
+        assert!(close(exp.lr_at(100, 100), 2e-4));
+        let steps: Vec<f64> = (0..=10).map(|t| exp.lr_at(t, 10)).collect();
+        assert!(
+            steps
+                .windows(2)
+                .all(|w| close(w[1] / w[0], 0.1f64.powf(0.1)))
+        );
+    }
+
+    #[test]
+    fn learning_rate_schedules_refuse_what_cannot_be_meant() {
+        let refusal = |schedule: Option<LrSchedule>, lr_final: f64| {
+            let err = TrainSettings {
+                lr: Some(1e-3),
+                lr_schedule: schedule,
+                lr_final: Some(lr_final),
+                ..Default::default()
+            }
+            .resolve(&image())
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("--lr-final"), "{err}");
+            err
+        };
+        assert!(refusal(None, 1e-4).contains("--lr-schedule cosine"));
+        assert!(refusal(Some(LrSchedule::Cosine), 1e-2).contains("between 0 and --lr"));
+        assert!(refusal(Some(LrSchedule::Exp), -1.0).contains("between 0 and --lr"));
+        assert!(refusal(Some(LrSchedule::Exp), 0.0).contains("never reaches 0"));
+        assert!(refusal(Some(LrSchedule::Cosine), f64::NAN).contains("between 0"));
+        assert_eq!("exp".parse::<LrSchedule>(), Ok(LrSchedule::Exp));
+        assert!(
+            "linear"
+                .parse::<LrSchedule>()
+                .unwrap_err()
+                .contains("cosine")
+        );
     }
 
     #[test]

@@ -130,6 +130,10 @@ pub struct EpochMetrics {
     pub val: Option<ElboReport>,
     /// Beta at the end of the epoch.
     pub beta: f64,
+    /// Learning rate of the epoch's last step (absent in runs made before
+    /// schedules existed, which read it as 0).
+    #[serde(default)]
+    pub lr: f64,
     /// Seconds spent on training steps.
     pub seconds: f64,
     /// Training examples per second.
@@ -498,6 +502,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     let eval_options = EvalOptions::for_run(&settings);
     let n = s.data.train.len();
     let steps_per_epoch = n.div_ceil(batch_size);
+    let total_steps = epochs * steps_per_epoch;
     let latent = s.model.noise_dim();
     let pretraining = settings.pretraining();
     observer.on_start(&summarize(&s.config));
@@ -522,6 +527,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
             let x = model_input(&s.model, &s.data.train, chunk, dynamic, &s.device);
             let eps = noise(&mut s.state.rng, chunk.len() * samples, latent, &s.device);
             beta_now = warmup_beta(beta, warmup, s.state.steps, steps_per_epoch);
+            s.adam.set_lr(settings.lr_at(s.state.steps, total_steps));
             let objective = match epoch <= pretraining {
                 true => Objective::Pretrain,
                 false => settings.objective(beta_now),
@@ -581,6 +587,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
             train_kl: mean(sums[2]),
             val,
             beta: beta_now,
+            lr: s.adam.lr(),
             seconds,
             examples_per_second: applied_examples as f64 / seconds.max(1e-9),
             skipped_steps: skipped,

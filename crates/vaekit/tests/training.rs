@@ -14,7 +14,7 @@ use vaekit::model::Vae;
 use vaekit::model::run::{Run, Weights, files};
 use vaekit::model::weights::{from_safetensors, named_tensors};
 use vaekit::nn::Activation;
-use vaekit::settings::{ModelKind, ObjectiveKind, PriorKind, TrainSettings};
+use vaekit::settings::{LrSchedule, ModelKind, ObjectiveKind, PriorKind, TrainSettings};
 use vaekit::train::{Silent, TrainOutcome, TrainRequest, train};
 
 fn cpu() -> Device {
@@ -346,6 +346,51 @@ fn every_architecture_likelihood_and_binarization_trains() {
         .unwrap();
         assert!(report.neg_elbo.is_finite() && report.kl >= 0.0);
     }
+}
+
+#[test]
+fn learning_rate_schedules_drive_the_optimizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, schedule: LrSchedule, lr_final: Option<f64>| {
+        let settings = TrainSettings {
+            lr: Some(2e-3),
+            lr_schedule: Some(schedule),
+            lr_final,
+            ..small(3)
+        };
+        train(
+            request(settings, &dir.path().join(name), false),
+            &mut Silent,
+        )
+        .unwrap()
+    };
+    let constant = run("constant", LrSchedule::Constant, None);
+    // A cosine that ends where it starts is the constant rate, step for step.
+    let flat = run("flat", LrSchedule::Cosine, Some(2e-3));
+    let losses = |o: &TrainOutcome| o.metrics.iter().map(|m| m.train_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&constant), losses(&flat));
+    assert!(constant.metrics.iter().all(|m| m.lr == 2e-3));
+    // Geometric decay to a tenth: each epoch ends at the rate of its last
+    // step, and the smaller steps change the training from the first epoch on.
+    let decayed = run("exp", LrSchedule::Exp, None);
+    let steps_per_epoch = 1350usize.div_ceil(100);
+    let total = 3 * steps_per_epoch;
+    for m in &decayed.metrics {
+        let step = m.epoch * steps_per_epoch - 1;
+        let expected = 2e-3 * 0.1f64.powf(step as f64 / total as f64);
+        assert!(
+            (m.lr - expected).abs() < 1e-12,
+            "epoch {}: {} vs {expected}",
+            m.epoch,
+            m.lr
+        );
+    }
+    assert_ne!(losses(&decayed)[0], losses(&constant)[0]);
+    let saved = Run::open(&dir.path().join("exp")).unwrap().config.settings;
+    assert_eq!(
+        (saved.lr_schedule, saved.lr_final),
+        (Some(LrSchedule::Exp), Some(2e-4))
+    );
 }
 
 /// The shared data folder beside the project, if present.
