@@ -380,8 +380,6 @@ impl TrainSettings {
         let model = self.model.unwrap_or(ModelKind::Vae);
         let hvae = model == ModelKind::Hvae;
         let gmm = self.prior == Some(PriorKind::Gmm);
-        let lr = self.lr.unwrap_or(1e-3);
-        let schedule = self.lr_schedule.unwrap_or_default();
         let resolved = TrainSettings {
             data: self.data.clone(),
             format: self.format,
@@ -423,14 +421,10 @@ impl TrainSettings {
             gaussian_variance: Some(self.gaussian_variance.unwrap_or(GaussianVariance::Scalar)),
             epochs: Some(self.epochs.unwrap_or(10)),
             batch_size: Some(self.batch_size.unwrap_or(128)),
-            lr: Some(lr),
-            lr_schedule: Some(schedule),
-            lr_final: match schedule {
-                // Kept for `check` to refuse: a constant rate has no end value.
-                LrSchedule::Constant => self.lr_final,
-                LrSchedule::Cosine => Some(self.lr_final.unwrap_or(0.0)),
-                LrSchedule::Exp => Some(self.lr_final.unwrap_or(lr / 10.0)),
-            },
+            lr: Some(self.lr.unwrap_or(1e-3)),
+            lr_schedule: Some(self.lr_schedule.unwrap_or_default()),
+            // A constant rate keeps what was given, for `check` to refuse.
+            lr_final: self.final_lr().or(self.lr_final),
             weight_decay: Some(self.weight_decay.unwrap_or(0.0)),
             beta: Some(self.beta.unwrap_or(1.0)),
             free_bits: Some(self.free_bits.unwrap_or(0.0)),
@@ -648,16 +642,23 @@ impl TrainSettings {
     pub fn lr_at(&self, step: usize, total: usize) -> f64 {
         let lr = self.lr.unwrap_or(1e-3);
         let progress = (step as f64 / total.max(1) as f64).clamp(0.0, 1.0);
-        match self.lr_schedule.unwrap_or_default() {
-            LrSchedule::Constant => lr,
-            LrSchedule::Cosine => {
-                let last = self.lr_final.unwrap_or(0.0);
+        match (self.lr_schedule.unwrap_or_default(), self.final_lr()) {
+            (LrSchedule::Cosine, Some(last)) => {
                 last + (lr - last) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
-            LrSchedule::Exp => {
-                let last = self.lr_final.unwrap_or(lr / 10.0);
-                lr * (last / lr).powf(progress)
-            }
+            (LrSchedule::Exp, Some(last)) => lr * (last / lr).powf(progress),
+            _ => lr,
+        }
+    }
+
+    /// Where a decaying schedule ends: `--lr-final`, or by default 0 for
+    /// cosine and `--lr` / 10 for exp (None for a constant rate).
+    fn final_lr(&self) -> Option<f64> {
+        let lr = self.lr.unwrap_or(1e-3);
+        match self.lr_schedule.unwrap_or_default() {
+            LrSchedule::Constant => None,
+            LrSchedule::Cosine => Some(self.lr_final.unwrap_or(0.0)),
+            LrSchedule::Exp => Some(self.lr_final.unwrap_or(lr / 10.0)),
         }
     }
 

@@ -373,7 +373,8 @@ fn learning_rate_schedules_drive_the_optimizer() {
     // Geometric decay to a tenth: each epoch ends at the rate of its last
     // step, and the smaller steps change the training from the first epoch on.
     let decayed = run("exp", LrSchedule::Exp, None);
-    let steps_per_epoch = 1350usize.div_ceil(100);
+    let config = Run::open(&dir.path().join("exp")).unwrap().config;
+    let steps_per_epoch = config.data.train_examples.div_ceil(100);
     let total = 3 * steps_per_epoch;
     for m in &decayed.metrics {
         let step = m.epoch * steps_per_epoch - 1;
@@ -386,7 +387,7 @@ fn learning_rate_schedules_drive_the_optimizer() {
         );
     }
     assert_ne!(losses(&decayed)[0], losses(&constant)[0]);
-    let saved = Run::open(&dir.path().join("exp")).unwrap().config.settings;
+    let saved = config.settings;
     assert_eq!(
         (saved.lr_schedule, saved.lr_final),
         (Some(LrSchedule::Exp), Some(2e-4))

@@ -514,11 +514,17 @@ mod simd {
         total
     }
 
-    /// Probabilities below this count as 0 in [`row_grad`].
-    pub(super) const TINY_PROBABILITY: f32 = 1e-30;
+    /// Values below this count as 0 where a subnormal number could follow
+    /// (see [`adam_all`] for why that matters).
+    const TINY: f32 = 1e-30;
 
-    /// The loss gradient of a row. A probability below [`TINY_PROBABILITY`]
-    /// counts as 0, so that no subnormal number reaches the products of the
+    /// `x`, or 0 when its magnitude is below `floor`.
+    #[inline(always)]
+    fn above(x: f32, floor: f32) -> f32 {
+        if x.abs() < floor { 0.0 } else { x }
+    }
+
+    /// The loss gradient of a row. A probability below [`TINY`] counts as 0, so that no subnormal number reaches the products of the
     /// backward pass (see [`adam_all`]): Adam keeps pushing the logits of
     /// pixels that are always 0 further down, and past -83 or so their
     /// gradients would be subnormal. The dropped gradient is below 1e-30.
@@ -527,9 +533,7 @@ mod simd {
         for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
             let e = exp_neg(l.abs());
             let numerator = if l >= 0.0 { 1.0 } else { e };
-            let p = numerator / (1.0 + e);
-            let p = if p < TINY_PROBABILITY { 0.0 } else { p };
-            *o = g * (p - x);
+            *o = g * (above(numerator / (1.0 + e), TINY) - x);
         }
     }
 
@@ -576,11 +580,9 @@ mod simd {
         }
     }
 
-    /// Gradients and moments below this are taken as 0 by [`adam_all`].
-    pub(super) const ADAM_TINY: f32 = 1e-30;
-    /// Gradients below this add nothing to the second moment (their square,
-    /// times 1 - beta2, would be subnormal).
-    pub(super) const ADAM_TINY_SQUARED_GRAD: f32 = 1e-15;
+    /// Gradients below this add nothing to Adam's second moment (their
+    /// square, times 1 - beta2, would be subnormal).
+    const TINY_SQUARED_GRAD: f32 = 1e-15;
 
     /// One Adam step over a chunk of a parameter and its moments.
     ///
@@ -589,24 +591,23 @@ mod simd {
     /// through the subnormal range for thousands of steps, and every multiply
     /// there takes a slow microcode path on x86. Measured (bench/NOTES.md
     /// step 20): this kernel grew to 39 % of a 500-500 ReLU model's training
-    /// profile and its epochs from 7 to 16 s. So gradients and moments below
-    /// [`ADAM_TINY`] count as 0, and gradients below [`ADAM_TINY_SQUARED_GRAD`]
-    /// add nothing to the second moment. The step this drops is below 1e-20,
+    /// profile and its one-thread epochs from about 11 s to 16.4 s. So
+    /// gradients and moments below [`TINY`] count as 0, and gradients below
+    /// [`TINY_SQUARED_GRAD`] add nothing to the second moment. The step this drops is below 1e-20,
     /// and a second moment below 1e-30 is far under `epsilon` squared, so the
     /// parameters come out the same in f32.
     #[inline(always)]
     fn adam_all(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], s: AdamStep) {
         let n = p.len().min(m.len()).min(v.len()).min(g.len());
         let (p, m, v, g) = (&mut p[..n], &mut m[..n], &mut v[..n], &g[..n]);
-        let above = |x: f32, floor: f32| if x.abs() < floor { 0.0 } else { x };
         for i in 0..n {
             let g = above(
-                above(g[i], ADAM_TINY) * s.grad_scale + s.weight_decay * p[i],
-                ADAM_TINY,
+                above(g[i], TINY) * s.grad_scale + s.weight_decay * p[i],
+                TINY,
             );
-            let g2 = above(g, ADAM_TINY_SQUARED_GRAD);
-            m[i] = above(s.beta1 * m[i] + (1.0 - s.beta1) * g, ADAM_TINY);
-            v[i] = above(s.beta2 * v[i] + (1.0 - s.beta2) * g2 * g2, ADAM_TINY);
+            let g2 = above(g, TINY_SQUARED_GRAD);
+            m[i] = above(s.beta1 * m[i] + (1.0 - s.beta1) * g, TINY);
+            v[i] = above(s.beta2 * v[i] + (1.0 - s.beta2) * g2 * g2, TINY);
             p[i] -= s.step_size * m[i] / (v[i].sqrt() * s.inv_bias2_sqrt + s.epsilon);
         }
     }
