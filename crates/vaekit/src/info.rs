@@ -205,6 +205,13 @@ impl fmt::Display for Info {
                     objective_summary(s),
                     s.seed.unwrap_or(0)
                 )?;
+                if let Some(source) = &s.init_from {
+                    writeln!(
+                        f,
+                        "          started from the weights of {}",
+                        source.display()
+                    )?;
+                }
                 if let Some(b) = r.best {
                     writeln!(
                         f,

@@ -161,6 +161,10 @@ pub struct TrainSettings {
     /// The data source: `digits` or a path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
+    /// A finished run whose weights this run starts from (fine-tuning);
+    /// the data and network settings not given are taken from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
     /// Forced source format.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
@@ -275,6 +279,34 @@ pub struct TrainSettings {
 /// Settings that may differ when a run is resumed.
 const RESUMABLE: &[&str] = &["epochs"];
 
+/// Settings a run started from another's weights takes from it when not
+/// given: what the data is and how the network is built.
+const INHERITED: &[&str] = &[
+    "data",
+    "format",
+    "labels",
+    "label-column",
+    "image-size",
+    "limit",
+    "only-class",
+    "val-fraction",
+    "binarize",
+    "scaler",
+    "model",
+    "prior",
+    "pseudo-inputs",
+    "components",
+    "top-latent",
+    "top-hidden",
+    "arch",
+    "hidden",
+    "conv-channels",
+    "activation",
+    "latent",
+    "likelihood",
+    "gaussian-variance",
+];
+
 impl TrainSettings {
     /// Reads settings from a TOML file whose keys are the long flag names
     /// (`batch-size = 64`, `hidden = [500, 500]`).
@@ -298,6 +330,7 @@ impl TrainSettings {
         }
         pick!(
             data,
+            init_from,
             format,
             labels,
             label_column,
@@ -382,6 +415,7 @@ impl TrainSettings {
         let gmm = self.prior == Some(PriorKind::Gmm);
         let resolved = TrainSettings {
             data: self.data.clone(),
+            init_from: self.init_from.clone(),
             format: self.format,
             labels: self.labels.clone(),
             label_column: self.label_column.clone(),
@@ -412,9 +446,11 @@ impl TrainSettings {
                 .pseudo_inputs
                 .or((self.prior == Some(PriorKind::Vamp)).then_some(500)),
             components: self.components.or(gmm.then_some(10)),
-            pretrain_epochs: self
-                .pretrain_epochs
-                .or(gmm.then(|| (self.epochs.unwrap_or(10) / 5).max(1))),
+            // A run started from another's weights keeps their mixture.
+            pretrain_epochs: self.pretrain_epochs.or(gmm.then(|| match self.init_from {
+                Some(_) => 0,
+                None => (self.epochs.unwrap_or(10) / 5).max(1),
+            })),
             top_latent: self.top_latent.or(hvae.then_some(50)),
             top_hidden: self.top_hidden.clone().or(hvae.then(|| vec![100, 100])),
             likelihood: Some(likelihood),
@@ -738,30 +774,63 @@ impl TrainSettings {
         }
     }
 
+    /// The epoch at whose start the Gaussian mixture prior is fitted to the
+    /// codes: the first after pretraining. None for other priors, and for a
+    /// run that starts from another's weights with no pretraining of its own
+    /// (it keeps the mixture it was given).
+    pub fn mixture_fit_epoch(&self) -> Option<usize> {
+        let pretraining = self.pretraining();
+        let keeps_given = self.init_from.is_some() && pretraining == 0;
+        (self.prior == Some(PriorKind::Gmm) && !keeps_given).then_some(pretraining + 1)
+    }
+
+    /// For `--init-from`: these settings with every data and network setting
+    /// they leave unset taken from the source run's, so that its weights fit
+    /// the model they build. The training settings (objective, samples,
+    /// schedule, epochs, seed) are not inherited: the new run states its own.
+    pub fn inheriting(self, source: &TrainSettings) -> TrainSettings {
+        let mut fields = match serde_json::to_value(source) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        fields.retain(|key, _| INHERITED.contains(&key.as_str()));
+        let inherited: TrainSettings =
+            serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_default();
+        inherited.overlay(self)
+    }
+
     /// For `--resume`: the settings given now that contradict the run's saved
     /// ones, as `(flag, saved, given)`. Only `epochs` may change.
     pub fn conflicts_with(&self, saved: &TrainSettings) -> Vec<(String, String, String)> {
-        let given = serde_json::to_value(self).unwrap_or_default();
-        let saved = serde_json::to_value(saved).unwrap_or_default();
-        let (Some(given), Some(saved)) = (given.as_object(), saved.as_object()) else {
-            return Vec::new();
-        };
-        given
-            .iter()
-            .filter(|(key, _)| !RESUMABLE.contains(&key.as_str()))
-            .filter(|(key, value)| saved.get(*key) != Some(value))
-            .map(|(key, value)| {
-                let shown = |v: Option<&serde_json::Value>| {
-                    v.map_or("(not set)".to_string(), |v| v.to_string())
-                };
-                (
-                    format!("--{key}"),
-                    shown(saved.get(key)),
-                    shown(Some(value)),
-                )
-            })
+        differing_fields(saved, self)
+            .into_iter()
+            .filter(|(key, _, given)| given.is_some() && !RESUMABLE.contains(&key.as_str()))
+            .map(|(key, saved, given)| (format!("--{key}"), shown(saved), shown(given)))
             .collect()
     }
+}
+
+/// The fields of two values' JSON objects that differ, as `(key, in a, in b)`
+/// with None for a field one of them leaves out.
+pub(crate) fn differing_fields<T: Serialize>(
+    a: &T,
+    b: &T,
+) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+    let object = |v: &T| match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (object(a), object(b));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|key| a.get(*key) != b.get(*key))
+        .map(|key| (key.clone(), a.get(key).cloned(), b.get(key).cloned()))
+        .collect()
+}
+
+/// A field of [`differing_fields`] in words.
+pub(crate) fn shown(value: Option<serde_json::Value>) -> String {
+    value.map_or("(not set)".to_string(), |v| v.to_string())
 }
 
 /// Parses `HxW` (such as `28x28`) into `[height, width]`.
@@ -1098,6 +1167,78 @@ mod tests {
         let conflicts = given.conflicts_with(&saved);
         assert_eq!(conflicts.len(), 1);
         assert_eq!(conflicts[0].0, "--lr");
+    }
+
+    #[test]
+    fn a_fine_tuning_run_inherits_the_data_and_network_only() {
+        let source = TrainSettings {
+            data: Some("digits".into()),
+            hidden: Some(vec![500, 500]),
+            latent: Some(50),
+            binarize: Some(Binarize::Dynamic),
+            lr_schedule: Some(LrSchedule::Cosine),
+            epochs: Some(480),
+            seed: Some(3),
+            ..Default::default()
+        }
+        .resolve(&image())
+        .unwrap();
+        let given = TrainSettings {
+            init_from: Some("runs/wide".into()),
+            objective: Some(ObjectiveKind::Iw),
+            latent: Some(50),
+            epochs: Some(20),
+            ..Default::default()
+        };
+        let s = given.inheriting(&source).resolve(&image()).unwrap();
+        assert_eq!(s.data.as_deref(), Some("digits"));
+        assert_eq!(s.hidden, Some(vec![500, 500]));
+        assert_eq!(s.binarize, Some(Binarize::Dynamic));
+        assert_eq!((s.model, s.activation), (source.model, source.activation));
+        // The training settings are the new run's own, defaults included.
+        assert_eq!(s.epochs, Some(20));
+        assert_eq!(s.objective, Some(ObjectiveKind::Iw));
+        assert_eq!(s.train_samples, Some(5));
+        assert_eq!(
+            (s.lr_schedule, s.seed),
+            (Some(LrSchedule::Constant), Some(0))
+        );
+        assert_eq!(s.init_from.as_deref(), Some(Path::new("runs/wide")));
+
+        // A mixture prior: fitted after pretraining in a new run, kept as
+        // given in one started from another's weights (unless it pretrains).
+        let gmm = TrainSettings {
+            prior: Some(PriorKind::Gmm),
+            epochs: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(gmm.resolve(&image()).unwrap().mixture_fit_epoch(), Some(3));
+        let tuned = TrainSettings {
+            init_from: Some("runs/gmm".into()),
+            ..gmm.clone()
+        };
+        let resolved = tuned.resolve(&image()).unwrap();
+        assert_eq!(
+            (resolved.pretrain_epochs, resolved.mixture_fit_epoch()),
+            (Some(0), None)
+        );
+        let repretrained = TrainSettings {
+            pretrain_epochs: Some(2),
+            ..tuned
+        };
+        assert_eq!(
+            repretrained.resolve(&image()).unwrap().mixture_fit_epoch(),
+            Some(3)
+        );
+        assert_eq!(TrainSettings::default().mixture_fit_epoch(), None);
+        // Every inherited name is a setting's (the settings refuse unknown keys).
+        for key in INHERITED {
+            let one = serde_json::json!({ *key: null });
+            assert!(
+                serde_json::from_value::<TrainSettings>(one).is_ok(),
+                "{key}"
+            );
+        }
     }
 
     #[test]

@@ -22,17 +22,17 @@ use crate::data::prepare::{Binarize, PreparedData, prepare};
 use crate::data::{Dataset, load};
 use crate::error::{Error, Result};
 use crate::eval::{ElboReport, EvalOptions, check_width, evaluate_elbo, model_input, noise};
-use crate::model::Vae;
 use crate::model::objective::Objective;
 use crate::model::run::{
-    DataSummary, Run, RunConfig, files, load_checkpoint, read_metrics, save_checkpoint,
+    DataSummary, Run, RunConfig, Weights, files, load_checkpoint, read_metrics, save_checkpoint,
     save_weights, write_json, write_metrics,
 };
 use crate::model::weights::{initialize_now, load_named};
+use crate::model::{ModelConfig, Vae};
 use crate::optim::{Adam, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::report::{LinePlot, Series, loss_plot_png};
-use crate::settings::{ModelKind, TrainSettings};
+use crate::settings::{ModelKind, TrainSettings, differing_fields, shown};
 
 /// Consecutive non-finite steps after which training stops.
 const MAX_CONSECUTIVE_SKIPS: usize = 20;
@@ -334,7 +334,16 @@ fn class_count(data: &PreparedData) -> Result<usize> {
 }
 
 fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
-    let given = &request.settings;
+    let source_run = request
+        .settings
+        .init_from
+        .as_deref()
+        .map(Run::open)
+        .transpose()?;
+    let given = &match &source_run {
+        Some(run) => request.settings.clone().inheriting(&run.config.settings),
+        None => request.settings.clone(),
+    };
     let spec = given.data.clone().ok_or_else(|| {
         Error::setting(
             "--data",
@@ -364,11 +373,14 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
         settings,
     };
     let seed = config.settings.seed.unwrap_or(0);
-    let model = random::with_seeded_device(device, seed, || {
-        let model = config.model.init(device)?;
-        initialize_now(&model);
-        Ok::<_, Error>(model)
-    })?;
+    let model = match &source_run {
+        Some(run) => starting_weights(run, &config.model, device)?,
+        None => random::with_seeded_device(device, seed, || {
+            let model = config.model.init(device)?;
+            initialize_now(&model);
+            Ok::<_, Error>(model)
+        })?,
+    };
     check_width(&model, &data.train)?;
     Ok(Session {
         adam: Adam::new(config.settings.adam()),
@@ -385,6 +397,28 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
         model,
         device: device.clone(),
     })
+}
+
+/// The weights of `--init-from`'s run (the ones `vaekit eval` uses by
+/// default), once its model is known to be the one these settings build.
+fn starting_weights(run: &Run, model: &ModelConfig, device: &Device) -> Result<Vae> {
+    let differences = differing_fields(&run.config.model, model);
+    if !differences.is_empty() {
+        let list: Vec<String> = differences
+            .into_iter()
+            .map(|(key, was, now)| format!("{key} is {} there, {} here", shown(was), shown(now)))
+            .collect();
+        return Err(Error::run(
+            &run.dir,
+            format!(
+                "has a different model from the one these settings build ({}); --init-from \
+                 takes the network settings from that run, so leave out the flags that change \
+                 it (see `vaekit info` for its settings), or train from scratch",
+                list.join("; ")
+            ),
+        ));
+    }
+    run.load_model(Weights::Best, device)
 }
 
 fn resume_session(request: &TrainRequest, device: &Device) -> Result<Session> {
@@ -510,7 +544,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     for epoch in s.state.epoch + 1..=epochs {
         observer.on_epoch_start(epoch, epochs, steps_per_epoch);
         let started = Instant::now();
-        if s.model.mixture().is_some() && epoch == pretraining + 1 {
+        if s.model.mixture().is_some() && settings.mixture_fit_epoch() == Some(epoch) {
             // The mixture prior starts from the clusters of the pretrained
             // codes; a resumed run refits them the same way (seeded).
             let model = s.model.clone();

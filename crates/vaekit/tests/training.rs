@@ -720,3 +720,119 @@ fn a_mixture_prior_run_resumes_reloads_and_keeps_its_clusters() {
     let samples = vaekit::generate::sample_prior(&model, 6, 1, None).unwrap();
     assert!(samples.values.iter().all(|v| (0.0..=1.0).contains(v)));
 }
+
+#[test]
+fn a_run_started_from_another_takes_its_network_and_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let (_, _, source_model, data) = trained(small(3), &source);
+    let test = data.split(Split::Test).unwrap();
+    let score = |model: &Vae| {
+        evaluate_elbo(model, test, &EvalOptions::default())
+            .unwrap()
+            .neg_elbo
+    };
+    // Only the source and the new training settings are given: the data and
+    // the 32-unit, 4-d network come from the source. With a rate far too small
+    // to move them, the new run's weights are the source's; a run from a fresh
+    // start with the same rate stays far behind.
+    let tiny = |extra: TrainSettings| TrainSettings {
+        objective: Some(ObjectiveKind::Iw),
+        train_samples: Some(3),
+        epochs: Some(1),
+        lr: Some(1e-12),
+        ..extra
+    };
+    let tuned = dir.path().join("tuned");
+    let (_, run, tuned_model, _) = trained(
+        tiny(TrainSettings {
+            init_from: Some(source.clone()),
+            ..TrainSettings::default()
+        }),
+        &tuned,
+    );
+    let (from_source, fine_tuned) = (score(&source_model), score(&tuned_model));
+    assert!(
+        (from_source - fine_tuned).abs() < 1e-3,
+        "{from_source} vs {fine_tuned}"
+    );
+    let (_, _, fresh_model, _) = trained(
+        tiny(TrainSettings {
+            data: Some("digits".into()),
+            hidden: Some(vec![32]),
+            latent: Some(4),
+            ..TrainSettings::default()
+        }),
+        &dir.path().join("fresh"),
+    );
+    let fresh = score(&fresh_model);
+    assert!(fresh > from_source + 1.0, "fresh {fresh} vs {from_source}");
+    let saved = &run.config.settings;
+    assert_eq!(saved.init_from.as_deref(), Some(source.as_path()));
+    assert_eq!(
+        (saved.hidden.clone(), saved.latent),
+        (Some(vec![32]), Some(4))
+    );
+    assert_eq!(
+        (saved.objective, saved.train_samples, saved.seed),
+        (Some(ObjectiveKind::Iw), Some(3), Some(0))
+    );
+
+    // A network setting that contradicts the source's is refused, by name,
+    // and leaves nothing behind.
+    let wider = dir.path().join("wider");
+    let settings = TrainSettings {
+        init_from: Some(source.clone()),
+        latent: Some(5),
+        ..small(1)
+    };
+    let err = train(request(settings, &wider, false), &mut Silent).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("latent_dim is 4 there, 5 here"),
+        "{message}"
+    );
+    assert!(!wider.exists());
+    let missing = TrainSettings {
+        init_from: Some(dir.path().join("nowhere")),
+        ..small(1)
+    };
+    let err = train(request(missing, &wider, false), &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[test]
+fn a_mixture_prior_run_started_from_another_keeps_its_mixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    let settings = TrainSettings {
+        prior: Some(PriorKind::Gmm),
+        pretrain_epochs: Some(1),
+        ..small(3)
+    };
+    train(request(settings, &source, false), &mut Silent).unwrap();
+    // No pretraining of its own, so no refitting: with a rate too small to
+    // move it, the mixture after an epoch is the one it started from.
+    let tuned = dir.path().join("tuned");
+    let settings = TrainSettings {
+        init_from: Some(source.clone()),
+        epochs: Some(1),
+        lr: Some(1e-12),
+        ..TrainSettings::default()
+    };
+    train(request(settings, &tuned, false), &mut Silent).unwrap();
+    let mixture = |run: &Path| {
+        weights_of(&run.join(files::BEST))
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("mixture."))
+            .collect::<Vec<_>>()
+    };
+    let (before, after) = (mixture(&source), mixture(&tuned));
+    assert_eq!(before.len(), 3);
+    assert!(max_abs_diff(&before, &after) < 1e-6);
+    let saved = Run::open(&tuned).unwrap().config.settings;
+    assert_eq!(
+        (saved.prior, saved.pretrain_epochs),
+        (Some(PriorKind::Gmm), Some(0))
+    );
+}

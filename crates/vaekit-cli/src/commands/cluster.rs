@@ -11,6 +11,7 @@ pub fn run(args: &ClusterArgs, device: Device) -> Result<()> {
     let options = ClusterOptions {
         method: args.method,
         k: args.k,
+        space: args.space,
         restarts: args.restarts,
         seed: args.seed,
         ..ClusterOptions::default()
@@ -21,9 +22,13 @@ pub fn run(args: &ClusterArgs, device: Device) -> Result<()> {
         return say(serde_json::to_string_pretty(&clustering)?);
     }
     say(format!(
-        "wrote {} clusters ({}) of {} examples to {} in {:.1} s",
+        "wrote {} clusters ({}{}) of {} examples to {} in {:.1} s",
         clustering.k,
         clustering.method,
+        match clustering.space {
+            vaekit::cluster::Space::Latent => "",
+            vaekit::cluster::Space::Tsne => " on a t-SNE map",
+        },
         clustering.examples,
         args.out.display(),
         clustering.seconds

@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::eval::{model_device, model_input};
 use crate::io::write_atomic_with;
 use crate::latent::encode_dataset;
+use crate::latent::map::{MapMethod, latent_map};
 use crate::model::Vae;
 
 /// How examples are put into clusters.
@@ -64,6 +65,43 @@ impl std::str::FromStr for Method {
     }
 }
 
+/// Where k-means looks for the clusters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Space {
+    /// The posterior means themselves.
+    #[default]
+    Latent,
+    /// A 2-D t-SNE map of the posterior means. t-SNE keeps each example
+    /// beside its nearest neighbours, so a class that is curved or stretched
+    /// in the latent space becomes one compact island that k-means can
+    /// separate: the manifold step that N2D (McConville et al. 2020) puts
+    /// between an autoencoder and its clustering, there with UMAP.
+    Tsne,
+}
+
+impl std::fmt::Display for Space {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Space::Latent => "latent",
+            Space::Tsne => "tsne",
+        })
+    }
+}
+
+impl std::str::FromStr for Space {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "latent" => Ok(Space::Latent),
+            "tsne" | "t-sne" => Ok(Space::Tsne),
+            _ => Err(format!(
+                "'{s}' is not a clustering space; use latent or tsne"
+            )),
+        }
+    }
+}
+
 /// What [`cluster_dataset`] does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClusterOptions {
@@ -72,6 +110,8 @@ pub struct ClusterOptions {
     /// Number of clusters [default: the mixture's components for `prior`;
     /// for k-means the number of distinct labels of labelled data].
     pub k: Option<usize>,
+    /// Where k-means runs.
+    pub space: Space,
     /// k-means restarts.
     pub restarts: usize,
     /// Seed of k-means.
@@ -85,6 +125,7 @@ impl Default for ClusterOptions {
         Self {
             method: None,
             k: None,
+            space: Space::Latent,
             restarts: 10,
             seed: 0,
             batch_size: 1000,
@@ -99,6 +140,8 @@ pub struct Clustering {
     pub method: Method,
     /// Number of clusters.
     pub k: usize,
+    /// Where k-means ran (the latent space for the model's own clusters).
+    pub space: Space,
     /// The cluster of each example, in input order.
     #[serde(skip)]
     pub clusters: Vec<u32>,
@@ -132,6 +175,12 @@ pub fn cluster_dataset(
         return Err(Error::setting(
             "--k",
             "the number of clusters must be at least 1",
+        ));
+    }
+    if method == Method::Prior && options.space != Space::Latent {
+        return Err(Error::setting(
+            "--space",
+            "the model's own clusters come from its prior in the latent space; use --method kmeans to cluster a t-SNE map",
         ));
     }
     let (clusters, k, inertia) = match method {
@@ -171,12 +220,16 @@ pub fn cluster_dataset(
                 }
             };
             let codes = encode_dataset(model, data, options.batch_size)?;
+            let (points, dim) = match options.space {
+                Space::Latent => (codes.mu, codes.latent_dim),
+                Space::Tsne => (tsne_map(&codes.mu, codes.latent_dim)?, 2),
+            };
             let config = KMeansConfig {
                 restarts: options.restarts,
                 seed: options.seed,
                 ..KMeansConfig::new(k)
             };
-            let fit = kmeans(&codes.mu, codes.latent_dim, &config)?;
+            let fit = kmeans(&points, dim, &config)?;
             (fit.assignments, k, Some(fit.inertia))
         }
     };
@@ -188,6 +241,7 @@ pub fn cluster_dataset(
     Ok(Clustering {
         method,
         k,
+        space: options.space,
         examples: clusters.len(),
         clusters,
         labels,
@@ -195,6 +249,20 @@ pub fn cluster_dataset(
         inertia,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The 2-D t-SNE map of `codes` (row-major, `dim` columns), as points.
+fn tsne_map(codes: &[f32], dim: usize) -> Result<Vec<f32>> {
+    if dim < 2 {
+        return Err(Error::setting(
+            "--space tsne",
+            format!(
+                "a t-SNE map of a {dim}-d latent space shows nothing new; cluster with --space latent"
+            ),
+        ));
+    }
+    let map = latent_map(codes, dim, 2, Some(MapMethod::Tsne), "z")?;
+    Ok(map.coords.iter().map(|&v| v as f32).collect())
 }
 
 /// argmax_c q(c|x) of every example, in order (see [`Vae::clusters`]).
