@@ -896,7 +896,7 @@ pub struct ClusterArgs {
     /// Number of clusters [default: the number of classes of labelled data; the mixture's components for prior].
     #[arg(long, value_name = "K")]
     pub k: Option<usize>,
-    /// Where k-means runs: latent (the posterior means) or tsne (their 2-D t-SNE map, which pulls each class into one compact island; slow for many examples, about 10 minutes for MNIST's 70,000).
+    /// Where k-means runs: latent (the posterior means) or tsne (their 2-D t-SNE map, where each class tends to be one island; k-means cuts it into 5 pieces per cluster, merged along nearest-neighbour links; minutes for tens of thousands of examples).
     #[arg(long, value_name = "SPACE", default_value_t = vaekit::cluster::Space::Latent)]
     pub space: vaekit::cluster::Space,
     /// k-means starts; the one of lowest inertia is kept.

@@ -27,7 +27,7 @@ pub fn run(args: &ClusterArgs, device: Device) -> Result<()> {
         clustering.method,
         match clustering.space {
             vaekit::cluster::Space::Latent => "",
-            vaekit::cluster::Space::Tsne => " on a t-SNE map",
+            vaekit::cluster::Space::Tsne => " islands of a t-SNE map",
         },
         clustering.examples,
         args.out.display(),

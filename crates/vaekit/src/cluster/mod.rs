@@ -12,10 +12,12 @@
 //! normalization, as scikit-learn's default) and the adjusted Rand index.
 
 pub mod gmm;
+pub mod islands;
 pub mod kmeans;
 pub mod metrics;
 
 pub use gmm::{DiagonalGmm, fit_diagonal_gmm};
+pub use islands::islands;
 pub use kmeans::{KMeans, KMeansConfig, kmeans};
 pub use metrics::{Agreement, agreement};
 
@@ -74,9 +76,11 @@ pub enum Space {
     Latent,
     /// A 2-D t-SNE map of the posterior means. t-SNE keeps each example
     /// beside its nearest neighbours, so a class that is curved or stretched
-    /// in the latent space becomes one compact island that k-means can
-    /// separate: the manifold step that N2D (McConville et al. 2020) puts
-    /// between an autoencoder and its clustering, there with UMAP.
+    /// in the latent space becomes one island of the map: the manifold step
+    /// that N2D (McConville et al. 2020) puts between an autoencoder and its
+    /// clustering, there with UMAP. The islands are found by k-means into
+    /// many pieces merged along neighbour links ([`islands`]), which, unlike
+    /// k-means alone, does not split a large island or join two small ones.
     Tsne,
 }
 
@@ -150,7 +154,8 @@ pub struct Clustering {
     pub labels: Option<Vec<u32>>,
     /// Agreement with the labels, where the data has them.
     pub agreement: Option<Agreement>,
-    /// k-means inertia (sum of squared distances to the centroids).
+    /// k-means inertia (sum of squared distances to the centroids), in the
+    /// latent space.
     pub inertia: Option<f64>,
     /// Number of examples.
     pub examples: usize,
@@ -220,17 +225,21 @@ pub fn cluster_dataset(
                 }
             };
             let codes = encode_dataset(model, data, options.batch_size)?;
-            let (points, dim) = match options.space {
-                Space::Latent => (codes.mu, codes.latent_dim),
-                Space::Tsne => (tsne_map(&codes.mu, codes.latent_dim)?, 2),
-            };
             let config = KMeansConfig {
                 restarts: options.restarts,
                 seed: options.seed,
                 ..KMeansConfig::new(k)
             };
-            let fit = kmeans(&points, dim, &config)?;
-            (fit.assignments, k, Some(fit.inertia))
+            match options.space {
+                Space::Latent => {
+                    let fit = kmeans(&codes.mu, codes.latent_dim, &config)?;
+                    (fit.assignments, k, Some(fit.inertia))
+                }
+                Space::Tsne => {
+                    let map = tsne_map(&codes.mu, codes.latent_dim)?;
+                    (islands(&map, &config)?, k, None)
+                }
+            }
         }
     };
     let labels = data.labels().map(<[u32]>::to_vec);
