@@ -12,8 +12,10 @@
 //! are left. Pieces of one island share many links; pieces of two islands,
 //! separated by empty space, share few or none.
 //!
-//! Written here: it is k-means (this crate's) plus a merge over a few dozen
-//! pieces; the neighbour search is a uniform grid, which suits 2-D maps.
+//! Written here: it is this crate's k-means plus a merge over a few dozen
+//! pieces. The neighbour search is a uniform grid, which suits 2-D maps; a
+//! k-d tree crate such as `kiddo` would be a dependency for what the grid
+//! does in a few dozen lines.
 
 use crate::cluster::kmeans::{KMeansConfig, kmeans};
 use crate::error::{Error, Result};
