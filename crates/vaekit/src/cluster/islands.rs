@@ -17,8 +17,8 @@
 //! k-d tree crate such as `kiddo` would be a dependency for what the grid
 //! does in a few dozen lines.
 
-use crate::cluster::kmeans::{KMeansConfig, kmeans};
-use crate::error::{Error, Result};
+use crate::cluster::kmeans::{KMeansConfig, check_points, kmeans, squared_distance};
+use crate::error::Result;
 
 /// Nearest neighbours of each point that link its piece to theirs.
 pub const LINK_NEIGHBOURS: usize = 10;
@@ -96,7 +96,7 @@ fn merge_pieces(
                     // Unlinked pairs rank below every linked one, nearest first.
                     false => {
                         let (ca, cb) = (centre(&sums[a], size[a]), centre(&sums[b], size[b]));
-                        -1.0 - ((ca[0] - cb[0]).powi(2) + (ca[1] - cb[1]).powi(2))
+                        -1.0 - squared_distance(&ca, &cb)
                     }
                 };
                 if best.is_none_or(|(s, _, _)| score > s) {
@@ -130,12 +130,7 @@ fn centre(sum: &[f64; 2], size: f64) -> [f64; 2] {
 /// The `count` nearest other points of every row of the 2-D `points`, found
 /// through a uniform grid of about four points per cell.
 pub fn nearest_neighbours(points: &[f32], count: usize) -> Result<Vec<Vec<usize>>> {
-    let n = points.len() / 2;
-    if points.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Data(
-            "the map has coordinates that are not finite numbers".into(),
-        ));
-    }
+    let n = check_points(points, 2)?;
     let xy = |i: usize| (f64::from(points[2 * i]), f64::from(points[2 * i + 1]));
     let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
     for i in 0..n {
@@ -148,16 +143,18 @@ pub fn nearest_neighbours(points: &[f32], count: usize) -> Result<Vec<Vec<usize>
         ((hi[0] - lo[0]) / side as f64).max(1e-12),
         ((hi[1] - lo[1]) / side as f64).max(1e-12),
     ];
-    let cell_of = |i: usize| {
-        let (x, y) = xy(i);
-        let cx = (((x - lo[0]) / cell_w[0]) as usize).min(side - 1);
-        let cy = (((y - lo[1]) / cell_w[1]) as usize).min(side - 1);
-        (cx, cy)
-    };
+    // The (column, row) of every point's cell.
+    let cells: Vec<(usize, usize)> = (0..n)
+        .map(|i| {
+            let (x, y) = xy(i);
+            let cx = (((x - lo[0]) / cell_w[0]) as usize).min(side - 1);
+            let cy = (((y - lo[1]) / cell_w[1]) as usize).min(side - 1);
+            (cx, cy)
+        })
+        .collect();
     // Points sorted by cell: cell c holds order[start[c]..start[c + 1]].
     let mut start = vec![0usize; side * side + 1];
-    for i in 0..n {
-        let (cx, cy) = cell_of(i);
+    for &(cx, cy) in &cells {
         start[cy * side + cx + 1] += 1;
     }
     for c in 0..side * side {
@@ -165,17 +162,15 @@ pub fn nearest_neighbours(points: &[f32], count: usize) -> Result<Vec<Vec<usize>
     }
     let mut fill = start.clone();
     let mut order = vec![0usize; n];
-    for i in 0..n {
-        let (cx, cy) = cell_of(i);
+    for (i, &(cx, cy)) in cells.iter().enumerate() {
         order[fill[cy * side + cx]] = i;
         fill[cy * side + cx] += 1;
     }
     let reach = cell_w[0].min(cell_w[1]);
     let mut out = Vec::with_capacity(n);
     let mut found: Vec<(f64, usize)> = Vec::new();
-    for i in 0..n {
+    for (i, &(cx, cy)) in cells.iter().enumerate() {
         let (x, y) = xy(i);
-        let (cx, cy) = cell_of(i);
         found.clear();
         for ring in 0..=side {
             let (x0, x1) = (cx.saturating_sub(ring), (cx + ring).min(side - 1));
@@ -283,5 +278,6 @@ mod tests {
         }
         let bad = [0.0, f32::NAN, 1.0, 1.0];
         assert!(nearest_neighbours(&bad, 1).is_err());
+        assert!(nearest_neighbours(&[0.0, 1.0, 2.0], 1).is_err());
     }
 }

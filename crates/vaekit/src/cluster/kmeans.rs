@@ -102,7 +102,7 @@ pub fn kmeans(points: &[f32], dim: usize, config: &KMeansConfig) -> Result<KMean
 }
 
 /// The number of rows of `points`, after checking it is a finite `[n, dim]` array.
-fn check_points(points: &[f32], dim: usize) -> Result<usize> {
+pub(crate) fn check_points(points: &[f32], dim: usize) -> Result<usize> {
     if dim == 0 || !points.len().is_multiple_of(dim) {
         return Err(Error::Data(format!(
             "{} values do not make rows of {dim}",
@@ -119,7 +119,7 @@ fn check_points(points: &[f32], dim: usize) -> Result<usize> {
     Ok(points.len() / dim)
 }
 
-fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
