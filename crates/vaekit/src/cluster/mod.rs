@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::eval::{model_device, model_input};
 use crate::io::write_atomic_with;
 use crate::latent::encode_dataset;
-use crate::latent::map::{MapMethod, latent_map};
+use crate::latent::map::{MapMethod, TSNE_MIN_POINTS, latent_map};
 use crate::model::Vae;
 
 /// How examples are put into clusters.
@@ -270,6 +270,15 @@ fn tsne_map(codes: &[f32], dim: usize) -> Result<Vec<f32>> {
             ),
         ));
     }
+    let n = codes.len() / dim;
+    if n < TSNE_MIN_POINTS {
+        return Err(Error::setting(
+            "--space tsne",
+            format!(
+                "t-SNE needs at least {TSNE_MIN_POINTS} examples, not {n}; cluster with --space latent"
+            ),
+        ));
+    }
     let map = latent_map(codes, dim, 2, Some(MapMethod::Tsne), "z")?;
     Ok(map.coords.iter().map(|&v| v as f32).collect())
 }
@@ -344,4 +353,22 @@ pub fn fit_mixture_prior(model: Vae, data: &Dataset, seed: u64) -> Result<Vae> {
     let start = kmeans(&codes.mu, codes.latent_dim, &config)?;
     let gmm = fit_diagonal_gmm(&codes.mu, &start, PRIOR_EM_STEPS, 1e-4)?;
     Ok(model.with_mixture(&gmm.weights, &gmm.means, &gmm.variances))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_too_small_for_t_sne_point_to_the_latent_space() {
+        for (codes, dim) in [(vec![0.5f32; 40], 1), (vec![0.5f32; 18], 2)] {
+            let err = tsne_map(&codes, dim).unwrap_err().to_string();
+            assert!(
+                err.contains("--space tsne") && err.contains("--space latent"),
+                "{err}"
+            );
+        }
+        let (points, _) = kmeans::tests::blobs(&[[0.0, 0.0], [6.0, 0.0]], 20, 0.5);
+        assert_eq!(tsne_map(&points, 2).unwrap().len(), points.len());
+    }
 }
