@@ -17,7 +17,14 @@
 #     wide60iw  wide60, then fine-tuned from its weights (--init-from) on the
 #            importance-weighted bound with K = 10 for 60 epochs, the learning
 #            rate on a cosine from 2e-4 to 0 (the two stages' times add up)
-#   FROM=RUN starts wide60iw's fine-tuning from an existing wide60 run instead
+#     vamp60 one stochastic layer, 500-500 ReLU to a 50-d latent, with a VampPrior
+#            of 100 pseudo-inputs, on the ELBO with the KL weight warmed up
+#            over 25 epochs, 300 epochs with the learning rate on a cosine
+#            from 1e-3 to 0; one thread (two rows can run side by side)
+#     vamp60iw  the same with 50 pseudo-inputs for 230 epochs, then 35 epochs
+#            of fine-tuning on the importance-weighted bound with K = 10 (as
+#            wide60iw); one thread
+#   FROM=RUN starts wide60iw's (or vamp60iw's) fine-tuning from an existing wide60 run instead
 #   of training one (its training time is then that of the fine-tuning only).
 #   EPOCHS=N sets the training length of every row (default 200; 480 for
 #   wide60); the paper trained for 3,280 epochs with batch 20,
@@ -46,7 +53,14 @@ for row in "${rows[@]}"; do
     wide60iw)
       args=(--hidden 500,500 --latent 50 --lr-schedule cosine); paper=84.50; epochs=480
       tune=(--objective iw --train-samples 10 --lr 2e-4 --lr-schedule cosine --epochs 60) ;;
-    *) echo "unknown row '$row'; use vae1, iwae1, iwae2, wide60 or wide60iw" >&2; exit 2 ;;
+    vamp60)
+      args=(--hidden 500,500 --latent 50 --prior vamp --pseudo-inputs 100 --kl-warmup 25 --lr-schedule cosine)
+      paper=84.50; epochs=300; threads=1 ;;
+    vamp60iw)
+      args=(--hidden 500,500 --latent 50 --prior vamp --pseudo-inputs 50 --kl-warmup 25 --lr-schedule cosine)
+      paper=84.50; epochs=230; threads=1
+      tune=(--objective iw --train-samples 10 --lr 2e-4 --lr-schedule cosine --epochs 35) ;;
+    *) echo "unknown row '$row'; use vae1, iwae1, iwae2, wide60, wide60iw, vamp60 or vamp60iw" >&2; exit 2 ;;
   esac
   epochs=${EPOCHS:-$epochs}
   threads=${THREADS:-$threads}

@@ -836,3 +836,36 @@ fn a_mixture_prior_run_started_from_another_keeps_its_mixture() {
         (Some(PriorKind::Gmm), Some(0))
     );
 }
+
+#[test]
+fn miwae_fills_the_top_half_of_mnist_digits_better_than_the_mean() {
+    use vaekit::impute::{
+        ImputeOptions, MaskSpec, Method, column_means, impute_with_vae, mean_impute,
+        rmse_on_missing,
+    };
+    let Some((model, data)) = trained_on_mnist(TrainSettings {
+        limit: Some(10_000),
+        epochs: Some(2),
+        val_fraction: Some(0.0),
+        ..TrainSettings::default()
+    }) else {
+        return;
+    };
+    let train_rows = data.split(Split::Train).unwrap();
+    let test = data.split(Split::Test).unwrap();
+    let test = test.subset(&(0..200).collect::<Vec<_>>());
+    let mask = MaskSpec::TopHalf.build(test.kind(), test.len(), 0).unwrap();
+    let means = mean_impute(&test, &mask, &column_means(train_rows));
+    let start = Dataset::new(means.clone(), test.kind().clone(), None).unwrap();
+    let options = ImputeOptions {
+        method: Method::Miwae,
+        ..ImputeOptions::default()
+    };
+    let miwae = impute_with_vae(&model, &start, &mask, &options).unwrap();
+    let rmse = |values: &[f32]| rmse_on_missing(values, test.values(), &mask).unwrap();
+    let (miwae, mean) = (rmse(&miwae), rmse(&means));
+    eprintln!("MNIST top half, 200 test digits: miwae RMSE {miwae:.4}, mean {mean:.4}");
+    // Measured 0.2214 against 0.2461 (docs/RESULTS.md has the full-size row).
+    assert!(miwae < mean - 0.01, "miwae {miwae} vs mean {mean}");
+    assert!(miwae > 0.1, "implausibly good: {miwae}");
+}

@@ -15,7 +15,9 @@
 //!   E[x_mis | x_obs] under the model. The likelihood is the model's own
 //!   (Bernoulli or Gaussian) summed over the observed values only. The encoder
 //!   cannot see a hole, so it reads the current completion; with more than
-//!   one iteration the estimate is fed back in and the proposal improves.
+//!   one iteration the estimate is fed back in, and half the draws come from
+//!   a Gaussian fitted to the previous round's weighted draws (adaptive
+//!   importance sampling), which moves to where p(z|x_obs) is.
 //!   It needs log p(z) in closed form: the standard normal or a VampPrior,
 //!   not the hierarchical model's marginal p(z1).
 
@@ -24,13 +26,13 @@ use burn::tensor::{Tensor, TensorData};
 use super::Mask;
 use crate::data::Dataset;
 use crate::distributions::{
-    bernoulli_nll_per_value, gaussian_nll_per_value, repeat_rows, standard_normal_log_prob,
-    sum_rows,
+    DiagonalGaussian, bernoulli_nll_per_value, gaussian_nll_per_value, repeat_rows,
+    standard_normal_log_prob, sum_rows,
 };
 use crate::error::{Error, Result};
 use crate::eval::{model_device, noise};
 use crate::model::Vae;
-use crate::model::prior::mixture_log_prob;
+use crate::model::prior::{log_sum_exp, mixture_log_prob};
 use crate::random::{self, Stream};
 
 /// Which imputation a VAE does.
@@ -196,10 +198,22 @@ pub fn impute_with_vae(
             continue;
         }
         let values = &mut out[first..end];
+        let mut fitted = None;
         for _ in 0..options.iterations {
             let estimate = match options.method {
                 Method::Gibbs => gibbs_step(model, values, options, &mut rng),
-                Method::Miwae => miwae_step(model, values, missing, options.samples, &mut rng),
+                Method::Miwae => {
+                    let (estimate, next) = miwae_step(
+                        model,
+                        values,
+                        missing,
+                        options.samples,
+                        fitted.as_ref(),
+                        &mut rng,
+                    );
+                    fitted = Some(next);
+                    estimate
+                }
             };
             for ((v, e), &m) in values.iter_mut().zip(estimate).zip(missing) {
                 if m {
@@ -255,21 +269,57 @@ fn gibbs_step(
 }
 
 /// One importance-resampling round: the self-normalised weighted mean of the
-/// decoder means of `samples` draws per row.
+/// decoder means of `samples` draws per row, and the Gaussian fitted to the
+/// weighted draws for the next round's proposal.
+///
+/// The proposal is q(z|x) of the current completion in the first round. From
+/// the second on it is the even mixture of that and `fitted` (the previous
+/// round's weighted mean and variance of z, plus the encoder's variance so
+/// that it never collapses onto one draw), sampled half from each, with the
+/// mixture's density in the weights (multiple importance sampling with the
+/// balance heuristic). The encoder sees the completion, not the hole, so its
+/// posterior is that of a whole image and narrower than p(z|x_obs); the fitted
+/// Gaussian follows the weights to where p(z|x_obs) is.
 fn miwae_step(
     model: &Vae,
     values: &[f32],
     missing: &[bool],
     samples: usize,
+    fitted: Option<&DiagonalGaussian>,
     rng: &mut random::Rng,
-) -> Vec<f32> {
+) -> (Vec<f32>, DiagonalGaussian) {
     let device = model_device(model);
     let x = tensor(model, values);
     let observed: Vec<f32> = missing.iter().map(|&m| if m { 0.0 } else { 1.0 }).collect();
     let observed = tensor(model, &observed);
     let [rows, dim] = x.dims();
-    let q = model.encode(x.clone()).repeat_rows(samples);
-    let z = q.rsample(noise(rng, rows * samples, model.latent_dim(), &device));
+    let latent = model.latent_dim();
+    let encoded = model.encode(x.clone());
+    let from_fitted = fitted.map_or(0, |_| samples / 2);
+    let from_encoder = samples - from_fitted;
+    let draw = |q: &DiagonalGaussian, n: usize, rng: &mut random::Rng| {
+        q.repeat_rows(n)
+            .rsample(noise(rng, rows * n, latent, &device))
+            .reshape([rows, n, latent])
+    };
+    let mut z = draw(&encoded, from_encoder, rng);
+    if let Some(fitted) = fitted.filter(|_| from_fitted > 0) {
+        z = Tensor::cat(vec![z, draw(fitted, from_fitted, rng)], 1);
+    }
+    let z = z.reshape([rows * samples, latent]);
+    let log_q = match fitted.filter(|_| from_fitted > 0) {
+        None => encoded.repeat_rows(samples).log_prob(z.clone()),
+        Some(fitted) => {
+            let both = Tensor::stack::<2>(
+                vec![
+                    encoded.repeat_rows(samples).log_prob(z.clone()),
+                    fitted.repeat_rows(samples).log_prob(z.clone()),
+                ],
+                1,
+            );
+            log_sum_exp(both).sub_scalar(std::f64::consts::LN_2)
+        }
+    };
     let raw = model.decode(z.clone());
     let x = repeat_rows(x, samples);
     let per_value = match model.observation_logvar() {
@@ -281,14 +331,21 @@ fn miwae_step(
         Some(components) => mixture_log_prob(z.clone(), &components),
         None => standard_normal_log_prob(z.clone()),
     };
-    let log_w = (log_px_obs + log_pz - q.log_prob(z)).reshape([rows, samples]);
+    let log_w = (log_px_obs + log_pz - log_q).reshape([rows, samples]);
     // Self-normalised weights, shifted by each row's largest log weight so
     // that exp never overflows.
     let shifted = (log_w.clone() - log_w.max_dim(1)).exp();
-    let weights = shifted.clone() / shifted.sum_dim(1);
+    let weights = (shifted.clone() / shifted.sum_dim(1)).reshape([rows, samples, 1]);
+    let z = z.reshape([rows, samples, latent]);
+    let mean_z = (z.clone() * weights.clone()).sum_dim(1);
+    let var_z = ((z - mean_z.clone()).powi_scalar(2) * weights.clone()).sum_dim(1);
+    let next = DiagonalGaussian::new(
+        mean_z.reshape([rows, latent]),
+        (var_z.reshape([rows, latent]) + encoded.logvar.exp()).log(),
+    );
     let means = model.likelihood_mean(raw).reshape([rows, samples, dim]);
-    let weighted = means * weights.reshape([rows, samples, 1]);
-    to_values(weighted.sum_dim(1).reshape([rows, dim]))
+    let estimate = (means * weights).sum_dim(1).reshape([rows, dim]);
+    (to_values(estimate), next)
 }
 
 #[cfg(test)]
@@ -434,6 +491,44 @@ mod tests {
                 assert_eq!(got[r * 3 + 1].to_bits(), b.to_bits());
             }
         }
+    }
+
+    #[test]
+    fn the_fitted_proposal_moves_to_the_posterior_of_the_observed_part() {
+        // Under PPCA, p(z | x_a, x_b) is N(s / (|w_o|^2 + SIGMA2), SIGMA2 / (|w_o|^2 + SIGMA2))
+        // with s = w_o.(x_o - b_o). The encoder reads the fill 0 of x_c, so its
+        // own posterior is elsewhere and narrower; the fitted Gaussian must
+        // still find the right mean, and a variance of the posterior's plus
+        // the encoder's.
+        let model = ppca();
+        let (a, b) = (-0.4f64, -1.8f64);
+        let values = [a as f32, b as f32, 0.0];
+        let missing = [false, false, true];
+        let wo2 = W[0] * W[0] + W[1] * W[1];
+        let s = W[0] * (a - B[0]) + W[1] * (b - B[1]);
+        let (want_mean, want_var) = (s / (wo2 + SIGMA2), SIGMA2 / (wo2 + SIGMA2));
+        let m = W.iter().map(|w| w * w).sum::<f64>() + SIGMA2;
+        let encoder_mean =
+            W.iter().zip(B).map(|(w, b)| w * -b).sum::<f64>() / m + (W[0] * a + W[1] * b) / m;
+        assert!(
+            (encoder_mean - want_mean).abs() > 0.05,
+            "{encoder_mean} vs {want_mean}"
+        );
+        let mut rng = random::seeded(0, Stream::Eval);
+        let mut fitted: Option<DiagonalGaussian> = None;
+        for _ in 0..3 {
+            let (_, next) =
+                miwae_step(&model, &values, &missing, 20_000, fitted.as_ref(), &mut rng);
+            fitted = Some(next);
+        }
+        let fitted = fitted.unwrap();
+        let mean = to_values(fitted.mu)[0] as f64;
+        let var = to_values(fitted.logvar.exp())[0] as f64 - SIGMA2 / m;
+        assert!((mean - want_mean).abs() < 0.005, "{mean} vs {want_mean}");
+        assert!(
+            (var - want_var).abs() < 0.1 * want_var,
+            "{var} vs {want_var}"
+        );
     }
 
     #[test]

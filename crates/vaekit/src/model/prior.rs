@@ -66,7 +66,7 @@ pub fn component_log_probs(z: Tensor<2>, components: &DiagonalGaussian) -> Tenso
 ///
 /// # Shapes
 /// - `t`: `[rows, K]`; returns `[rows]`
-fn log_sum_exp(t: Tensor<2>) -> Tensor<1> {
+pub(crate) fn log_sum_exp(t: Tensor<2>) -> Tensor<1> {
     let max = t.clone().detach().max_dim(1);
     let sum = (t - max.clone()).exp().sum_dim(1);
     (sum.log() + max).squeeze_dim(1)
