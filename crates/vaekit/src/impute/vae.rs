@@ -295,6 +295,8 @@ fn miwae_step(
     let [rows, dim] = x.dims();
     let latent = model.latent_dim();
     let encoded = model.encode(x.clone());
+    // With one sample there is nothing to split, and the encoder draws it.
+    let fitted = fitted.filter(|_| samples >= 2);
     let from_fitted = fitted.map_or(0, |_| samples / 2);
     let from_encoder = samples - from_fitted;
     let draw = |q: &DiagonalGaussian, n: usize, rng: &mut random::Rng| {
@@ -303,21 +305,17 @@ fn miwae_step(
             .reshape([rows, n, latent])
     };
     let mut z = draw(&encoded, from_encoder, rng);
-    if let Some(fitted) = fitted.filter(|_| from_fitted > 0) {
+    if let Some(fitted) = fitted {
         z = Tensor::cat(vec![z, draw(fitted, from_fitted, rng)], 1);
     }
     let z = z.reshape([rows * samples, latent]);
-    let log_q = match fitted.filter(|_| from_fitted > 0) {
-        None => encoded.repeat_rows(samples).log_prob(z.clone()),
+    let log_q_encoder = encoded.repeat_rows(samples).log_prob(z.clone());
+    let log_q = match fitted {
+        None => log_q_encoder,
         Some(fitted) => {
-            let both = Tensor::stack::<2>(
-                vec![
-                    encoded.repeat_rows(samples).log_prob(z.clone()),
-                    fitted.repeat_rows(samples).log_prob(z.clone()),
-                ],
-                1,
-            );
-            log_sum_exp(both).sub_scalar(std::f64::consts::LN_2)
+            let log_q_fitted = fitted.repeat_rows(samples).log_prob(z.clone());
+            log_sum_exp(Tensor::stack::<2>(vec![log_q_encoder, log_q_fitted], 1))
+                .sub_scalar(std::f64::consts::LN_2)
         }
     };
     let raw = model.decode(z.clone());
