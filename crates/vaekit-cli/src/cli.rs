@@ -335,6 +335,9 @@ pub struct TrainArgs {
     /// MLP nonlinearity: relu or tanh [default: relu; tanh for hvae].
     #[arg(long, value_name = "FN")]
     pub activation: Option<Activation>,
+    /// Batch-normalize every hidden layer of the MLP networks before its nonlinearity (training uses each batch's statistics, everything else the running ones the run saves).
+    #[arg(long)]
+    pub batch_norm: bool,
     /// Size of the latent code (z1 for hvae) [default: 20; 100 for hvae].
     #[arg(long, value_name = "K")]
     pub latent: Option<usize>,
@@ -405,6 +408,7 @@ impl TrainArgs {
             hidden: self.hidden.clone().map(|s| s.0),
             conv_channels: self.conv_channels.clone().map(|s| s.0),
             activation: self.activation,
+            batch_norm: self.batch_norm.then_some(true),
             latent: self.latent,
             likelihood: self.likelihood,
             gaussian_variance: self.gaussian_variance,

@@ -853,6 +853,44 @@ fn limit_trains_on_the_first_examples_only() {
 }
 
 #[test]
+fn a_batch_normalized_run_trains_evaluates_and_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &train_args("digits", "run", &["--batch-norm"]));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    assert_eq!(config["model"]["batch_norm"], true);
+    assert_eq!(config["settings"]["batch-norm"], true);
+    let info = ok(d, &["info", "run"]);
+    assert!(info.contains("batch normalization"), "{info}");
+    // Evaluation uses the saved running statistics: the same numbers twice,
+    // and the IW bound at or below the ELBO's -log p(x) estimate.
+    let eval = |k: &str| -> serde_json::Value {
+        let out = ok(d, &["eval", "--run", "run", "--iw-samples", k, "--json"]);
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    let (a, b) = (eval("50"), eval("50"));
+    assert_eq!(a["neg_elbo"], b["neg_elbo"]);
+    let (elbo, iw) = (
+        a["neg_elbo"].as_f64().unwrap(),
+        a["iw"]["nll"].as_f64().unwrap(),
+    );
+    assert!(
+        elbo.is_finite() && iw <= elbo + 1e-6,
+        "-ELBO {elbo}, IW {iw}"
+    );
+    ok(d, &["sample", "--run", "run", "--n", "4", "--out", "s.png"]);
+    assert!(d.join("s.png").is_file());
+    // It is for the MLP networks; nothing is written when refused.
+    bad_input(
+        d,
+        &train_args("digits", "conv", &["--batch-norm", "--arch", "conv"]),
+        &["--batch-norm", "--arch mlp"],
+    );
+    assert!(!d.join("conv").exists(), "a refused run left a directory");
+}
+
+#[test]
 fn a_conditional_model_samples_by_class() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

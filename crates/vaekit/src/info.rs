@@ -185,6 +185,9 @@ impl fmt::Display for Info {
                     )?,
                     crate::model::prior::Prior::Standard => {}
                 }
+                if c.model.batch_norm {
+                    writeln!(f, "          batch normalization in the hidden layers")?;
+                }
                 if let Some(classes) = c.model.classes {
                     writeln!(f, "          conditional on the label, {classes} classes")?;
                 }

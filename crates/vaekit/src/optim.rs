@@ -163,8 +163,12 @@ impl Adam {
         origin: &std::path::Path,
     ) -> Result<Self> {
         let device = module.devices().into_iter().next();
+        let buffers = buffer_ids(module);
         let mut moments = HashMap::new();
         for (name, id) in param_names(module) {
+            if buffers.contains(&id) {
+                continue;
+            }
             let (m, v) = (
                 tensors.remove(&format!("adam.m.{name}")),
                 tensors.remove(&format!("adam.v.{name}")),
@@ -196,6 +200,28 @@ impl Adam {
             fused: true,
         })
     }
+}
+
+/// Ids of the tensors of a module on a training device that take no gradient
+/// (a batch norm's running statistics): the optimizer never moves them, so a
+/// checkpoint holds no moments for them.
+fn buffer_ids<M: Module>(module: &M) -> std::collections::HashSet<ParamId> {
+    struct Buffers {
+        ids: std::collections::HashSet<ParamId>,
+    }
+    impl ModuleVisitor for Buffers {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let tensor = param.val();
+            if tensor.device().is_autodiff() && !tensor.is_require_grad() {
+                self.ids.insert(param.id);
+            }
+        }
+    }
+    let mut buffers = Buffers {
+        ids: Default::default(),
+    };
+    module.visit(&mut buffers);
+    buffers.ids
 }
 
 /// Path names and ids of a module's float parameters, in visiting order.

@@ -229,6 +229,9 @@ pub struct TrainSettings {
     /// MLP nonlinearity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activation: Option<Activation>,
+    /// Batch normalization in the MLPs' hidden layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_norm: Option<bool>,
     /// Latent size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latent: Option<usize>,
@@ -302,6 +305,7 @@ const INHERITED: &[&str] = &[
     "hidden",
     "conv-channels",
     "activation",
+    "batch-norm",
     "latent",
     "likelihood",
     "gaussian-variance",
@@ -352,6 +356,7 @@ impl TrainSettings {
             hidden,
             conv_channels,
             activation,
+            batch_norm,
             latent,
             likelihood,
             gaussian_variance,
@@ -439,6 +444,7 @@ impl TrainSettings {
                 true => Activation::Tanh,
                 false => Activation::default(),
             })),
+            batch_norm: Some(self.batch_norm.unwrap_or(false)),
             latent: Some(self.latent.unwrap_or(if hvae { 100 } else { 20 })),
             objective: Some(self.objective_kind()),
             prior: Some(self.prior.unwrap_or(PriorKind::Standard)),
@@ -648,6 +654,7 @@ impl TrainSettings {
                 },
                 _ => Prior::Standard,
             },
+            batch_norm: self.batch_norm.unwrap_or(false),
         })
     }
 

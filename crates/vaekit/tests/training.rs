@@ -108,37 +108,51 @@ fn a_run_directory_holds_everything_described() {
 
 #[test]
 fn resume_ends_where_an_uninterrupted_run_ends() {
-    let dir = tempfile::tempdir().unwrap();
-    let straight = dir.path().join("straight");
-    train(request(small(3), &straight, false), &mut Silent).unwrap();
+    // With batch normalization too: its running statistics are in the
+    // checkpoint and take no optimizer state.
+    for batch_norm in [None, Some(true)] {
+        let settings = |epochs| TrainSettings {
+            batch_norm,
+            ..small(epochs)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let straight = dir.path().join("straight");
+        train(request(settings(3), &straight, false), &mut Silent).unwrap();
 
-    let split = dir.path().join("split");
-    train(request(small(1), &split, false), &mut Silent).unwrap();
-    let more = TrainSettings {
-        epochs: Some(3),
-        ..TrainSettings::default()
-    };
-    let outcome = train(request(more, &split, true), &mut Silent).unwrap();
-    assert_eq!(outcome.metrics.len(), 3);
+        let split = dir.path().join("split");
+        train(request(settings(1), &split, false), &mut Silent).unwrap();
+        let more = TrainSettings {
+            epochs: Some(3),
+            ..TrainSettings::default()
+        };
+        let outcome = train(request(more, &split, true), &mut Silent).unwrap();
+        assert_eq!(outcome.metrics.len(), 3);
 
-    let diff = max_abs_diff(
-        &weights_of(&straight.join(files::LAST)),
-        &weights_of(&split.join(files::LAST)),
-    );
-    assert!(diff < 1e-5, "weights differ by {diff}");
-    let a = std::fs::read_to_string(straight.join(files::METRICS)).unwrap();
-    let b = std::fs::read_to_string(split.join(files::METRICS)).unwrap();
-    let loss = |text: &str| -> Vec<f64> {
-        text.lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["train_neg_elbo"]
-                    .as_f64()
-                    .unwrap()
-            })
-            .collect()
-    };
-    for (x, y) in loss(&a).iter().zip(loss(&b)) {
-        assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+        let (a, b) = (
+            weights_of(&straight.join(files::LAST)),
+            weights_of(&split.join(files::LAST)),
+        );
+        let running = a
+            .iter()
+            .filter(|(name, _)| name.contains("running_var"))
+            .count();
+        assert_eq!(running > 0, batch_norm.is_some(), "{batch_norm:?}");
+        let diff = max_abs_diff(&a, &b);
+        assert!(diff < 1e-5, "weights differ by {diff} ({batch_norm:?})");
+        let a = std::fs::read_to_string(straight.join(files::METRICS)).unwrap();
+        let b = std::fs::read_to_string(split.join(files::METRICS)).unwrap();
+        let loss = |text: &str| -> Vec<f64> {
+            text.lines()
+                .map(|l| {
+                    serde_json::from_str::<serde_json::Value>(l).unwrap()["train_neg_elbo"]
+                        .as_f64()
+                        .unwrap()
+                })
+                .collect()
+        };
+        for (x, y) in loss(&a).iter().zip(loss(&b)) {
+            assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+        }
     }
 }
 

@@ -382,6 +382,7 @@ mod tests {
             top: None,
             classes: None,
             prior: Prior::Standard,
+            batch_norm: false,
         }
     }
 

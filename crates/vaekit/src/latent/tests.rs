@@ -40,6 +40,7 @@ fn model(latent_dim: usize, top: Option<usize>) -> Vae {
         }),
         classes: None,
         prior: Prior::Standard,
+        batch_norm: false,
     };
     let device = Device::default();
     device.seed(3);

@@ -70,6 +70,11 @@ pub struct ModelConfig {
     /// The prior p(z).
     #[serde(default)]
     pub prior: Prior,
+    /// Batch normalization in every hidden layer of the MLPs (encoder,
+    /// decoder, and the second latent layer's networks), before the
+    /// nonlinearity.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub batch_norm: bool,
 }
 
 /// The second stochastic layer of a hierarchical VAE: x -> z1 -> z2 with the
@@ -138,6 +143,20 @@ impl ModelConfig {
                 ));
             }
         }
+        if self.batch_norm {
+            if matches!(self.architecture, Architecture::Conv { .. }) {
+                return Err(Error::setting(
+                    "--batch-norm",
+                    "batch normalization is built for the MLP networks; use --arch mlp or drop --batch-norm",
+                ));
+            }
+            if matches!(self.prior, Prior::Vamp { .. }) {
+                return Err(Error::setting(
+                    "--batch-norm",
+                    "the VampPrior encodes its pseudo-inputs apart from the data, which would normalize them by their own batch statistics; drop --batch-norm or --prior vamp",
+                ));
+            }
+        }
         if let Prior::Gmm { components } = self.prior {
             if components == 0 {
                 return Err(Error::setting(
@@ -193,11 +212,13 @@ impl ModelConfig {
                 Encoder::Mlp(
                     MlpEncoderConfig::new(dim + classes, hidden.clone(), self.latent_dim)
                         .with_activation(*activation)
+                        .with_batch_norm(self.batch_norm)
                         .init(device),
                 ),
                 Decoder::Mlp(
                     MlpDecoderConfig::new(self.latent_dim + classes, hidden.clone(), dim)
                         .with_activation(*activation)
+                        .with_batch_norm(self.batch_norm)
                         .init(device),
                 ),
             ),
@@ -238,9 +259,11 @@ impl ModelConfig {
             TopLayer {
                 up: MlpEncoderConfig::new(self.latent_dim, top.hidden.clone(), top.latent_dim)
                     .with_activation(top.activation)
+                    .with_batch_norm(self.batch_norm)
                     .init(device),
                 down: MlpEncoderConfig::new(top.latent_dim, reversed, self.latent_dim)
                     .with_activation(top.activation)
+                    .with_batch_norm(self.batch_norm)
                     .init(device),
                 latent_dim: top.latent_dim,
             }
@@ -807,6 +830,7 @@ mod tests {
             top: None,
             classes: None,
             prior: Prior::Standard,
+            batch_norm: false,
         }
     }
 
@@ -867,6 +891,85 @@ mod tests {
         assert_eq!(model.decode(codes).dims(), [4, 6]);
     }
 
+    /// Checks autodiff's gradient of `objective` at `x` against central
+    /// differences (step `h`, f32) at a few coordinates of every trained
+    /// tensor of a model built from `config` (seed 3) on `x`'s device; returns
+    /// how many coordinates were checked. Running statistics of batch norms
+    /// have no gradient and are skipped.
+    fn assert_gradients_match(
+        h: f32,
+        config: &ModelConfig,
+        objective: Objective,
+        samples: usize,
+        x: Tensor<2>,
+    ) -> usize {
+        let device = x.device();
+        device.seed(3);
+        let model = config.init(&device).unwrap();
+        let eps = fixed_noise(x.dims()[0] * samples, model.noise_dim(), &device);
+        let grads = objective
+            .loss(&model, x.clone(), eps.clone())
+            .total
+            .backward();
+        let named = named_tensors(&model);
+        let analytic: Vec<Option<Vec<f32>>> = {
+            struct Grab<'a> {
+                grads: &'a burn::tensor::Gradients,
+                out: &'a mut Vec<Option<Vec<f32>>>,
+            }
+            impl burn::module::ModuleVisitor for Grab<'_> {
+                fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                    let g = param.val().grad(self.grads);
+                    self.out
+                        .push(g.map(|g| g.into_data().try_into_vec::<f32>().unwrap()));
+                }
+            }
+            let mut out = Vec::new();
+            model.visit(&mut Grab {
+                grads: &grads,
+                out: &mut out,
+            });
+            out
+        };
+        let mut checked = 0;
+        for ((name, data), grad) in named.iter().zip(&analytic) {
+            let Some(grad) = grad else {
+                assert!(
+                    name.ends_with("running_mean") || name.ends_with("running_var"),
+                    "{name} has no gradient"
+                );
+                continue;
+            };
+            let values = data.try_to_vec::<f32>().unwrap();
+            // A few coordinates of every tensor keep the test quick.
+            for i in (0..values.len()).step_by(values.len().div_ceil(4).max(1)) {
+                let perturbed = |delta: f32| {
+                    let mut tensors = named.clone();
+                    let entry = tensors.iter_mut().find(|(n, _)| n == name).unwrap();
+                    let mut v = values.clone();
+                    v[i] += delta;
+                    entry.1 = burn::tensor::TensorData::new(v, entry.1.shape().clone());
+                    let m = load_named(
+                        config.init(&device).unwrap(),
+                        tensors.into_iter().collect(),
+                        std::path::Path::new("test"),
+                    )
+                    .unwrap();
+                    loss_at(&m, objective, &x, &eps)
+                };
+                let numeric = (perturbed(h) - perturbed(-h)) / (2.0 * h as f64);
+                let analytic = grad[i] as f64;
+                let tol = 5e-3 * numeric.abs().max(analytic.abs()).max(1.0);
+                assert!(
+                    (numeric - analytic).abs() < tol,
+                    "{name}[{i}]: numeric {numeric} vs autodiff {analytic}"
+                );
+                checked += 1;
+            }
+        }
+        checked
+    }
+
     #[test]
     fn gradients_match_finite_differences() {
         // A tiny model in f32: central differences with h = 1e-2 on a smooth
@@ -923,8 +1026,6 @@ mod tests {
                 ..mlp_config()
             };
             let device = Device::flex().autodiff();
-            device.seed(3);
-            let model = config.init(&device).unwrap();
             let x = Tensor::<2>::from_floats(
                 [
                     [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
@@ -936,71 +1037,150 @@ mod tests {
                 Some(c) => Tensor::cat(vec![x, crate::eval::one_hot(&[0, 2], c, &device)], 1),
                 None => x,
             };
-            let eps = fixed_noise(2 * samples, model.noise_dim(), &device);
-            let grads = objective
-                .loss(&model, x.clone(), eps.clone())
-                .total
-                .backward();
-            let named = named_tensors(&model);
-            let analytic: Vec<(String, Vec<f32>)> = {
-                let mut v = Vec::new();
-                struct Grab<'a> {
-                    grads: &'a burn::tensor::Gradients,
-                    out: &'a mut Vec<Vec<f32>>,
-                }
-                impl burn::module::ModuleVisitor for Grab<'_> {
-                    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                        let g = param
-                            .val()
-                            .grad(self.grads)
-                            .expect("every parameter has a gradient");
-                        self.out.push(g.into_data().try_into_vec::<f32>().unwrap());
-                    }
-                }
-                let mut out = Vec::new();
-                model.visit(&mut Grab {
-                    grads: &grads,
-                    out: &mut out,
-                });
-                for ((name, _), g) in named.iter().zip(out) {
-                    v.push((name.clone(), g));
-                }
-                v
-            };
-            let h = 1e-2f32;
-            let mut checked = 0;
-            for (name, data) in &named {
-                let values = data.try_to_vec::<f32>().unwrap();
-                let grad = &analytic.iter().find(|(n, _)| n == name).unwrap().1;
-                // A few coordinates of every tensor keep the test quick.
-                for i in (0..values.len()).step_by(values.len().div_ceil(4).max(1)) {
-                    let perturbed = |delta: f32| {
-                        let mut tensors = named.clone();
-                        let entry = tensors.iter_mut().find(|(n, _)| n == name).unwrap();
-                        let mut v = values.clone();
-                        v[i] += delta;
-                        entry.1 = burn::tensor::TensorData::new(v, entry.1.shape().clone());
-                        let m = load_named(
-                            config.init(&device).unwrap(),
-                            tensors.into_iter().collect(),
-                            std::path::Path::new("test"),
-                        )
-                        .unwrap();
-                        loss_at(&m, objective, &x, &eps)
-                    };
-                    let numeric = (perturbed(h) - perturbed(-h)) / (2.0 * h as f64);
-                    let analytic = grad[i] as f64;
-                    let tol = 5e-3 * numeric.abs().max(analytic.abs()).max(1.0);
-                    assert!(
-                        (numeric - analytic).abs() < tol,
-                        "{name}[{i}]: numeric {numeric} vs autodiff {analytic}"
-                    );
-                    checked += 1;
-                }
-            }
-            assert!(checked > 20);
+            assert!(assert_gradients_match(1e-2, &config, objective, samples, x) > 20);
         }
         assert_eq!(checked_cases, 13);
+    }
+
+    #[test]
+    fn batch_norm_gradients_match_finite_differences() {
+        // Batch-normalized hidden layers in training: the batch statistics
+        // are part of the function, so every row's loss depends on the
+        // others'. One and two stochastic layers, on the ELBO and the IWAE
+        // bound; the running statistics take no gradient.
+        let top = Some(TopLayerConfig {
+            latent_dim: 2,
+            hidden: vec![3],
+            activation: Activation::Tanh,
+        });
+        for (top, objective, samples) in [
+            (
+                None,
+                Objective::Elbo {
+                    beta: 1.0,
+                    free_bits: 0.0,
+                },
+                1,
+            ),
+            (None, Objective::Iwae, 3),
+            (
+                top,
+                Objective::Elbo {
+                    beta: 1.0,
+                    free_bits: 0.0,
+                },
+                2,
+            ),
+        ] {
+            let config = ModelConfig {
+                top,
+                batch_norm: true,
+                ..mlp_config()
+            };
+            let device = Device::flex().autodiff();
+            let x = Tensor::<2>::from_floats(
+                [
+                    [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
+                    [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
+                    [0.3, 0.9, 0.6, 0.0, 1.0, 0.2],
+                    [0.7, 0.1, 0.4, 0.9, 0.5, 0.6],
+                ],
+                &device,
+            );
+            // The batch statistics make the loss more curved: a smaller step
+            // keeps the differences' truncation error under the tolerance.
+            assert!(assert_gradients_match(2e-3, &config, objective, samples, x) > 20);
+        }
+    }
+
+    #[test]
+    fn batch_norm_statistics_are_saved_with_the_weights() {
+        // The running statistics are named tensors: a model rebuilt from
+        // them evaluates exactly as the trained one.
+        let config = ModelConfig {
+            batch_norm: true,
+            ..mlp_config()
+        };
+        let device = Device::flex().autodiff();
+        device.seed(1);
+        let model = config.init(&device).unwrap();
+        let x = Tensor::<2>::from_floats(
+            [
+                [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
+                [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
+                [0.3, 0.9, 0.6, 0.0, 1.0, 0.2],
+            ],
+            &device,
+        );
+        // Two training-mode passes move the running statistics off 0 and 1.
+        let _ = model.encode(x.clone());
+        let _ = model.encode(x.clone());
+        let valid = model.valid();
+        let named = named_tensors(&valid);
+        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+        for expected in [
+            "encoder.Mlp.norms.0.gamma",
+            "encoder.Mlp.norms.0.running_mean",
+            "encoder.Mlp.norms.0.running_var",
+            "decoder.Mlp.norms.0.beta",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        let mean = &named
+            .iter()
+            .find(|(n, _)| n == "encoder.Mlp.norms.0.running_mean")
+            .unwrap()
+            .1;
+        assert!(
+            mean.try_to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .any(|v| v.abs() > 1e-3)
+        );
+        let inner = device.inner();
+        let rebuilt = load_named(
+            config.init(&inner).unwrap(),
+            named.into_iter().collect(),
+            std::path::Path::new("test"),
+        )
+        .unwrap();
+        let x = Tensor::<2>::from_data(x.into_data(), &inner);
+        let (a, b) = (valid.encode(x.clone()).mu, rebuilt.encode(x).mu);
+        assert_eq!(a.into_data(), b.into_data());
+        // A model without batch norm has no such tensors: old runs load.
+        let plain = named_tensors(&mlp_config().init(&inner).unwrap());
+        assert!(plain.iter().all(|(n, _)| !n.contains("norms")));
+    }
+
+    #[test]
+    fn batch_norm_is_refused_where_it_does_not_apply() {
+        for (architecture, prior, says) in [
+            (
+                Architecture::Conv { channels: vec![4] },
+                Prior::Standard,
+                "--arch mlp",
+            ),
+            (
+                mlp_config().architecture,
+                Prior::Vamp { pseudo_inputs: 3 },
+                "pseudo-inputs",
+            ),
+        ] {
+            let config = ModelConfig {
+                architecture,
+                prior,
+                batch_norm: true,
+                ..mlp_config()
+            };
+            let message = config.validate().unwrap_err().to_string();
+            assert!(
+                message.contains("--batch-norm") && message.contains(says),
+                "{message}"
+            );
+        }
     }
 
     #[test]

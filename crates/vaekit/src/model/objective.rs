@@ -140,6 +140,7 @@ mod tests {
             top: None,
             classes: None,
             prior: crate::model::prior::Prior::Standard,
+            batch_norm: false,
         };
         device.seed(11);
         let model = config.init(device).unwrap();

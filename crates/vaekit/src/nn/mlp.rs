@@ -1,10 +1,10 @@
 //! Fully connected encoder and decoder (the PyTorch reference's 784-400-20 VAE is
 //! `hidden = [400]`, `latent_dim = 20`).
 
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::{Activation, dense};
+use super::{Activation, dense, hidden_forward, hidden_layers};
 use crate::distributions::DiagonalGaussian;
 
 /// Settings of an [`MlpEncoder`].
@@ -19,12 +19,18 @@ pub struct MlpEncoderConfig {
     /// Nonlinearity after each hidden layer.
     #[config(default = "Activation::Relu")]
     pub activation: Activation,
+    /// Batch normalization between each hidden layer's product and its
+    /// nonlinearity.
+    #[config(default = false)]
+    pub batch_norm: bool,
 }
 
 /// x -> hidden layers -> (mu, logvar) of q(z|x).
 #[derive(Module, Debug)]
 pub struct MlpEncoder {
     hidden: Vec<Linear>,
+    /// One per hidden layer with batch normalization, else empty.
+    norms: Vec<BatchNorm>,
     mu: Linear,
     logvar: Linear,
     #[module(skip)]
@@ -37,11 +43,10 @@ impl MlpEncoderConfig {
     pub fn init(&self, device: &Device) -> MlpEncoder {
         let widths = layer_widths(self.input_dim, &self.hidden);
         let last = widths.last().copied().unwrap_or(self.input_dim);
+        let (hidden, norms) = hidden_layers(&widths, self.batch_norm, device);
         MlpEncoder {
-            hidden: widths
-                .windows(2)
-                .map(|w| LinearConfig::new(w[0], w[1]).init(device))
-                .collect(),
+            hidden,
+            norms,
             mu: LinearConfig::new(last, self.latent_dim).init(device),
             logvar: LinearConfig::new(last, self.latent_dim).init(device),
             activation: self.activation,
@@ -64,9 +69,7 @@ impl MlpEncoder {
     }
 
     fn hidden_features(&self, x: Tensor<2>) -> Tensor<2> {
-        self.hidden
-            .iter()
-            .fold(x, |h, layer| dense(layer, h, Some(self.activation)))
+        hidden_forward(&self.hidden, &self.norms, self.activation, x)
     }
 }
 
@@ -83,12 +86,18 @@ pub struct MlpDecoderConfig {
     /// Nonlinearity after each hidden layer.
     #[config(default = "Activation::Relu")]
     pub activation: Activation,
+    /// Batch normalization between each hidden layer's product and its
+    /// nonlinearity.
+    #[config(default = false)]
+    pub batch_norm: bool,
 }
 
 /// z -> hidden layers -> the likelihood's parameters (logits or means) for x.
 #[derive(Module, Debug)]
 pub struct MlpDecoder {
     hidden: Vec<Linear>,
+    /// One per hidden layer with batch normalization, else empty.
+    norms: Vec<BatchNorm>,
     out: Linear,
     #[module(skip)]
     activation: Activation,
@@ -100,11 +109,10 @@ impl MlpDecoderConfig {
         let reversed: Vec<usize> = self.hidden.iter().rev().copied().collect();
         let widths = layer_widths(self.latent_dim, &reversed);
         let last = widths.last().copied().unwrap_or(self.latent_dim);
+        let (hidden, norms) = hidden_layers(&widths, self.batch_norm, device);
         MlpDecoder {
-            hidden: widths
-                .windows(2)
-                .map(|w| LinearConfig::new(w[0], w[1]).init(device))
-                .collect(),
+            hidden,
+            norms,
             out: LinearConfig::new(last, self.output_dim).init(device),
             activation: self.activation,
         }
@@ -118,10 +126,7 @@ impl MlpDecoder {
     /// - `z`: `[batch, latent_dim]`
     /// - returns `[batch, output_dim]`
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
-        let h = self
-            .hidden
-            .iter()
-            .fold(z, |h, layer| dense(layer, h, Some(self.activation)));
+        let h = hidden_forward(&self.hidden, &self.norms, self.activation, z);
         dense(&self.out, h, None)
     }
 }

@@ -593,6 +593,7 @@ mod tests {
             top: None,
             classes: None,
             prior: Prior::Standard,
+            batch_norm: false,
         };
         device.seed(5);
         (data, config.init(device).unwrap())
