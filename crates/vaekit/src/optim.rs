@@ -163,12 +163,8 @@ impl Adam {
         origin: &std::path::Path,
     ) -> Result<Self> {
         let device = module.devices().into_iter().next();
-        let buffers = buffer_ids(module);
         let mut moments = HashMap::new();
         for (name, id) in param_names(module) {
-            if buffers.contains(&id) {
-                continue;
-            }
             let (m, v) = (
                 tensors.remove(&format!("adam.m.{name}")),
                 tensors.remove(&format!("adam.v.{name}")),
@@ -202,44 +198,28 @@ impl Adam {
     }
 }
 
-/// Ids of the tensors of a module on a training device that take no gradient
-/// (a batch norm's running statistics): the optimizer never moves them, so a
-/// checkpoint holds no moments for them.
-fn buffer_ids<M: Module>(module: &M) -> std::collections::HashSet<ParamId> {
-    struct Buffers {
-        ids: std::collections::HashSet<ParamId>,
-    }
-    impl ModuleVisitor for Buffers {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let tensor = param.val();
-            if tensor.device().is_autodiff() && !tensor.is_require_grad() {
-                self.ids.insert(param.id);
-            }
-        }
-    }
-    let mut buffers = Buffers {
-        ids: Default::default(),
-    };
-    module.visit(&mut buffers);
-    buffers.ids
-}
-
-/// Path names and ids of a module's float parameters, in visiting order.
+/// Path names and ids of the float parameters of `module` the optimizer
+/// moves, in visiting order. Tensors on a training device that take no
+/// gradient (a batch norm's running statistics) are left out: they have no
+/// moments, so a checkpoint holds none for them.
 fn param_names<M: Module>(module: &M) -> Vec<(String, ParamId)> {
     struct Ids {
-        ids: Vec<ParamId>,
+        ids: Vec<(ParamId, bool)>,
     }
     impl ModuleVisitor for Ids {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.ids.push(param.id);
+            let tensor = param.val();
+            let buffer = tensor.device().is_autodiff() && !tensor.is_require_grad();
+            self.ids.push((param.id, buffer));
         }
     }
     let mut ids = Ids { ids: Vec::new() };
     module.visit(&mut ids);
     named_tensors(module)
         .into_iter()
-        .map(|(name, _)| name)
         .zip(ids.ids)
+        .filter(|(_, (_, buffer))| !buffer)
+        .map(|((name, _), (id, _))| (name, id))
         .collect()
 }
 

@@ -198,7 +198,7 @@ mod tests {
     }
 
     /// The layer's product and bias by hand, in f64: `[rows][out]`.
-    fn affine(layer: &Linear, x: &[f32], rows: usize) -> Vec<Vec<f64>> {
+    fn by_hand(layer: &Linear, x: &[f32], rows: usize) -> Vec<Vec<f64>> {
         let [d_in, d_out] = layer.weight.dims();
         let w: Vec<f32> = layer.weight.val().into_data().try_to_vec().unwrap();
         let b: Vec<f32> = layer
@@ -245,7 +245,7 @@ mod tests {
             Activation::Tanh,
             input.clone(),
         ));
-        let a = affine(&layers[0], &x, rows);
+        let a = by_hand(&layers[0], &x, rows);
         let mut mean = [0.0f64; 4];
         let mut var = [0.0f64; 4];
         for j in 0..4 {
@@ -302,7 +302,7 @@ mod tests {
         let x = vec![0.5f32, -1.0, 2.0, 1.5, 0.0, -0.5];
         let input = Tensor::<2>::from_data(TensorData::new(x.clone(), [2, 3]), &device);
         let out = values(hidden_forward(&layers, &norms, Activation::Relu, input));
-        let a = affine(&layers[0], &x, 2);
+        let a = by_hand(&layers[0], &x, 2);
         for (r, row) in a.iter().enumerate() {
             for (j, v) in row.iter().enumerate() {
                 assert!((out[r * 2 + j] as f64 - v.max(0.0)).abs() < 1e-5);
