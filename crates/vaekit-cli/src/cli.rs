@@ -9,7 +9,7 @@ use vaekit::data::prepare::{Binarize, Split};
 use vaekit::data::{Format, LoadOptions, ScalerKind};
 use vaekit::distributions::GaussianVariance;
 use vaekit::eval::EvalOptions;
-use vaekit::impute::{Draw, MaskSpec, Method};
+use vaekit::impute::{Draw, EncoderReads, MaskSpec, Method};
 use vaekit::latent::map::MapMethod;
 use vaekit::latent::paths::PathKind;
 use vaekit::latent::traverse::DimChoice;
@@ -338,6 +338,9 @@ pub struct TrainArgs {
     /// Batch-normalize every hidden layer of the MLP networks before its nonlinearity (training uses each batch's statistics, everything else the running ones the run saves).
     #[arg(long)]
     pub batch_norm: bool,
+    /// Train the encoder for imputation: in half the training examples it sees the values this mask hides (top-half, left-half or random:P, as for `vaekit impute --mask`) replaced by the training means; the decoder is still scored on every value [default: off].
+    #[arg(long, value_name = "MASK")]
+    pub encoder_mask: Option<MaskSpec>,
     /// Size of the latent code (z1 for hvae) [default: 20; 100 for hvae].
     #[arg(long, value_name = "K")]
     pub latent: Option<usize>,
@@ -409,6 +412,7 @@ impl TrainArgs {
             conv_channels: self.conv_channels.clone().map(|s| s.0),
             activation: self.activation,
             batch_norm: self.batch_norm.then_some(true),
+            encoder_mask: self.encoder_mask,
             latent: self.latent,
             likelihood: self.likelihood,
             gaussian_variance: self.gaussian_variance,
@@ -589,6 +593,9 @@ pub struct ImputeArgs {
     /// gibbs: missing values get the decoder's mean or a draw of p(x|z).
     #[arg(long, value_name = "HOW", default_value = "mean")]
     pub gibbs_x: Draw,
+    /// What the encoder reads each round: completion (the last round's estimate filled in) or observed (the observed values, the missing ones at the training means) [default: observed for a run trained with --encoder-mask, else completion].
+    #[arg(long, value_name = "WHAT")]
+    pub encoder_reads: Option<EncoderReads>,
     /// Score instead: impute the hidden values of complete data with gibbs, miwae, the column mean and k-NN, and print each RMSE.
     #[arg(long)]
     pub evaluate: bool,

@@ -208,6 +208,12 @@ impl fmt::Display for Info {
                     objective_summary(s),
                     s.seed.unwrap_or(0)
                 )?;
+                if let Some(spec) = s.encoder_mask {
+                    writeln!(
+                        f,
+                        "          encoder trained for imputation: {spec} hidden from it in half the examples"
+                    )?;
+                }
                 if let Some(source) = &s.init_from {
                     writeln!(
                         f,

@@ -15,6 +15,7 @@ use crate::data::prepare::{Binarize, Preprocessing};
 use crate::data::{DataKind, Format, LoadOptions, ScalerKind};
 use crate::distributions::{GaussianVariance, Likelihood};
 use crate::error::{Error, Result};
+use crate::impute::MaskSpec;
 use crate::model::objective::Objective;
 use crate::model::prior::Prior;
 use crate::model::{Architecture, ModelConfig, TopLayerConfig};
@@ -232,6 +233,11 @@ pub struct TrainSettings {
     /// Batch normalization in the MLPs' hidden layers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_norm: Option<bool>,
+    /// Values hidden from the encoder in half the training examples (filled
+    /// with the training means), so that q(z|x) learns to read incomplete
+    /// examples for imputation; the decoder is still scored on every value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoder_mask: Option<MaskSpec>,
     /// Latent size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latent: Option<usize>,
@@ -277,6 +283,25 @@ pub struct TrainSettings {
     /// Seed of every random choice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+}
+
+/// Refuses an encoder mask the model or data cannot take.
+fn check_encoder_mask(spec: MaskSpec, model: ModelKind, is_image: bool) -> Result<()> {
+    if model == ModelKind::Cvae {
+        return Err(Error::setting(
+            "--encoder-mask",
+            "it trains an encoder for imputation, which works with unconditional models; use --model vae, iwae or hvae, or drop --encoder-mask",
+        ));
+    }
+    if !is_image && matches!(spec, MaskSpec::TopHalf | MaskSpec::LeftHalf) {
+        return Err(Error::setting(
+            "--encoder-mask",
+            format!(
+                "{spec} cuts images, but the data is a table; use random:P, such as random:0.2"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Settings that may differ when a run is resumed.
@@ -357,6 +382,7 @@ impl TrainSettings {
             conv_channels,
             activation,
             batch_norm,
+            encoder_mask,
             latent,
             likelihood,
             gaussian_variance,
@@ -445,6 +471,7 @@ impl TrainSettings {
                 false => Activation::default(),
             })),
             batch_norm: Some(self.batch_norm.unwrap_or(false)),
+            encoder_mask: self.encoder_mask,
             latent: Some(self.latent.unwrap_or(if hvae { 100 } else { 20 })),
             objective: Some(self.objective_kind()),
             prior: Some(self.prior.unwrap_or(PriorKind::Standard)),
@@ -479,6 +506,9 @@ impl TrainSettings {
             seed: Some(self.seed.unwrap_or(0)),
         };
         resolved.check()?;
+        if let Some(spec) = resolved.encoder_mask {
+            check_encoder_mask(spec, model, is_image)?;
+        }
         resolved.model_config(kind)?.validate()?;
         Ok(resolved)
     }
@@ -1156,6 +1186,64 @@ mod tests {
             err.contains("bad.toml") && err.contains("batchsize"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_encoder_mask_reads_as_its_flag_and_is_refused_where_it_cannot_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, "encoder-mask = \"random:0.3\"\n").unwrap();
+        let s = TrainSettings::from_toml_file(&file).unwrap();
+        assert_eq!(s.encoder_mask, Some(MaskSpec::Random(0.3)));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["encoder-mask"], "random:0.3");
+        let back: TrainSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
+        std::fs::write(&file, "encoder-mask = \"random:2\"\n").unwrap();
+        let err = TrainSettings::from_toml_file(&file)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("random:2"), "{err}");
+
+        let resolved = TrainSettings {
+            encoder_mask: Some(MaskSpec::TopHalf),
+            ..Default::default()
+        }
+        .resolve(&image())
+        .unwrap();
+        assert_eq!(resolved.encoder_mask, Some(MaskSpec::TopHalf));
+        let table = DataKind::Table {
+            columns: vec!["a".into(), "b".into()],
+        };
+        for (settings, kind, says) in [
+            (MaskSpec::TopHalf, None, "table"),
+            (
+                MaskSpec::Random(0.2),
+                Some(ModelKind::Cvae),
+                "unconditional",
+            ),
+        ] {
+            let settings = TrainSettings {
+                encoder_mask: Some(settings),
+                model: kind,
+                ..Default::default()
+            };
+            let on = if kind.is_some() {
+                image()
+            } else {
+                table.clone()
+            };
+            let err = settings.resolve(&on).unwrap_err().to_string();
+            assert!(
+                err.contains("--encoder-mask") && err.contains(says),
+                "{err}"
+            );
+        }
+        let ok = TrainSettings {
+            encoder_mask: Some(MaskSpec::Random(0.2)),
+            ..Default::default()
+        };
+        assert!(ok.resolve(&table).is_ok());
     }
 
     #[test]

@@ -15,13 +15,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::data::prepare::{Binarize, PreparedData, prepare};
-use crate::data::{Dataset, load};
+use crate::data::{DataKind, Dataset, load};
 use crate::error::{Error, Result};
 use crate::eval::{ElboReport, EvalOptions, check_width, evaluate_elbo, model_input, noise};
+use crate::impute::{MaskSpec, column_means};
 use crate::model::objective::Objective;
 use crate::model::run::{
     DataSummary, Run, RunConfig, Weights, files, load_checkpoint, read_metrics, save_checkpoint,
@@ -33,6 +35,49 @@ use crate::optim::{Adam, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::report::{LinePlot, Series, loss_plot_png};
 use crate::settings::{ModelKind, TrainSettings, differing_fields, shown};
+
+/// Share of a batch's examples whose values `--encoder-mask` hides from the
+/// encoder; the others it sees whole, so q(z|x) stays good on complete inputs.
+const ENCODER_MASK_SHARE: f64 = 0.5;
+
+/// What the encoder reads of batch `x` under an encoder mask: each row, with
+/// probability [`ENCODER_MASK_SHARE`], has the values `spec` hides replaced
+/// by `fill` (the training column means, where imputation starts too).
+///
+/// # Shapes
+/// - `x`: `[batch, dim]` examples shaped like `kind`; `fill`: `dim` values;
+///   returns `[batch, dim]`
+fn encoder_view(
+    x: &Tensor<2>,
+    spec: MaskSpec,
+    kind: &DataKind,
+    fill: &[f32],
+    rng: &mut Rng,
+) -> Result<Tensor<2>> {
+    let [rows, dim] = x.dims();
+    let mask = spec.build(kind, rows, rng.random())?;
+    let mut keep = vec![1.0f32; rows * dim];
+    let mut filled = vec![0.0f32; rows * dim];
+    for row in 0..rows {
+        if rng.random::<f64>() >= ENCODER_MASK_SHARE {
+            continue;
+        }
+        let span = row * dim..(row + 1) * dim;
+        for ((k, f), (&hide, &value)) in keep[span.clone()]
+            .iter_mut()
+            .zip(&mut filled[span.clone()])
+            .zip(mask.row(row).iter().zip(fill))
+        {
+            if hide {
+                (*k, *f) = (0.0, value);
+            }
+        }
+    }
+    let device = x.device();
+    let keep = Tensor::<2>::from_data(TensorData::new(keep, [rows, dim]), &device);
+    let filled = Tensor::<2>::from_data(TensorData::new(filled, [rows, dim]), &device);
+    Ok(x.clone() * keep + filled)
+}
 
 /// Consecutive non-finite steps after which training stops.
 const MAX_CONSECUTIVE_SKIPS: usize = 20;
@@ -57,20 +102,24 @@ pub struct StepOutput {
 
 /// One optimizer step on one batch.
 ///
-/// `clip` bounds the global gradient norm. The step is skipped (model returned
-/// unchanged) when the loss or the gradient norm is not finite.
+/// The encoder reads `seen` where given (the batch with some values hidden,
+/// see [`Objective::loss_seen`]), else `x`. `clip` bounds the global gradient
+/// norm. The step is skipped (model returned unchanged) when the loss or the
+/// gradient norm is not finite.
 ///
 /// # Shapes
-/// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, latent_dim]`, K samples per example
+/// - `x`: `[batch, input_dim]`; `seen` the same; `eps`: `[batch * K, latent_dim]`,
+///   K samples per example
 pub fn train_step(
     model: Vae,
     adam: &mut Adam,
     x: Tensor<2>,
+    seen: Option<Tensor<2>>,
     eps: Tensor<2>,
     objective: Objective,
     clip: Option<f64>,
 ) -> (Vae, StepOutput) {
-    let loss = objective.loss(&model, x, eps);
+    let loss = objective.loss_seen(&model, x, seen, eps);
     let grads = ParamGradients::collect(&model, &loss.total.backward());
     let mut readings = vec![loss.total.inner(), loss.recon.inner(), loss.kl.inner()];
     readings.extend(grads.norm_squared());
@@ -539,6 +588,9 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
     let total_steps = epochs * steps_per_epoch;
     let latent = s.model.noise_dim();
     let pretraining = settings.pretraining();
+    let hidden_fill = settings
+        .encoder_mask
+        .map(|spec| (spec, column_means(&s.data.train)));
     observer.on_start(&summarize(&s.config));
 
     for epoch in s.state.epoch + 1..=epochs {
@@ -566,7 +618,14 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
                 true => Objective::Pretrain,
                 false => settings.objective(beta_now),
             };
-            let (updated, step) = train_step(model, &mut s.adam, x, eps, objective, clip);
+            let seen = match &hidden_fill {
+                Some((spec, fill)) => {
+                    let kind = s.data.train.kind();
+                    Some(encoder_view(&x, *spec, kind, fill, &mut s.state.rng)?)
+                }
+                None => None,
+            };
+            let (updated, step) = train_step(model, &mut s.adam, x, seen, eps, objective, clip);
             model = updated;
             s.state.steps += 1;
             if step.applied {
@@ -738,5 +797,51 @@ mod tests {
         assert!((warmup_beta(1.0, 2.0, 9, 10) - 0.5).abs() < 1e-12);
         assert_eq!(warmup_beta(1.0, 2.0, 19, 10), 1.0);
         assert_eq!(warmup_beta(1.0, 2.0, 500, 10), 1.0);
+    }
+
+    /// Rows of `values` with `dim` values each.
+    fn rows(values: &[f32], dim: usize) -> Vec<&[f32]> {
+        values.chunks(dim).collect()
+    }
+
+    #[test]
+    fn the_encoder_sees_about_half_the_rows_with_the_mask_filled_in() {
+        let device = Device::default();
+        let kind = DataKind::Image {
+            channels: 1,
+            height: 4,
+            width: 2,
+        };
+        let (n, dim) = (400, 8);
+        let values: Vec<f32> = (0..n * dim).map(|i| 1.0 + i as f32).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [n, dim]), &device);
+        let fill: Vec<f32> = (0..dim).map(|j| -(j as f32)).collect();
+        let mut rng = random::seeded(7, Stream::Train);
+        let seen = encoder_view(&x, MaskSpec::TopHalf, &kind, &fill, &mut rng).unwrap();
+        let seen = seen.into_data().try_into_vec::<f32>().unwrap();
+        let mut hidden_rows = 0;
+        for (got, whole) in rows(&seen, dim).into_iter().zip(rows(&values, dim)) {
+            if got == whole {
+                continue;
+            }
+            // The top two rows of pixels (the first four values) take the
+            // fill; the bottom half is the example's own.
+            assert_eq!(&got[..4], &fill[..4]);
+            assert_eq!(&got[4..], &whole[4..]);
+            hidden_rows += 1;
+        }
+        // Binomial(400, 1/2): 200 +- 10 (one standard deviation).
+        assert!((150..=250).contains(&hidden_rows), "{hidden_rows} of {n}");
+
+        // random:P hides about P of the values of the rows it picks.
+        let mut rng = random::seeded(8, Stream::Train);
+        let seen = encoder_view(&x, MaskSpec::Random(0.25), &kind, &fill, &mut rng).unwrap();
+        let seen = seen.into_data().try_into_vec::<f32>().unwrap();
+        let changed = seen.iter().zip(&values).filter(|(a, b)| a != b).count();
+        let share = changed as f64 / (n * dim) as f64;
+        assert!((share - 0.125).abs() < 0.03, "{share}");
+        for (i, (&got, &whole)) in seen.iter().zip(&values).enumerate() {
+            assert!(got == whole || got == fill[i % dim]);
+        }
     }
 }

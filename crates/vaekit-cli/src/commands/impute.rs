@@ -1,8 +1,8 @@
 use anyhow::Result;
 use vaekit::burn::tensor::Device;
 use vaekit::impute::{
-    EvaluateOptions, ImputeOptions, InputRequest, evaluate, impute_with_vae, prepare_input,
-    write_output,
+    EncoderReads, EvaluateOptions, ImputeOptions, InputRequest, evaluate, impute_with_vae,
+    prepare_input, write_output,
 };
 
 use super::{open_run, say};
@@ -16,6 +16,9 @@ pub fn run(args: &ImputeArgs, device: Device) -> Result<()> {
         samples: args.samples,
         gibbs_z: args.gibbs_z,
         gibbs_x: args.gibbs_x,
+        encoder_reads: args
+            .encoder_reads
+            .unwrap_or_else(|| EncoderReads::for_run(&run)),
         batch_size: args.batch_size,
         seed: args.seed,
     };
@@ -52,6 +55,10 @@ pub fn run(args: &ImputeArgs, device: Device) -> Result<()> {
                 object.insert("iterations".into(), args.iterations.into());
                 object.insert("samples".into(), args.samples.into());
                 object.insert("neighbours".into(), args.neighbours.into());
+                object.insert(
+                    "encoder_reads".into(),
+                    serde_json::to_value(options.encoder_reads)?,
+                );
             }
             say(value)?;
         } else {

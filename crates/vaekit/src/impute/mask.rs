@@ -118,8 +118,10 @@ impl Mask {
     }
 }
 
-/// A rule that hides values, as written after `--mask`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A rule that hides values, as written after `--mask` (and in settings
+/// files, as the same text).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum MaskSpec {
     /// `top-half`: the upper `height / 2` rows of pixels of every image (all channels).
     TopHalf,
@@ -155,6 +157,20 @@ impl FromStr for MaskSpec {
                 }
             }
         }
+    }
+}
+
+impl TryFrom<String> for MaskSpec {
+    type Error = Error;
+
+    fn try_from(text: String) -> Result<MaskSpec> {
+        text.parse()
+    }
+}
+
+impl From<MaskSpec> for String {
+    fn from(spec: MaskSpec) -> String {
+        spec.to_string()
     }
 }
 

@@ -27,7 +27,7 @@ mod vae;
 pub use baseline::{column_means, knn_impute, mean_impute, rmse_on_missing};
 pub use mask::{Mask, MaskSpec, read_mask_file};
 pub use output::{comparison_picture, write_completed, write_output};
-pub use vae::{Draw, ImputeOptions, Method, check_model, impute_with_vae};
+pub use vae::{Draw, EncoderReads, ImputeOptions, Method, check_model, impute_with_vae};
 
 use std::path::Path;
 

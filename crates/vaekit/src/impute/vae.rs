@@ -20,6 +20,12 @@
 //!   importance sampling), which moves to where p(z|x_obs) is.
 //!   It needs log p(z) in closed form: the standard normal or a VampPrior,
 //!   not the hierarchical model's marginal p(z1).
+//!
+//! A run trained with `--encoder-mask` has an encoder that learned to read
+//! examples with values hidden (at the training means); for it both methods
+//! encode the observed values with that fill in every round
+//! ([`EncoderReads::Observed`]) instead of the last round's completion, so
+//! q(z|x) approximates p(z|x_obs) directly.
 
 use burn::tensor::{Tensor, TensorData};
 
@@ -92,6 +98,43 @@ impl std::str::FromStr for Draw {
     }
 }
 
+/// What the encoder reads in each round of imputation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderReads {
+    /// The current completion (the previous round's estimate in the missing
+    /// positions): for an encoder trained on whole examples only.
+    Completion,
+    /// The observed values with the missing ones at their starting fill, in
+    /// every round: what an encoder trained with `--encoder-mask` saw.
+    Observed,
+}
+
+impl EncoderReads {
+    /// [`EncoderReads::Observed`] where the run's encoder was trained with
+    /// some values hidden, else [`EncoderReads::Completion`].
+    pub fn for_run(run: &crate::model::run::Run) -> EncoderReads {
+        match run.config.settings.encoder_mask {
+            Some(_) => EncoderReads::Observed,
+            None => EncoderReads::Completion,
+        }
+    }
+}
+
+impl std::str::FromStr for EncoderReads {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "completion" => Ok(EncoderReads::Completion),
+            "observed" => Ok(EncoderReads::Observed),
+            other => Err(Error::setting(
+                "--encoder-reads",
+                format!("unknown choice '{other}'; use completion or observed"),
+            )),
+        }
+    }
+}
+
 /// Settings of a VAE imputation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImputeOptions {
@@ -105,6 +148,8 @@ pub struct ImputeOptions {
     pub gibbs_z: Draw,
     /// Pseudo-Gibbs: the missing values get p(x|z)'s mean or a draw.
     pub gibbs_x: Draw,
+    /// What the encoder reads in each round.
+    pub encoder_reads: EncoderReads,
     /// Rows (examples times samples) per pass: memory, not results.
     pub batch_size: usize,
     /// Seed of every draw.
@@ -119,6 +164,7 @@ impl Default for ImputeOptions {
             samples: 50,
             gibbs_z: Draw::Mean,
             gibbs_x: Draw::Mean,
+            encoder_reads: EncoderReads::Completion,
             batch_size: 10_000,
             seed: 0,
         }
@@ -197,15 +243,20 @@ pub fn impute_with_vae(
         if !missing.contains(&true) {
             continue;
         }
+        let start = data.values()[first..end].to_vec();
         let values = &mut out[first..end];
         let mut fitted = None;
         for _ in 0..options.iterations {
+            let read = match options.encoder_reads {
+                EncoderReads::Completion => &values[..],
+                EncoderReads::Observed => &start[..],
+            };
             let estimate = match options.method {
-                Method::Gibbs => gibbs_step(model, values, options, &mut rng),
+                Method::Gibbs => gibbs_step(model, read, options, &mut rng),
                 Method::Miwae => {
                     let (estimate, next) = miwae_step(
                         model,
-                        values,
+                        read,
                         missing,
                         options.samples,
                         fitted.as_ref(),
@@ -238,15 +289,16 @@ fn to_values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap_or_default()
 }
 
-/// One pseudo-Gibbs round: a new value for every position of `values`.
+/// One pseudo-Gibbs round from what the encoder reads (`read`): a new value
+/// for every position.
 fn gibbs_step(
     model: &Vae,
-    values: &[f32],
+    read: &[f32],
     options: &ImputeOptions,
     rng: &mut random::Rng,
 ) -> Vec<f32> {
     let device = model_device(model);
-    let q = model.encode(tensor(model, values));
+    let q = model.encode(tensor(model, read));
     let [rows, latent] = q.mu.dims();
     let z = match options.gibbs_z {
         Draw::Mean => q.mu,
@@ -272,7 +324,9 @@ fn gibbs_step(
 /// decoder means of `samples` draws per row, and the Gaussian fitted to the
 /// weighted draws for the next round's proposal.
 ///
-/// The proposal is q(z|x) of the current completion in the first round. From
+/// The proposal is q(z|x) of what the encoder reads (`read`: the current
+/// completion, or the observed values with the starting fill, see
+/// [`EncoderReads`]) in the first round. From
 /// the second on it is the even mixture of that and `fitted` (the previous
 /// round's weighted mean and variance of z, plus the encoder's variance so
 /// that it never collapses onto one draw), sampled half from each, with the
@@ -282,14 +336,16 @@ fn gibbs_step(
 /// Gaussian follows the weights to where p(z|x_obs) is.
 fn miwae_step(
     model: &Vae,
-    values: &[f32],
+    read: &[f32],
     missing: &[bool],
     samples: usize,
     fitted: Option<&DiagonalGaussian>,
     rng: &mut random::Rng,
 ) -> (Vec<f32>, DiagonalGaussian) {
     let device = model_device(model);
-    let x = tensor(model, values);
+    // Only the observed values enter the likelihood, and they are the same
+    // in every completion.
+    let x = tensor(model, read);
     let observed: Vec<f32> = missing.iter().map(|&m| if m { 0.0 } else { 1.0 }).collect();
     let observed = tensor(model, &observed);
     let [rows, dim] = x.dims();

@@ -637,22 +637,25 @@ impl Vae {
     /// - `x`: `[batch, input_width]`; `eps`: `[batch * K, noise_dim]` standard-normal
     ///   noise, rows `i * K .. (i + 1) * K` for example `i`
     pub fn elbo_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> ElboTerms {
-        self.elbo_terms_under(x, eps, false)
+        self.elbo_terms_under(x, None, eps, false)
     }
 
-    /// [`Vae::elbo_terms`] with the KL to N(0, I) whatever the model's prior
-    /// when `standard_prior` is set (what pretraining reports before a
+    /// [`Vae::elbo_terms`] with the encoder reading `seen` instead of `x`
+    /// where given (the same rows with values hidden; the decoder is still
+    /// scored on all of `x`), and with the KL to N(0, I) whatever the model's
+    /// prior when `standard_prior` is set (what pretraining reports before a
     /// mixture prior is fitted).
     ///
     /// # Shapes
-    /// - as for [`Vae::elbo_terms`]
+    /// - as for [`Vae::elbo_terms`]; `seen` shaped like `x`
     pub fn elbo_terms_under(
         &self,
         x: Tensor<2>,
+        seen: Option<Tensor<2>>,
         eps: Tensor<2>,
         standard_prior: bool,
     ) -> ElboTerms {
-        let d = self.draw(x, eps);
+        let d = self.draw(x, seen, eps);
         let [batch, _] = d.recon.dims();
         let recon = mean_over_samples(d.recon);
         let prior = match standard_prior {
@@ -696,7 +699,21 @@ impl Vae {
     /// # Shapes
     /// - as for [`Vae::elbo_terms`]; returns `[batch, K]` terms
     pub fn sampled_terms(&self, x: Tensor<2>, eps: Tensor<2>) -> SampledTerms {
-        let d = self.draw(x, eps);
+        self.sampled_terms_seen(x, None, eps)
+    }
+
+    /// [`Vae::sampled_terms`] with q(z|x) computed from `seen` where given
+    /// (see [`Vae::elbo_terms_under`]).
+    ///
+    /// # Shapes
+    /// - as for [`Vae::elbo_terms`]; `seen` shaped like `x`
+    pub fn sampled_terms_seen(
+        &self,
+        x: Tensor<2>,
+        seen: Option<Tensor<2>>,
+        eps: Tensor<2>,
+    ) -> SampledTerms {
+        let d = self.draw(x, seen, eps);
         let log_ratio = match d.top {
             None => d.repeated.log_prob(d.z1.clone()) - self.log_prior(d.z1),
             Some(t) => {
@@ -739,9 +756,9 @@ impl Vae {
         Some(m.log_joint(mu).argmax(1).squeeze_dim(1))
     }
 
-    /// Encodes each example once, then draws K samples of every latent layer
-    /// per example and decodes them.
-    fn draw(&self, x: Tensor<2>, eps: Tensor<2>) -> Drawn {
+    /// Encodes each example once (`seen`'s rows where given, else `x`'s), then
+    /// draws K samples of every latent layer per example and decodes them.
+    fn draw(&self, x: Tensor<2>, seen: Option<Tensor<2>>, eps: Tensor<2>) -> Drawn {
         let [batch, _] = x.dims();
         let k = eps.dims()[0] / batch.max(1);
         debug_assert_eq!(
@@ -750,7 +767,7 @@ impl Vae {
             "eps rows must be a multiple of x rows"
         );
         let (eps1, eps2) = self.split_noise(eps);
-        let q1 = self.encode(x.clone());
+        let q1 = self.encode(seen.unwrap_or_else(|| x.clone()));
         let repeated = q1.repeat_rows(k);
         let z1 = repeated.rsample(eps1);
         let (values, labels) = self.split_input(x);

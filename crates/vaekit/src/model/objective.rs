@@ -55,9 +55,26 @@ impl Objective {
     /// # Shapes
     /// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, latent_dim]`
     pub fn loss(&self, model: &Vae, x: Tensor<2>, eps: Tensor<2>) -> Loss {
+        self.loss_seen(model, x, None, eps)
+    }
+
+    /// [`Objective::loss`] with the encoder reading `seen` where given: the
+    /// rows of `x` with some values hidden, so that q(z|x) learns to infer z
+    /// from part of an example while the decoder is scored on all of it
+    /// (still a bound on log p(x): any q gives one).
+    ///
+    /// # Shapes
+    /// - as for [`Objective::loss`]; `seen` shaped like `x`
+    pub fn loss_seen(
+        &self,
+        model: &Vae,
+        x: Tensor<2>,
+        seen: Option<Tensor<2>>,
+        eps: Tensor<2>,
+    ) -> Loss {
         match *self {
             Objective::Elbo { beta, free_bits } => {
-                let terms = model.elbo_terms(x, eps);
+                let terms = model.elbo_terms_under(x, seen, eps, false);
                 Loss {
                     total: elbo_loss(&terms, beta, free_bits),
                     recon: terms.recon.mean(),
@@ -65,7 +82,7 @@ impl Objective {
                 }
             }
             Objective::Pretrain => {
-                let terms = model.elbo_terms_under(x, eps.zeros_like(), true);
+                let terms = model.elbo_terms_under(x, seen, eps.zeros_like(), true);
                 Loss {
                     total: terms.recon.clone().mean(),
                     recon: terms.recon.mean(),
@@ -73,7 +90,7 @@ impl Objective {
                 }
             }
             Objective::Iwae => {
-                let terms = model.sampled_terms(x, eps);
+                let terms = model.sampled_terms_seen(x, seen, eps);
                 Loss {
                     total: iw_bound(terms.log_weights()).neg().mean(),
                     recon: terms.recon.mean(),
