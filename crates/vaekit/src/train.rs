@@ -31,6 +31,7 @@ use crate::model::run::{
 };
 use crate::model::weights::{initialize_now, load_named};
 use crate::model::{ModelConfig, Vae};
+use crate::nn::{restore_running_statistics, running_statistics};
 use crate::optim::{Adam, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::report::{LinePlot, Series, loss_plot_png};
@@ -104,8 +105,8 @@ pub struct StepOutput {
 ///
 /// The encoder reads `seen` where given (the batch with some values hidden,
 /// see [`Objective::loss_seen`]), else `x`. `clip` bounds the global gradient
-/// norm. The step is skipped (model returned unchanged) when the loss or the
-/// gradient norm is not finite.
+/// norm. The step is skipped (model returned unchanged, batch-norm running
+/// statistics included) when the loss or the gradient norm is not finite.
 ///
 /// # Shapes
 /// - `x`: `[batch, input_dim]`; `seen` the same; `eps`: `[batch * K, latent_dim]`,
@@ -119,6 +120,9 @@ pub fn train_step(
     objective: Objective,
     clip: Option<f64>,
 ) -> (Vae, StepOutput) {
+    // A skipped step must leave the batch norms' running statistics as they
+    // were too: the forward pass below moves them.
+    let statistics = running_statistics(&model.batch_norms());
     let loss = objective.loss_seen(&model, x, seen, eps);
     let grads = ParamGradients::collect(&model, &loss.total.backward());
     let mut readings = vec![loss.total.inner(), loss.recon.inner(), loss.kl.inner()];
@@ -138,6 +142,7 @@ pub fn train_step(
         };
         adam.step(model, grads, scale)
     } else {
+        restore_running_statistics(&model.batch_norms(), statistics);
         model
     };
     (

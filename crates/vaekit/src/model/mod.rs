@@ -11,6 +11,7 @@ pub mod run;
 pub mod weights;
 
 use burn::module::Param;
+use burn::nn::BatchNorm;
 use burn::prelude::*;
 use burn::tensor::{Distribution, Int, TensorData, activation};
 use serde::{Deserialize, Serialize};
@@ -756,6 +757,21 @@ impl Vae {
         Some(m.log_joint(mu).argmax(1).squeeze_dim(1))
     }
 
+    /// Every batch norm of the networks (none without batch normalization).
+    pub(crate) fn batch_norms(&self) -> Vec<&BatchNorm> {
+        let mut norms: Vec<&BatchNorm> = Vec::new();
+        if let Encoder::Mlp(e) = &self.encoder {
+            norms.extend(e.norms());
+        }
+        if let Decoder::Mlp(d) = &self.decoder {
+            norms.extend(d.norms());
+        }
+        if let Some(top) = &self.top {
+            norms.extend(top.up.norms().iter().chain(top.down.norms()));
+        }
+        norms
+    }
+
     /// Encodes each example once (`seen`'s rows where given, else `x`'s), then
     /// draws K samples of every latent layer per example and decodes them.
     fn draw(&self, x: Tensor<2>, seen: Option<Tensor<2>>, eps: Tensor<2>) -> Drawn {
@@ -1108,6 +1124,78 @@ mod tests {
             // keeps the differences' truncation error under the tolerance.
             assert!(assert_gradients_match(2e-3, &config, objective, samples, x) > 20);
         }
+    }
+
+    #[test]
+    fn a_skipped_step_leaves_the_running_statistics_as_they_were() {
+        use crate::nn::running_statistics;
+        use crate::optim::{Adam, AdamConfig};
+        use crate::train::train_step;
+        let config = ModelConfig {
+            batch_norm: true,
+            ..mlp_config()
+        };
+        let device = Device::flex().autodiff();
+        let mut model = config.init(&device).unwrap();
+        let mut adam = Adam::new(AdamConfig::default());
+        let read = |model: &Vae| -> Vec<f32> {
+            running_statistics(&model.batch_norms())
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t.into_data().try_into_vec::<f32>().unwrap())
+                .collect()
+        };
+        let batch = |first: f32| {
+            Tensor::<2>::from_floats(
+                [
+                    [first, 0.2, 1.0, 0.7, 0.1, 0.9],
+                    [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
+                ],
+                &device,
+            )
+        };
+        let eps = Tensor::<2>::from_floats([[0.3, -0.2], [-1.0, 0.5]], &device);
+        let objective = Objective::Elbo {
+            beta: 1.0,
+            free_bits: 0.0,
+        };
+        // encoder and decoder, one hidden layer each: 4 vectors of 5 values
+        let start = read(&model);
+        assert_eq!(start.len(), 20);
+        for (first, applied) in [(0.0, true), (f32::NAN, false), (0.5, true)] {
+            let before = read(&model);
+            let (next, step) = train_step(
+                model,
+                &mut adam,
+                batch(first),
+                None,
+                eps.clone(),
+                objective,
+                None,
+            );
+            model = next;
+            assert_eq!(step.applied, applied, "{first}");
+            let after = read(&model);
+            assert!(after.iter().all(|v| v.is_finite()), "{after:?}");
+            assert_eq!(
+                after == before,
+                !applied,
+                "{first}: {before:?} -> {after:?}"
+            );
+            if !applied {
+                // What a checkpoint saves is the restored statistics too.
+                let saved = named_tensors(&model);
+                let (_, mean) = saved
+                    .iter()
+                    .find(|(n, _)| n == "encoder.Mlp.norms.0.running_mean")
+                    .unwrap();
+                assert_eq!(
+                    mean.clone().try_into_vec::<f32>().unwrap(),
+                    before[..5].to_vec()
+                );
+            }
+        }
+        assert_ne!(read(&model), start);
     }
 
     #[test]

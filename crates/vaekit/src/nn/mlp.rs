@@ -55,6 +55,11 @@ impl MlpEncoderConfig {
 }
 
 impl MlpEncoder {
+    /// The batch norms of the hidden layers (none without batch normalization).
+    pub fn norms(&self) -> &[BatchNorm] {
+        &self.norms
+    }
+
     /// The approximate posterior for each row of `x`.
     ///
     /// # Shapes
@@ -120,6 +125,11 @@ impl MlpDecoderConfig {
 }
 
 impl MlpDecoder {
+    /// The batch norms of the hidden layers (none without batch normalization).
+    pub fn norms(&self) -> &[BatchNorm] {
+        &self.norms
+    }
+
     /// Decoder outputs for each code.
     ///
     /// # Shapes

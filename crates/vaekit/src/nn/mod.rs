@@ -120,6 +120,28 @@ pub(crate) fn hidden_layers(
     (layers, norms)
 }
 
+/// The running mean and variance of each of `norms`, with the update of the
+/// last training pass applied (burn keeps it pending until the next read).
+pub(crate) fn running_statistics(norms: &[&BatchNorm]) -> Vec<[Tensor<1>; 2]> {
+    norms
+        .iter()
+        .map(|n| [n.running_mean.value_sync(), n.running_var.value_sync()])
+        .collect()
+}
+
+/// Puts back statistics read by [`running_statistics`] from the same norms,
+/// discarding whatever passes since then did to them.
+pub(crate) fn restore_running_statistics(norms: &[&BatchNorm], saved: Vec<[Tensor<1>; 2]>) {
+    for (norm, [mean, var]) in norms.iter().zip(saved) {
+        for (state, value) in [(&norm.running_mean, mean), (&norm.running_var, var)] {
+            // update() first applies what is pending, then queues `value`;
+            // value_sync() makes it the current one.
+            state.update(value);
+            let _ = state.value_sync();
+        }
+    }
+}
+
 /// `x` through the hidden layers of [`hidden_layers`]. With norms in
 /// training, the product and bias are one pass and the normalization and
 /// nonlinearity follow; otherwise each layer is one fused pass of [`dense`].
