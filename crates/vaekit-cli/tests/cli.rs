@@ -336,8 +336,7 @@ fn config_file_and_resume_work_from_the_command_line() {
             "train", "--config", "s.toml", "--epochs", "1", "--out", "run", "-q",
         ],
     );
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    let config = run_config(&d.join("run"));
     assert_eq!(config["settings"]["latent"], 3);
     assert_eq!(config["settings"]["epochs"], 1, "flags override the file");
     ok(
@@ -841,8 +840,7 @@ fn limit_trains_on_the_first_examples_only() {
         ),
     );
     assert!(out.contains("run saved"), "{out}");
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    let config = run_config(&d.join("run"));
     assert_eq!(config["data"]["train_examples"], 240);
     assert_eq!(config["data"]["val_examples"], 60);
     assert_eq!(config["settings"]["limit"], 300);
@@ -857,8 +855,7 @@ fn a_batch_normalized_run_trains_evaluates_and_samples() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(d, &train_args("digits", "run", &["--batch-norm"]));
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    let config = run_config(&d.join("run"));
     assert_eq!(config["model"]["batch_norm"], true);
     assert_eq!(config["settings"]["batch-norm"], true);
     let info = ok(d, &["info", "run"]);
@@ -1180,8 +1177,7 @@ fn an_encoder_trained_with_a_mask_reads_the_observed_values_when_imputing() {
         d,
         &train_args("digits", "run", &["--encoder-mask", "top-half"]),
     );
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    let config = run_config(&d.join("run"));
     assert_eq!(config["settings"]["encoder-mask"], "top-half");
     let info = ok(d, &["info", "run"]);
     assert!(
@@ -1241,6 +1237,20 @@ fn an_encoder_trained_with_a_mask_reads_the_observed_values_when_imputing() {
         d,
         &train_args("digits", "bad", &["--encoder-mask", "random:0"]),
         &["--encoder-mask", "random:0"],
+    );
+    bad_input(
+        d,
+        &[
+            "impute",
+            "--run",
+            "run",
+            "--mask",
+            "top-half",
+            "--evaluate",
+            "--encoder-reads",
+            "sideways",
+        ],
+        &["--encoder-reads", "sideways", "completion or observed"],
     );
     for never in ["table", "cvae", "bad"] {
         assert!(!d.join(never).exists(), "{never} was created");
@@ -1302,6 +1312,11 @@ fn impute_refuses_bad_masks_and_writes_nothing() {
         .filter(|n| n != "mask.npy")
         .collect();
     assert!(left.is_empty(), "a failed impute left {left:?}");
+}
+
+/// The `config.json` of the run in `run`.
+fn run_config(run: &Path) -> serde_json::Value {
+    json(&std::fs::read_to_string(run.join("config.json")).unwrap())
 }
 
 fn json(stdout: &str) -> serde_json::Value {
@@ -1563,8 +1578,7 @@ fn one_class_training_and_scoring_find_the_other_digits() {
         d,
         &train_args("digits", "run", &["--only-class", "3", "--epochs", "30"]),
     );
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    let config = run_config(&d.join("run"));
     let trained = config["data"]["train_examples"].as_u64().unwrap()
         + config["data"]["val_examples"].as_u64().unwrap();
     assert!(

@@ -285,25 +285,6 @@ pub struct TrainSettings {
     pub seed: Option<u64>,
 }
 
-/// Refuses an encoder mask the model or data cannot take.
-fn check_encoder_mask(spec: MaskSpec, model: ModelKind, is_image: bool) -> Result<()> {
-    if model == ModelKind::Cvae {
-        return Err(Error::setting(
-            "--encoder-mask",
-            "it trains an encoder for imputation, which works with unconditional models; use --model vae, iwae or hvae, or drop --encoder-mask",
-        ));
-    }
-    if !is_image && matches!(spec, MaskSpec::TopHalf | MaskSpec::LeftHalf) {
-        return Err(Error::setting(
-            "--encoder-mask",
-            format!(
-                "{spec} cuts images, but the data is a table; use random:P, such as random:0.2"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Settings that may differ when a run is resumed.
 const RESUMABLE: &[&str] = &["epochs"];
 
@@ -507,7 +488,13 @@ impl TrainSettings {
         };
         resolved.check()?;
         if let Some(spec) = resolved.encoder_mask {
-            check_encoder_mask(spec, model, is_image)?;
+            if model == ModelKind::Cvae {
+                return Err(Error::setting(
+                    "--encoder-mask",
+                    "it trains an encoder for imputation, which works with unconditional models; use --model vae, iwae or hvae, or drop --encoder-mask",
+                ));
+            }
+            spec.check_fits(kind, "--encoder-mask")?;
         }
         resolved.model_config(kind)?.validate()?;
         Ok(resolved)

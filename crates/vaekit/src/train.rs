@@ -104,7 +104,7 @@ pub struct StepOutput {
 /// One optimizer step on one batch.
 ///
 /// The encoder reads `seen` where given (the batch with some values hidden,
-/// see [`Objective::loss_seen`]), else `x`. `clip` bounds the global gradient
+/// see [`Objective::loss`]), else `x`. `clip` bounds the global gradient
 /// norm. The step is skipped (model returned unchanged, batch-norm running
 /// statistics included) when the loss or the gradient norm is not finite.
 ///
@@ -123,7 +123,7 @@ pub fn train_step(
     // A skipped step must leave the batch norms' running statistics as they
     // were too: the forward pass below moves them.
     let statistics = running_statistics(&model.batch_norms());
-    let loss = objective.loss_seen(&model, x, seen, eps);
+    let loss = objective.loss(&model, x, seen, eps);
     let grads = ParamGradients::collect(&model, &loss.total.backward());
     let mut readings = vec![loss.total.inner(), loss.recon.inner(), loss.kl.inner()];
     readings.extend(grads.norm_squared());

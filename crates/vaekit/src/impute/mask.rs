@@ -185,6 +185,25 @@ impl std::fmt::Display for MaskSpec {
 }
 
 impl MaskSpec {
+    /// Refuses a rule that cannot apply to data shaped like `kind` (a half
+    /// of an image, for a table), naming `flag` as the setting to change.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] for `top-half` or `left-half` on a table.
+    pub fn check_fits(&self, kind: &DataKind, flag: &str) -> Result<()> {
+        match self {
+            MaskSpec::TopHalf | MaskSpec::LeftHalf if !kind.is_image() => Err(Error::setting(
+                flag,
+                format!(
+                    "{self} cuts images, but the data is a {}; use random:P for tables",
+                    kind.describe()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The mask of `rows` examples shaped like `kind`. Random masks come from
     /// the sampling stream of `seed`, so the same seed hides the same values.
     ///
@@ -202,16 +221,8 @@ impl MaskSpec {
             } => (channels, height, width),
             DataKind::Table { .. } => (1, 1, dim),
         };
+        self.check_fits(kind, "--mask")?;
         let pixel_mask: Vec<bool> = match self {
-            MaskSpec::TopHalf | MaskSpec::LeftHalf if !kind.is_image() => {
-                return Err(Error::setting(
-                    "--mask",
-                    format!(
-                        "{self} cuts images, but the data is a {}; use random:P for tables",
-                        kind.describe()
-                    ),
-                ));
-            }
             MaskSpec::TopHalf => (0..height * width)
                 .map(|i| i / width < height / 2)
                 .collect(),

@@ -243,13 +243,13 @@ pub fn impute_with_vae(
         if !missing.contains(&true) {
             continue;
         }
-        let start = data.values()[first..end].to_vec();
+        let start = &data.values()[first..end];
         let values = &mut out[first..end];
         let mut fitted = None;
         for _ in 0..options.iterations {
             let read = match options.encoder_reads {
                 EncoderReads::Completion => &values[..],
-                EncoderReads::Observed => &start[..],
+                EncoderReads::Observed => start,
             };
             let estimate = match options.method {
                 Method::Gibbs => gibbs_step(model, read, options, &mut rng),

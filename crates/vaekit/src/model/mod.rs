@@ -869,7 +869,7 @@ mod tests {
 
     /// Loss of the tiny model at its current weights, in f64 from f32 outputs.
     fn loss_at(model: &Vae, objective: Objective, x: &Tensor<2>, eps: &Tensor<2>) -> f64 {
-        let loss = objective.loss(model, x.clone(), eps.clone());
+        let loss = objective.loss(model, x.clone(), None, eps.clone());
         loss.total.into_scalar::<f32>() as f64
     }
 
@@ -941,7 +941,7 @@ mod tests {
         let model = config.init(&device).unwrap();
         let eps = fixed_noise(x.dims()[0] * samples, model.noise_dim(), &device);
         let grads = objective
-            .loss(&model, x.clone(), eps.clone())
+            .loss(&model, x.clone(), None, eps.clone())
             .total
             .backward();
         let named = named_tensors(&model);

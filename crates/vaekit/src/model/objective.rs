@@ -50,28 +50,15 @@ pub struct Loss {
 }
 
 impl Objective {
-    /// The loss of `model` on `x` with the samples given by `eps`.
+    /// The loss of `model` on `x` with the samples given by `eps`, the
+    /// encoder reading `seen` where given: the rows of `x` with some values
+    /// hidden, so that q(z|x) learns to infer z from part of an example while
+    /// the decoder is scored on all of it (still a bound on log p(x): any q
+    /// gives one).
     ///
     /// # Shapes
-    /// - `x`: `[batch, input_dim]`; `eps`: `[batch * K, latent_dim]`
-    pub fn loss(&self, model: &Vae, x: Tensor<2>, eps: Tensor<2>) -> Loss {
-        self.loss_seen(model, x, None, eps)
-    }
-
-    /// [`Objective::loss`] with the encoder reading `seen` where given: the
-    /// rows of `x` with some values hidden, so that q(z|x) learns to infer z
-    /// from part of an example while the decoder is scored on all of it
-    /// (still a bound on log p(x): any q gives one).
-    ///
-    /// # Shapes
-    /// - as for [`Objective::loss`]; `seen` shaped like `x`
-    pub fn loss_seen(
-        &self,
-        model: &Vae,
-        x: Tensor<2>,
-        seen: Option<Tensor<2>>,
-        eps: Tensor<2>,
-    ) -> Loss {
+    /// - `x`: `[batch, input_dim]`; `seen` the same; `eps`: `[batch * K, latent_dim]`
+    pub fn loss(&self, model: &Vae, x: Tensor<2>, seen: Option<Tensor<2>>, eps: Tensor<2>) -> Loss {
         match *self {
             Objective::Elbo { beta, free_bits } => {
                 let terms = model.elbo_terms_under(x, seen, eps, false);
@@ -190,12 +177,12 @@ mod tests {
         let device = Device::flex();
         let (model, x) = tiny(&device);
         let e = eps(2, &device);
-        let iwae = Objective::Iwae.loss(&model, x.clone(), e.clone());
+        let iwae = Objective::Iwae.loss(&model, x.clone(), None, e.clone());
         let elbo = Objective::Elbo {
             beta: 1.0,
             free_bits: 0.0,
         }
-        .loss(&model, x, e);
+        .loss(&model, x, None, e);
         let [iw_recon, el_recon] = [iwae.recon.clone(), elbo.recon].map(|t| values_of(t)[0]);
         assert!((iw_recon - el_recon).abs() < 1e-5);
         let [total, recon, kl] = [iwae.total, iwae.recon, iwae.kl].map(|t| values_of(t)[0]);
