@@ -1,6 +1,10 @@
 //! The `vaekit` binary, run for real in temporary folders: every command on
 //! good input, and every kind of bad input the foundation promises to catch
 //! (exit code 2, a message naming the file or setting, no panic, nothing written).
+//!
+//! Over 800 lines on purpose: each file under tests/ is its own test binary,
+//! and these tests share one trained run ([`shared_run`]) and their helpers;
+//! split, every part would train and link its own.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -152,6 +156,20 @@ fn every_command_has_help_with_an_example() {
             "{command} --help has no example:\n{help}"
         );
         assert!(help.contains(&format!("vaekit {command}")), "{command}");
+    }
+    // --model's help names every model the library accepts.
+    let help = ok(dir.path(), &["train", "--help"]);
+    let model = help
+        .split("--model <MODEL>")
+        .nth(1)
+        .and_then(|rest| rest.split("\n      --").next())
+        .expect("train --help describes --model");
+    let model = model.split_whitespace().collect::<Vec<_>>().join(" ");
+    for kind in vaekit::settings::ModelKind::ALL {
+        assert!(
+            model.contains(&format!("{kind} (")),
+            "--model's help leaves out {kind}:\n{model}"
+        );
     }
 }
 

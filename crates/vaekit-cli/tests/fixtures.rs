@@ -89,6 +89,23 @@ fn check(variant: &str) {
             number(expected, &["eval", term]),
         );
     }
+    // A table's reconstruction is reported by column too, and the columns
+    // add up to the whole.
+    let blocks = eval["recon_by_block"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    if variant == "table" {
+        assert_eq!(blocks.len(), 13, "{eval}");
+        let sum: f64 = blocks.iter().map(|b| number(b, &["recon"])).sum();
+        assert_close(
+            variant,
+            "the columns' reconstruction",
+            sum,
+            number(&eval, &["recon"]),
+        );
+    } else {
+        assert!(blocks.is_empty(), "an image is one block: {eval}");
+    }
     let iw = vaekit_json(
         dir.path(),
         &["eval", "--run", &run, "--iw-samples", "20", "--json"],

@@ -13,7 +13,7 @@ use crate::data::prepare::Split;
 use crate::error::Result;
 use crate::eval::{ElboReport, EvalOptions, evaluate_elbo};
 use crate::generate::{reconstruct, sample_prior, write_comparison, write_samples};
-use crate::model::run::{Run, Weights, files};
+use crate::run::{Run, Weights, files};
 use crate::settings::TrainSettings;
 use crate::train::{TrainObserver, TrainRequest, train};
 

@@ -6,9 +6,9 @@ use std::path::Path;
 use burn::tensor::Tensor;
 use rand::RngExt;
 
+use crate::batch::{check_width, model_device, model_input, noise, one_hot};
 use crate::data::{DataKind, Dataset, Scaler};
 use crate::error::{Error, Result};
-use crate::eval::{check_width, model_device, model_input, noise, one_hot};
 use crate::io::write_atomic_with;
 use crate::model::Vae;
 use crate::random::{self, Stream};

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::data::{DataKind, Dataset, Format, LoadOptions, load};
 use crate::error::Result;
-use crate::model::run::{Run, RunConfig, files, read_metrics};
+use crate::run::{Run, RunConfig, files, read_metrics};
 use crate::train::{EpochMetrics, TrainState};
 
 /// One split of a source.
@@ -90,7 +90,7 @@ pub fn inspect(target: &str, options: &LoadOptions) -> Result<Info> {
     if path.join(files::CONFIG).is_file() {
         let run = Run::open(path)?;
         let metrics: Vec<EpochMetrics> = read_metrics(&run.path(files::METRICS))?;
-        let state = crate::model::run::load_checkpoint::<TrainState>(&run.path(files::CHECKPOINT))
+        let state = crate::run::load_checkpoint::<TrainState>(&run.path(files::CHECKPOINT))
             .ok()
             .map(|c| c.state);
         return Ok(Info::Run(Box::new(RunInfo {

@@ -4,7 +4,7 @@
 //! latent space, from Rust or from the `vaekit` command.
 //!
 //! ```
-//! use vaekit::model::run::{Run, Weights};
+//! use vaekit::run::{Run, Weights};
 //! use vaekit::settings::TrainSettings;
 //! use vaekit::train::{Silent, TrainRequest, train};
 //!
@@ -39,6 +39,7 @@
 //! is a run-time setting ([`device::parse_device`]).
 
 pub mod augment;
+pub mod batch;
 pub mod classify;
 pub mod cluster;
 pub mod data;
@@ -59,8 +60,10 @@ pub mod optim;
 pub mod probe;
 pub mod random;
 pub mod report;
+pub mod run;
 pub mod score;
 pub mod settings;
+pub mod stats;
 pub mod train;
 
 pub use burn;

@@ -12,15 +12,15 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::batch::model_device;
 use crate::classify::{Classifier, accuracy};
 use crate::data::prepare::{PreparedData, Split};
 use crate::data::{Dataset, LoadOptions};
 use crate::error::{Error, Result};
-use crate::eval::model_device;
 use crate::latent::encode_dataset;
 use crate::model::Vae;
-use crate::model::run::Run;
 use crate::random::{self, Stream};
+use crate::run::Run;
 
 /// What to probe with.
 #[derive(Debug, Clone, PartialEq)]

@@ -62,6 +62,9 @@ pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
         report.neg_elbo, report.neg_elbo_per_dim, report.bits_per_dim
     ))?;
     say(format!("reconstruction {:.3}", report.recon))?;
+    for block in &report.recon_by_block {
+        say(format!("  {:<12} {:.3}", block.name, block.recon))?;
+    }
     say(format!("KL             {:.3}", report.kl))?;
     if let Some(iw) = &iw {
         say(format!(

@@ -5,8 +5,8 @@ use vaekit::data::prepare::Split;
 use vaekit::latent::manifold::{check_manifold, decode_run_manifold, manifold_picture};
 use vaekit::latent::map::{check_extension, map_dataset, write_map_coords, write_map_png};
 use vaekit::latent::space::check_class;
-use vaekit::model::run::Run;
 use vaekit::report::save_png;
+use vaekit::run::Run;
 
 use super::{open_run, say};
 use crate::cli::{LatentArgs, OtherDataArgs};

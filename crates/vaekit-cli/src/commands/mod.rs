@@ -24,7 +24,7 @@ use vaekit::burn::tensor::Device;
 use vaekit::data::Dataset;
 use vaekit::data::prepare::Split;
 use vaekit::model::Vae;
-use vaekit::model::run::Run;
+use vaekit::run::Run;
 
 use crate::cli::{OtherDataArgs, RunArgs};
 

@@ -11,25 +11,21 @@
 //! matching of clusters to labels, normalized mutual information (arithmetic
 //! normalization, as scikit-learn's default) and the adjusted Rand index.
 
-pub mod gmm;
 pub mod islands;
-pub mod kmeans;
-pub mod metrics;
 
-pub use gmm::{DiagonalGmm, fit_diagonal_gmm};
+pub use crate::stats::gmm::{self, DiagonalGmm, fit_diagonal_gmm};
+pub use crate::stats::kmeans::{self, KMeans, KMeansConfig, kmeans};
+pub use crate::stats::metrics::{self, Agreement, agreement};
 pub use islands::islands;
-pub use kmeans::{KMeans, KMeansConfig, kmeans};
-pub use metrics::{Agreement, agreement};
 
 use std::path::Path;
 use std::time::Instant;
 
-use burn::module::Module;
 use serde::Serialize;
 
+use crate::batch::{model_device, model_input};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::eval::{model_device, model_input};
 use crate::io::write_atomic_with;
 use crate::latent::encode_dataset;
 use crate::latent::map::{MapMethod, TSNE_MIN_POINTS, latent_map};
@@ -285,7 +281,7 @@ fn tsne_map(codes: &[f32], dim: usize) -> Result<Vec<f32>> {
 
 /// argmax_c q(c|x) of every example, in order (see [`Vae::clusters`]).
 fn model_clusters(model: &Vae, data: &Dataset, batch_size: usize) -> Result<Vec<u32>> {
-    crate::eval::check_width(model, data)?;
+    crate::batch::check_width(model, data)?;
     let device = model_device(model);
     let all: Vec<usize> = (0..data.len()).collect();
     let mut out = Vec::with_capacity(data.len());
@@ -325,34 +321,6 @@ pub fn write_clusters(path: &Path, clustering: &Clustering) -> Result<()> {
         }
         out.flush()
     })
-}
-
-/// EM steps of the diagonal mixture after k-means, when a mixture prior is
-/// fitted to the codes.
-const PRIOR_EM_STEPS: usize = 20;
-
-/// Sets a Gaussian-mixture-prior model's prior from its codes, as VaDE
-/// initializes it after pretraining: k-means (10 restarts, seeded by `seed`)
-/// on the posterior means of `data`, then a few EM steps of a diagonal
-/// mixture, whose weights, means and variances become pi, mu_c and var_c.
-pub fn fit_mixture_prior(model: Vae, data: &Dataset, seed: u64) -> Result<Vae> {
-    let Some(k) = model.mixture().map(|m| m.len()) else {
-        return Ok(model);
-    };
-    let codes = encode_dataset(&model.valid(), data, 1000)?;
-    if codes.len() < k {
-        return Err(Error::Data(format!(
-            "the mixture prior has {k} components and the training data only {} examples; give more data or fewer --components",
-            codes.len()
-        )));
-    }
-    let config = KMeansConfig {
-        seed,
-        ..KMeansConfig::new(k)
-    };
-    let start = kmeans(&codes.mu, codes.latent_dim, &config)?;
-    let gmm = fit_diagonal_gmm(&codes.mu, &start, PRIOR_EM_STEPS, 1e-4)?;
-    Ok(model.with_mixture(&gmm.weights, &gmm.means, &gmm.variances))
 }
 
 #[cfg(test)]

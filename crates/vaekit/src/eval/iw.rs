@@ -11,7 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EvalOptions, check_data, model_device, model_input, noise};
+use super::{EvalOptions, check_data};
+use crate::batch::{model_device, model_input, noise};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::Vae;

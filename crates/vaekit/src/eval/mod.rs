@@ -11,10 +11,10 @@
 
 pub mod iw;
 
-use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::batch::{check_width, model_device, model_input, noise};
 use crate::data::Dataset;
 use crate::data::prepare::Binarize;
 use crate::error::{Error, Result};
@@ -103,6 +103,20 @@ pub struct ElboReport {
     /// Dimensions whose activity exceeds [`ACTIVE_UNIT_THRESHOLD`].
     #[serde(default)]
     pub active_units: usize,
+    /// The reconstruction term by block of the data (a table's columns), in
+    /// nats per example, when the data has more than one block; they sum to
+    /// `recon`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recon_by_block: Vec<BlockRecon>,
+}
+
+/// One block's share of the reconstruction term.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockRecon {
+    /// The block's name (a table's column).
+    pub name: String,
+    /// -E_q[log p(x_block|z)], nats per example.
+    pub recon: f64,
 }
 
 impl ElboReport {
@@ -124,6 +138,7 @@ impl ElboReport {
             kl_per_dim: Vec::new(),
             activity: Vec::new(),
             active_units: 0,
+            recon_by_block: Vec::new(),
         }
     }
 
@@ -185,97 +200,6 @@ impl LatentStats {
     }
 }
 
-/// The device a model's parameters live on.
-pub fn model_device(model: &Vae) -> Device {
-    model.devices().into_iter().next().unwrap_or_default()
-}
-
-/// Checks that `data` has the width `model` expects and, for a conditional
-/// model, labels of its classes.
-pub fn check_width(model: &Vae, data: &Dataset) -> Result<()> {
-    if data.dim() != model.input_dim() {
-        return Err(Error::Data(format!(
-            "the data has {} values per example but the model takes {}; give data shaped like the training data",
-            data.dim(),
-            model.input_dim()
-        )));
-    }
-    if let Some(classes) = model.classes() {
-        let Some(labels) = data.labels() else {
-            return Err(Error::Data(
-                "the model is conditional on the label, but the data has no labels; give labelled data (--labels FILE or --label-column)".into(),
-            ));
-        };
-        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= classes) {
-            return Err(Error::Data(format!(
-                "label {bad} is outside the model's {classes} classes (0..{}); give data with the training data's classes",
-                classes - 1
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// The model's input rows for examples `indices` of `data`: the values
-/// (binarized by `rng` when one is given), then the one-hot label for a
-/// conditional model. Call [`check_width`] on `data` first.
-pub fn model_input(
-    model: &Vae,
-    data: &Dataset,
-    indices: &[usize],
-    rng: Option<&mut Rng>,
-    device: &Device,
-) -> Tensor<2> {
-    let x = batch_tensor(data, indices, rng, device);
-    match (model.classes(), data.labels()) {
-        (Some(classes), Some(labels)) => {
-            let chosen: Vec<u32> = indices.iter().map(|&i| labels[i]).collect();
-            Tensor::cat(vec![x, one_hot(&chosen, classes, device)], 1)
-        }
-        _ => x,
-    }
-}
-
-/// One-hot rows of `labels` (a label >= `classes` gives a row of zeros).
-///
-/// # Shapes
-/// - returns `[labels.len(), classes]`
-pub fn one_hot(labels: &[u32], classes: usize, device: &Device) -> Tensor<2> {
-    let mut values = vec![0.0f32; labels.len() * classes];
-    for (row, &label) in labels.iter().enumerate() {
-        if (label as usize) < classes {
-            values[row * classes + label as usize] = 1.0;
-        }
-    }
-    Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
-}
-
-/// Rows `indices` of `data` as a `[batch, dim]` tensor on `device`,
-/// binarized by `rng` when one is given.
-pub fn batch_tensor(
-    data: &Dataset,
-    indices: &[usize],
-    rng: Option<&mut Rng>,
-    device: &Device,
-) -> Tensor<2> {
-    let dim = data.dim();
-    // Copied in parallel when large (a batch of 1,000 MNIST images is 3 MB,
-    // a tenth of encoding it on one thread: bench/NOTES.md, step 16).
-    let mut values = crate::kernels::gathered_rows(indices.len(), dim, |k| data.row(indices[k]));
-    if let Some(rng) = rng {
-        random::binarize(&mut values, rng);
-    }
-    Tensor::from_data(TensorData::new(values, [indices.len(), dim]), device)
-}
-
-/// Standard-normal noise of shape `[rows, cols]` on `device`.
-pub fn noise(rng: &mut Rng, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-    Tensor::from_data(
-        TensorData::new(random::normal(rng, rows * cols), [rows, cols]),
-        device,
-    )
-}
-
 /// What one batch adds to an evaluation: the two -ELBO sums and the latent
 /// statistics, read from the device in one transfer.
 pub fn add_batch(terms: &ElboTerms, latent: &mut LatentStats) -> (f64, f64) {
@@ -319,13 +243,35 @@ pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Resu
     let mut latent = LatentStats::default();
     let n = options.count(data);
     let all: Vec<usize> = (0..n).collect();
+    let blocks = model.observation().blocks();
+    let mut by_block = vec![0.0f64; blocks.len()];
     for chunk in all.chunks(options.batch_size.max(1)) {
         let x = model_input(model, data, chunk, binarizer.as_mut(), &device);
         let eps = noise(&mut rng, chunk.len(), model.noise_dim(), &device);
+        if blocks.len() > 1 {
+            let sums = model
+                .reconstruction_by_block(x.clone(), eps.clone())
+                .sum_dim(0);
+            let sums = sums.into_data().try_into_vec::<f32>().unwrap_or_default();
+            for (total, s) in by_block.iter_mut().zip(sums) {
+                *total += f64::from(s);
+            }
+        }
         let (r, k) = add_batch(&model.elbo_terms(x, eps), &mut latent);
         recon += r;
         kl += k;
     }
     let seconds = started.elapsed().as_secs_f64();
-    Ok(ElboReport::from_sums(n, data.dim(), recon, kl, seconds).with_latent(&latent))
+    let mut report = ElboReport::from_sums(n, data.dim(), recon, kl, seconds).with_latent(&latent);
+    if blocks.len() > 1 {
+        report.recon_by_block = blocks
+            .iter()
+            .zip(by_block)
+            .map(|(b, sum)| BlockRecon {
+                name: b.name.clone(),
+                recon: sum / n.max(1) as f64,
+            })
+            .collect();
+    }
+    Ok(report)
 }

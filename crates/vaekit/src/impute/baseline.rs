@@ -4,25 +4,9 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::Mask;
+use super::{Mask, column_means};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-
-/// The mean of every column of `reference`, accumulated in f64.
-///
-/// # Shapes
-/// - returns `reference.dim()` values
-pub fn column_means(reference: &Dataset) -> Vec<f32> {
-    let dim = reference.dim();
-    let mut sum = vec![0.0f64; dim];
-    for row in reference.values().chunks_exact(dim.max(1)) {
-        for (s, &v) in sum.iter_mut().zip(row) {
-            *s += f64::from(v);
-        }
-    }
-    let n = reference.len().max(1) as f64;
-    sum.iter().map(|s| (s / n) as f32).collect()
-}
 
 /// `data`'s values with every missing value replaced by its column's entry of
 /// `fill`; observed values are copied unchanged.

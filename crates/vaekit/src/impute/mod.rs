@@ -20,12 +20,11 @@
 //!   observed values, and reports the RMSE on the hidden values of each.
 
 mod baseline;
-mod mask;
 mod output;
 mod vae;
 
-pub use baseline::{column_means, knn_impute, mean_impute, rmse_on_missing};
-pub use mask::{Mask, MaskSpec, read_mask_file};
+pub use crate::data::mask::{Mask, MaskSpec, column_means, read_mask_file};
+pub use baseline::{knn_impute, mean_impute, rmse_on_missing};
 pub use output::{comparison_picture, write_completed, write_output};
 pub use vae::{Draw, EncoderReads, ImputeOptions, Method, check_model, impute_with_vae};
 
@@ -33,12 +32,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::batch::model_device;
 use crate::data::prepare::Split;
 use crate::data::{Dataset, LoadOptions, Scaler, load_with_missing};
 use crate::error::{Error, Result};
-use crate::eval::model_device;
 use crate::model::Vae;
-use crate::model::run::Run;
+use crate::run::Run;
 
 /// A data set with missing values.
 #[derive(Debug, Clone)]

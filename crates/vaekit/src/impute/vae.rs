@@ -30,13 +30,10 @@
 use burn::tensor::{Tensor, TensorData};
 
 use super::Mask;
+use crate::batch::{model_device, noise};
 use crate::data::Dataset;
-use crate::distributions::{
-    DiagonalGaussian, bernoulli_nll_per_value, gaussian_nll_per_value, repeat_rows,
-    standard_normal_log_prob, sum_rows,
-};
+use crate::distributions::{DiagonalGaussian, repeat_rows, standard_normal_log_prob};
 use crate::error::{Error, Result};
-use crate::eval::{model_device, noise};
 use crate::model::Vae;
 use crate::model::prior::{log_sum_exp, mixture_log_prob};
 use crate::random::{self, Stream};
@@ -113,7 +110,7 @@ pub enum EncoderReads {
 impl EncoderReads {
     /// [`EncoderReads::Observed`] where the run's encoder was trained with
     /// some values hidden, else [`EncoderReads::Completion`].
-    pub fn for_run(run: &crate::model::run::Run) -> EncoderReads {
+    pub fn for_run(run: &crate::run::Run) -> EncoderReads {
         match run.config.settings.encoder_mask {
             Some(_) => EncoderReads::Observed,
             None => EncoderReads::Completion,
@@ -304,18 +301,12 @@ fn gibbs_step(
         Draw::Mean => q.mu,
         Draw::Sample => q.rsample(noise(rng, rows, latent, &device)),
     };
-    let mean = model.likelihood_mean(model.decode(z));
-    match (options.gibbs_x, model.observation_logvar()) {
-        (Draw::Mean, _) => to_values(mean),
-        (Draw::Sample, None) => {
-            let mut p = to_values(mean);
-            random::binarize(&mut p, rng);
-            p
-        }
-        (Draw::Sample, Some(logvar)) => {
-            let dim = model.input_dim();
-            let std = logvar.mul_scalar(0.5).exp().expand([rows, dim]);
-            to_values(mean + std * noise(rng, rows, dim, &device))
+    let raw = model.decode(z);
+    match options.gibbs_x {
+        Draw::Mean => to_values(model.likelihood_mean(raw)),
+        Draw::Sample => {
+            let logvar = model.observation_logvar();
+            model.observation().sample(raw, logvar.as_ref(), rng)
         }
     }
 }
@@ -376,11 +367,12 @@ fn miwae_step(
     };
     let raw = model.decode(z.clone());
     let x = repeat_rows(x, samples);
-    let per_value = match model.observation_logvar() {
-        None => bernoulli_nll_per_value(raw.clone(), x),
-        Some(logvar) => gaussian_nll_per_value(raw.clone(), logvar, x),
-    };
-    let log_px_obs = sum_rows(per_value * repeat_rows(observed, samples)).neg();
+    let logvar = model.observation_logvar();
+    let observed = Some(repeat_rows(observed, samples));
+    let log_px_obs = model
+        .observation()
+        .nll(raw.clone(), x, logvar.as_ref(), observed)
+        .neg();
     let log_pz = match model.prior_components() {
         Some(components) => mixture_log_prob(z.clone(), &components),
         None => standard_normal_log_prob(z.clone()),

@@ -16,8 +16,8 @@ use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::generate::image_shape;
 use crate::model::Vae;
-use crate::model::run::Run;
 use crate::report::{GridLabels, annotate_grid, image_grid};
+use crate::run::Run;
 
 /// Largest grid side.
 pub const MAX_GRID: usize = 100;

@@ -27,9 +27,9 @@ use std::path::Path;
 use npyz::WriterBuilder;
 use serde::Serialize;
 
+use crate::batch::{check_width, model_device, model_input};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::eval::{check_width, model_device, model_input};
 use crate::io::write_atomic_with;
 use crate::model::Vae;
 

@@ -12,14 +12,13 @@
 use burn::tensor::{Tensor, TensorData};
 use rand::RngExt;
 
+use crate::batch::{check_width, model_device, model_input, noise, one_hot};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::eval::{
-    ElboReport, EvalOptions, check_width, evaluate_elbo, model_device, model_input, noise, one_hot,
-};
+use crate::eval::{ElboReport, EvalOptions, evaluate_elbo};
 use crate::model::Vae;
-use crate::model::run::Run;
 use crate::random::{self, Stream};
+use crate::run::Run;
 
 /// Where a model's pictures move: z, or z2 of a hierarchical VAE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

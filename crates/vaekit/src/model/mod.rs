@@ -5,303 +5,25 @@
 //! first and then puts the saved weights into it ([`weights`]), so the config is
 //! the one source of truth for shapes.
 
+mod config;
 pub mod objective;
+pub mod observation;
 pub mod prior;
-pub mod run;
 pub mod weights;
 
 use burn::module::Param;
 use burn::nn::BatchNorm;
 use burn::prelude::*;
-use burn::tensor::{Distribution, Int, TensorData, activation};
-use serde::{Deserialize, Serialize};
+use burn::tensor::{Int, TensorData};
 
-use crate::data::DataKind;
 use crate::distributions::{
-    DiagonalGaussian, GaussianVariance, Likelihood, bernoulli_nll_from_logits, gaussian_nll,
-    mean_of_repeats, repeat_rows, standard_normal_log_prob, sum_rows,
+    DiagonalGaussian, Likelihood, mean_of_repeats, repeat_rows, standard_normal_log_prob, sum_rows,
 };
-use crate::error::{Error, Result};
-use crate::kernels;
-use crate::nn::Activation;
-use crate::nn::conv::{
-    ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, feature_sizes,
-};
-use crate::nn::mlp::{MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig};
-use prior::{GaussianMixture, Prior, kl_per_dim_to_moments, mixture_log_prob};
-
-/// The encoder/decoder family.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
-pub enum Architecture {
-    /// Fully connected layers of the given widths (encoder side first).
-    Mlp {
-        /// Hidden layer widths.
-        hidden: Vec<usize>,
-        /// Nonlinearity between layers.
-        activation: Activation,
-    },
-    /// Strided convolutions with the given output channels, mirrored by
-    /// transposed convolutions in the decoder.
-    Conv {
-        /// Channels of each convolution, input side first.
-        channels: Vec<usize>,
-    },
-}
-
-/// Everything needed to build a [`Vae`] with no other input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelConfig {
-    /// What one example looks like.
-    pub input: DataKind,
-    /// Encoder and decoder family.
-    pub architecture: Architecture,
-    /// Size of the latent code z.
-    pub latent_dim: usize,
-    /// The observation model p(x|z).
-    pub likelihood: Likelihood,
-    /// A second stochastic layer above the latent code, for the hierarchical
-    /// VAE (None: the prior of z is N(0, I)).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top: Option<TopLayerConfig>,
-    /// Number of classes of a conditional VAE, whose encoder and decoder also
-    /// take the one-hot label (None: unconditional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub classes: Option<usize>,
-    /// The prior p(z).
-    #[serde(default)]
-    pub prior: Prior,
-    /// Batch normalization in every hidden layer of the MLPs (encoder,
-    /// decoder, and the second latent layer's networks), before the
-    /// nonlinearity.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub batch_norm: bool,
-}
-
-/// The second stochastic layer of a hierarchical VAE: x -> z1 -> z2 with the
-/// prior p(z2) = N(0, I) and a learned top-down p(z1|z2), as in the IWAE
-/// paper's two-layer model. Its networks are MLPs whatever the architecture
-/// below z1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TopLayerConfig {
-    /// Size of z2.
-    pub latent_dim: usize,
-    /// Hidden widths of q(z2|z1) (and, mirrored, of p(z1|z2)).
-    pub hidden: Vec<usize>,
-    /// Nonlinearity of those layers.
-    pub activation: Activation,
-}
-
-impl ModelConfig {
-    /// Checks that the settings describe a model that can be built.
-    pub fn validate(&self) -> Result<()> {
-        if self.latent_dim == 0 {
-            return Err(Error::setting(
-                "--latent",
-                "the latent size must be at least 1 (20 is a common choice for MNIST)",
-            ));
-        }
-        if self.input.dim() == 0 {
-            return Err(Error::Data("examples have no values".into()));
-        }
-        match &self.architecture {
-            Architecture::Mlp { hidden, .. } => {
-                if hidden.contains(&0) {
-                    return Err(Error::setting(
-                        "--hidden",
-                        "every hidden layer needs at least one unit (for example --hidden 400)",
-                    ));
-                }
-            }
-            Architecture::Conv { channels } => {
-                let DataKind::Image { height, width, .. } = self.input else {
-                    return Err(Error::setting(
-                        "--arch",
-                        "the conv architecture needs image data; use --arch mlp for tables",
-                    ));
-                };
-                if channels.is_empty() || channels.contains(&0) {
-                    return Err(Error::setting(
-                        "--conv-channels",
-                        "give one or more positive channel counts, for example 32,64",
-                    ));
-                }
-                feature_sizes(height, width, channels.len())
-                    .map_err(|m| Error::setting("--conv-channels", m))?;
-            }
-        }
-        if let Prior::Vamp { pseudo_inputs } = self.prior {
-            if pseudo_inputs == 0 {
-                return Err(Error::setting(
-                    "--pseudo-inputs",
-                    "the VampPrior needs at least one pseudo-input (the paper uses 500)",
-                ));
-            }
-            if self.top.is_some() || self.classes.is_some() {
-                return Err(Error::setting(
-                    "--prior vamp",
-                    "the VampPrior is built for one-layer unconditional models here; use it with --model vae or iwae",
-                ));
-            }
-        }
-        if self.batch_norm {
-            if matches!(self.architecture, Architecture::Conv { .. }) {
-                return Err(Error::setting(
-                    "--batch-norm",
-                    "batch normalization is built for the MLP networks; use --arch mlp or drop --batch-norm",
-                ));
-            }
-            if matches!(self.prior, Prior::Vamp { .. }) {
-                return Err(Error::setting(
-                    "--batch-norm",
-                    "the VampPrior encodes its pseudo-inputs apart from the data, which would normalize them by their own batch statistics; drop --batch-norm or --prior vamp",
-                ));
-            }
-        }
-        if let Prior::Gmm { components } = self.prior {
-            if components == 0 {
-                return Err(Error::setting(
-                    "--components",
-                    "the mixture prior needs at least one component (10 for the MNIST digits)",
-                ));
-            }
-            if self.top.is_some() || self.classes.is_some() {
-                return Err(Error::setting(
-                    "--prior gmm",
-                    "the mixture prior finds clusters in one-layer unconditional models; use it with --model vae or iwae (a conditional model is given the classes, a hierarchical one has no single code to cluster)",
-                ));
-            }
-        }
-        if self.classes == Some(0) {
-            return Err(Error::Data(
-                "a conditional model needs labels with at least one class".into(),
-            ));
-        }
-        if let Some(top) = &self.top {
-            if top.latent_dim == 0 {
-                return Err(Error::setting(
-                    "--top-latent",
-                    "the second latent layer needs at least 1 dimension (the IWAE paper uses 50)",
-                ));
-            }
-            if top.hidden.contains(&0) {
-                return Err(Error::setting(
-                    "--top-hidden",
-                    "every hidden layer needs at least one unit (for example --top-hidden 100,100)",
-                ));
-            }
-        }
-        if let Likelihood::Gaussian { min_variance, .. } = self.likelihood
-            && !(min_variance.is_finite() && min_variance > 0.0)
-        {
-            return Err(Error::setting(
-                "min_variance",
-                "the Gaussian variance floor must be a positive number such as 1e-4",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Builds a freshly initialized model (PyTorch's default initialization) on
-    /// `device`. Seed the device first for reproducible weights.
-    pub fn init(&self, device: &Device) -> Result<Vae> {
-        self.validate()?;
-        let dim = self.input.dim();
-        let classes = self.classes.unwrap_or(0);
-        let (encoder, decoder) = match &self.architecture {
-            Architecture::Mlp { hidden, activation } => (
-                Encoder::Mlp(
-                    MlpEncoderConfig::new(dim + classes, hidden.clone(), self.latent_dim)
-                        .with_activation(*activation)
-                        .with_batch_norm(self.batch_norm)
-                        .init(device),
-                ),
-                Decoder::Mlp(
-                    MlpDecoderConfig::new(self.latent_dim + classes, hidden.clone(), dim)
-                        .with_activation(*activation)
-                        .with_batch_norm(self.batch_norm)
-                        .init(device),
-                ),
-            ),
-            Architecture::Conv { channels } => {
-                let image = match self.input {
-                    DataKind::Image {
-                        channels: c,
-                        height,
-                        width,
-                    } => [c, height, width],
-                    DataKind::Table { .. } => unreachable!("validate rejects conv on tables"),
-                };
-                (
-                    Encoder::Conv(
-                        ConvEncoderConfig::new(image, channels.clone(), self.latent_dim)
-                            .with_condition(classes)
-                            .init(device),
-                    ),
-                    Decoder::Conv(
-                        ConvDecoderConfig::new(self.latent_dim + classes, channels.clone(), image)
-                            .init(device),
-                    ),
-                )
-            }
-        };
-        let obs_logvar = match self.likelihood {
-            Likelihood::Bernoulli => None,
-            Likelihood::Gaussian { variance, .. } => {
-                let width = match variance {
-                    GaussianVariance::Scalar => 1,
-                    GaussianVariance::PerPixel => dim,
-                };
-                Some(Param::from_tensor(Tensor::zeros([1, width], device)))
-            }
-        };
-        let top = self.top.as_ref().map(|top| {
-            let reversed: Vec<usize> = top.hidden.iter().rev().copied().collect();
-            TopLayer {
-                up: MlpEncoderConfig::new(self.latent_dim, top.hidden.clone(), top.latent_dim)
-                    .with_activation(top.activation)
-                    .with_batch_norm(self.batch_norm)
-                    .init(device),
-                down: MlpEncoderConfig::new(top.latent_dim, reversed, self.latent_dim)
-                    .with_activation(top.activation)
-                    .with_batch_norm(self.batch_norm)
-                    .init(device),
-                latent_dim: top.latent_dim,
-            }
-        });
-        let mixture = match self.prior {
-            Prior::Gmm { components } => {
-                Some(GaussianMixture::init(components, self.latent_dim, device))
-            }
-            _ => None,
-        };
-        let pseudo_inputs = match self.prior {
-            Prior::Standard | Prior::Gmm { .. } => None,
-            Prior::Vamp { pseudo_inputs } => {
-                // In [0, 1] like the data of a Bernoulli model; standardized
-                // values otherwise.
-                let start = match self.likelihood {
-                    Likelihood::Bernoulli => Distribution::Uniform(0.0, 1.0),
-                    Likelihood::Gaussian { .. } => Distribution::Normal(0.0, 1.0),
-                };
-                let shape = [pseudo_inputs, dim + classes];
-                Some(Param::from_tensor(Tensor::random(shape, start, device)))
-            }
-        };
-        Ok(Vae {
-            encoder,
-            decoder,
-            top,
-            pseudo_inputs,
-            mixture,
-            obs_logvar,
-            likelihood: self.likelihood,
-            input_dim: dim,
-            latent_dim: self.latent_dim,
-            classes,
-        })
-    }
-}
+use crate::nn::conv::{ConvDecoder, ConvEncoder};
+use crate::nn::mlp::{MlpDecoder, MlpEncoder};
+pub use config::{Architecture, ModelConfig, TopLayerConfig};
+use observation::ObservationModel;
+use prior::{GaussianMixture, kl_per_dim_to_moments, mixture_log_prob};
 
 /// The encoder network q(z|x).
 #[derive(Module, Debug)]
@@ -348,6 +70,9 @@ pub struct Vae {
     obs_logvar: Option<Param<Tensor<2>>>,
     #[module(skip)]
     likelihood: Likelihood,
+    /// p(x|z), a likelihood per block of the data's schema.
+    #[module(skip)]
+    observation: ObservationModel,
     #[module(skip)]
     input_dim: usize,
     #[module(skip)]
@@ -495,6 +220,19 @@ impl Vae {
         self
     }
 
+    /// The model with an encoder whose log-variance is `logvar` for every
+    /// input (see [`MlpEncoder::with_constant_logvar`]).
+    ///
+    /// # Shapes
+    /// - `logvar`: `latent_dim` numbers
+    pub fn with_constant_logvar(mut self, logvar: &[f32]) -> Vae {
+        self.encoder = match self.encoder {
+            Encoder::Mlp(e) => Encoder::Mlp(e.with_constant_logvar(logvar)),
+            Encoder::Conv(e) => Encoder::Conv(e.with_constant_logvar(logvar)),
+        };
+        self
+    }
+
     /// The mixing weights of a mixture prior: 1/K each for the VampPrior,
     /// pi_c for the Gaussian mixture (None for a standard-normal prior).
     pub fn prior_weights(&self) -> Option<Vec<f32>> {
@@ -595,16 +333,18 @@ impl Vae {
         }
     }
 
-    /// The mean of p(x|z) from the decoder's raw outputs: sigmoid of the logits,
-    /// or the Gaussian means themselves.
+    /// The mean of p(x|z) from the decoder's raw outputs (see
+    /// [`ObservationModel::mean`]).
     ///
     /// # Shapes
     /// - `raw`: `[batch, input_dim]`; returns the same shape
     pub fn likelihood_mean(&self, raw: Tensor<2>) -> Tensor<2> {
-        match self.likelihood {
-            Likelihood::Bernoulli => activation::sigmoid(raw),
-            Likelihood::Gaussian { .. } => raw,
-        }
+        self.observation.mean(raw)
+    }
+
+    /// The observation model p(x|z).
+    pub fn observation(&self) -> &ObservationModel {
+        &self.observation
     }
 
     /// The Gaussian likelihood's log-variance, `[1, 1]` or `[1, input_dim]`
@@ -623,11 +363,26 @@ impl Vae {
     /// # Shapes
     /// - `raw`, `x`: `[batch, input_dim]`; returns `[batch]`
     pub fn reconstruction_nll(&self, raw: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-        match self.observation_logvar() {
-            None if kernels::fused_applies(&raw) => kernels::bernoulli_nll_rows(raw, x),
-            None => bernoulli_nll_from_logits(raw, x),
-            Some(logvar) => gaussian_nll(raw, logvar, x),
-        }
+        let logvar = self.observation_logvar();
+        self.observation.nll(raw, x, logvar.as_ref(), None)
+    }
+
+    /// The reconstruction term of each block of the data (see
+    /// [`ObservationModel::nll_per_block`]) at one sample of z per example,
+    /// drawn with `eps` as [`Vae::elbo_terms`] draws it: the blocks sum to its
+    /// `recon`.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, input_width]`; `eps`: `[batch, noise_dim]`; returns
+    ///   `[batch, blocks]`
+    pub fn reconstruction_by_block(&self, x: Tensor<2>, eps: Tensor<2>) -> Tensor<2> {
+        let (eps1, _) = self.split_noise(eps);
+        let z = self.encode(x.clone()).rsample(eps1);
+        let (values, labels) = self.split_input(x);
+        let raw = self.decode(self.decoder_input(z, labels));
+        let logvar = self.observation_logvar();
+        self.observation
+            .nll_per_block(raw, values, logvar.as_ref(), None)
     }
 
     /// Both terms of the negative ELBO with reparameterized samples of z: one per
@@ -842,472 +597,4 @@ struct DrawnTop {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::objective::Objective;
-    use crate::model::weights::{load_named, named_tensors};
-
-    fn mlp_config() -> ModelConfig {
-        ModelConfig {
-            input: DataKind::Image {
-                channels: 1,
-                height: 2,
-                width: 3,
-            },
-            architecture: Architecture::Mlp {
-                hidden: vec![5],
-                activation: Activation::Tanh,
-            },
-            latent_dim: 2,
-            likelihood: Likelihood::Bernoulli,
-            top: None,
-            classes: None,
-            prior: Prior::Standard,
-            batch_norm: false,
-        }
-    }
-
-    /// Loss of the tiny model at its current weights, in f64 from f32 outputs.
-    fn loss_at(model: &Vae, objective: Objective, x: &Tensor<2>, eps: &Tensor<2>) -> f64 {
-        let loss = objective.loss(model, x.clone(), None, eps.clone());
-        loss.total.into_scalar::<f32>() as f64
-    }
-
-    /// Deterministic noise in about [-1.3, 1.3].
-    fn fixed_noise(rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-        let values: Vec<f32> = (0..rows * cols)
-            .map(|i| ((i * 7 + 3) % 13) as f32 / 5.0 - 1.2)
-            .collect();
-        Tensor::from_data(burn::tensor::TensorData::new(values, [rows, cols]), device)
-    }
-
-    #[test]
-    fn hierarchical_terms_agree_with_each_other_and_generate() {
-        // The ELBO's KL (closed form for z2) and the mean sampled log ratio
-        // estimate the same quantity; with many samples they agree.
-        let device = Device::flex();
-        let config = ModelConfig {
-            top: Some(TopLayerConfig {
-                latent_dim: 3,
-                hidden: vec![4],
-                activation: Activation::Tanh,
-            }),
-            ..mlp_config()
-        };
-        device.seed(5);
-        let model = config.init(&device).unwrap();
-        assert_eq!((model.latent_dim(), model.noise_dim()), (2, 5));
-        let x = Tensor::<2>::from_floats([[0.0, 0.2, 1.0, 0.7, 0.1, 0.9]], &device);
-        let k = 20_000;
-        let mut rng = crate::random::seeded(1, crate::random::Stream::Eval);
-        let eps = crate::eval::noise(&mut rng, k, 5, &device);
-        let terms = model.elbo_terms(x.clone(), eps.clone());
-        let sampled = model.sampled_terms(x, eps);
-        let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap();
-        let kl = values(terms.kl.clone())[0] as f64;
-        let per_dim = values(terms.kl_per_dim.clone().reshape([5]));
-        assert!((per_dim.iter().map(|&v| v as f64).sum::<f64>() - kl).abs() < 1e-3);
-        let ratios = values(sampled.log_ratio.reshape([k]));
-        let mean = ratios.iter().map(|&v| v as f64).sum::<f64>() / k as f64;
-        let sd = (ratios
-            .iter()
-            .map(|&v| (v as f64 - mean).powi(2))
-            .sum::<f64>()
-            / k as f64)
-            .sqrt();
-        assert!(
-            (mean - kl).abs() < 4.0 * sd / (k as f64).sqrt() + 1e-3,
-            "sampled {mean} vs ELBO's {kl}"
-        );
-        assert_eq!(terms.means.dims(), [1, 5]);
-        let codes = model.prior_codes(fixed_noise(4, 5, &device), &[]);
-        assert_eq!(model.decode(codes).dims(), [4, 6]);
-    }
-
-    /// Checks autodiff's gradient of `objective` at `x` against central
-    /// differences (step `h`, f32) at a few coordinates of every trained
-    /// tensor of a model built from `config` (seed 3) on `x`'s device; returns
-    /// how many coordinates were checked. Running statistics of batch norms
-    /// have no gradient and are skipped.
-    fn assert_gradients_match(
-        h: f32,
-        config: &ModelConfig,
-        objective: Objective,
-        samples: usize,
-        x: Tensor<2>,
-    ) -> usize {
-        let device = x.device();
-        device.seed(3);
-        let model = config.init(&device).unwrap();
-        let eps = fixed_noise(x.dims()[0] * samples, model.noise_dim(), &device);
-        let grads = objective
-            .loss(&model, x.clone(), None, eps.clone())
-            .total
-            .backward();
-        let named = named_tensors(&model);
-        let analytic: Vec<Option<Vec<f32>>> = {
-            struct Grab<'a> {
-                grads: &'a burn::tensor::Gradients,
-                out: &'a mut Vec<Option<Vec<f32>>>,
-            }
-            impl burn::module::ModuleVisitor for Grab<'_> {
-                fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                    let g = param.val().grad(self.grads);
-                    self.out
-                        .push(g.map(|g| g.into_data().try_into_vec::<f32>().unwrap()));
-                }
-            }
-            let mut out = Vec::new();
-            model.visit(&mut Grab {
-                grads: &grads,
-                out: &mut out,
-            });
-            out
-        };
-        let mut checked = 0;
-        for ((name, data), grad) in named.iter().zip(&analytic) {
-            let Some(grad) = grad else {
-                assert!(
-                    name.ends_with("running_mean") || name.ends_with("running_var"),
-                    "{name} has no gradient"
-                );
-                continue;
-            };
-            let values = data.try_to_vec::<f32>().unwrap();
-            // A few coordinates of every tensor keep the test quick.
-            for i in (0..values.len()).step_by(values.len().div_ceil(4).max(1)) {
-                let perturbed = |delta: f32| {
-                    let mut tensors = named.clone();
-                    let entry = tensors.iter_mut().find(|(n, _)| n == name).unwrap();
-                    let mut v = values.clone();
-                    v[i] += delta;
-                    entry.1 = burn::tensor::TensorData::new(v, entry.1.shape().clone());
-                    let m = load_named(
-                        config.init(&device).unwrap(),
-                        tensors.into_iter().collect(),
-                        std::path::Path::new("test"),
-                    )
-                    .unwrap();
-                    loss_at(&m, objective, &x, &eps)
-                };
-                let numeric = (perturbed(h) - perturbed(-h)) / (2.0 * h as f64);
-                let analytic = grad[i] as f64;
-                let tol = 5e-3 * numeric.abs().max(analytic.abs()).max(1.0);
-                assert!(
-                    (numeric - analytic).abs() < tol,
-                    "{name}[{i}]: numeric {numeric} vs autodiff {analytic}"
-                );
-                checked += 1;
-            }
-        }
-        checked
-    }
-
-    #[test]
-    fn gradients_match_finite_differences() {
-        // A tiny model in f32: central differences with h = 1e-2 on a smooth
-        // (tanh) network agree with autodiff to a few parts in a thousand. The
-        // ELBO with free bits and the IWAE bound (3 samples per example) too.
-        let elbo = Objective::Elbo {
-            beta: 1.0,
-            free_bits: 0.0,
-        };
-        let free_bits = Objective::Elbo {
-            beta: 0.5,
-            free_bits: 0.3,
-        };
-        let gaussian = Likelihood::Gaussian {
-            variance: GaussianVariance::PerPixel,
-            min_variance: 1e-3,
-        };
-        let top = Some(TopLayerConfig {
-            latent_dim: 2,
-            hidden: vec![3],
-            activation: Activation::Tanh,
-        });
-        let mut checked_cases = 0;
-        for (likelihood, objective, samples, top) in [
-            (Likelihood::Bernoulli, elbo, 1, None),
-            (gaussian, elbo, 1, None),
-            (Likelihood::Bernoulli, free_bits, 1, None),
-            (Likelihood::Bernoulli, Objective::Iwae, 3, None),
-            (gaussian, Objective::Iwae, 3, None),
-            (Likelihood::Bernoulli, elbo, 2, top.clone()),
-            (Likelihood::Bernoulli, Objective::Iwae, 3, top.clone()),
-            (Likelihood::Bernoulli, elbo, 1, None),
-            (Likelihood::Bernoulli, elbo, 3, None),
-            (gaussian, Objective::Iwae, 2, None),
-            (Likelihood::Bernoulli, elbo, 1, None),
-            (gaussian, elbo, 3, None),
-            (Likelihood::Bernoulli, Objective::Iwae, 3, None),
-        ] {
-            // Case 7 is conditional on a label of 3 classes; the next two have
-            // a VampPrior of 3 pseudo-inputs, the last three a Gaussian
-            // mixture of 3 components (whose gradients are checked too).
-            let classes = (checked_cases == 7).then_some(3);
-            let prior = match checked_cases {
-                8 | 9 => Prior::Vamp { pseudo_inputs: 3 },
-                10.. => Prior::Gmm { components: 3 },
-                _ => Prior::Standard,
-            };
-            checked_cases += 1;
-            let config = ModelConfig {
-                likelihood,
-                top,
-                classes,
-                prior,
-                ..mlp_config()
-            };
-            let device = Device::flex().autodiff();
-            let x = Tensor::<2>::from_floats(
-                [
-                    [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
-                    [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
-                ],
-                &device,
-            );
-            let x = match classes {
-                Some(c) => Tensor::cat(vec![x, crate::eval::one_hot(&[0, 2], c, &device)], 1),
-                None => x,
-            };
-            assert!(assert_gradients_match(1e-2, &config, objective, samples, x) > 20);
-        }
-        assert_eq!(checked_cases, 13);
-    }
-
-    #[test]
-    fn batch_norm_gradients_match_finite_differences() {
-        // Batch-normalized hidden layers in training: the batch statistics
-        // are part of the function, so every row's loss depends on the
-        // others'. One and two stochastic layers, on the ELBO and the IWAE
-        // bound; the running statistics take no gradient.
-        let top = Some(TopLayerConfig {
-            latent_dim: 2,
-            hidden: vec![3],
-            activation: Activation::Tanh,
-        });
-        for (top, objective, samples) in [
-            (
-                None,
-                Objective::Elbo {
-                    beta: 1.0,
-                    free_bits: 0.0,
-                },
-                1,
-            ),
-            (None, Objective::Iwae, 3),
-            (
-                top,
-                Objective::Elbo {
-                    beta: 1.0,
-                    free_bits: 0.0,
-                },
-                2,
-            ),
-        ] {
-            let config = ModelConfig {
-                top,
-                batch_norm: true,
-                ..mlp_config()
-            };
-            let device = Device::flex().autodiff();
-            let x = Tensor::<2>::from_floats(
-                [
-                    [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
-                    [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
-                    [0.3, 0.9, 0.6, 0.0, 1.0, 0.2],
-                    [0.7, 0.1, 0.4, 0.9, 0.5, 0.6],
-                ],
-                &device,
-            );
-            // The batch statistics make the loss more curved: a smaller step
-            // keeps the differences' truncation error under the tolerance.
-            assert!(assert_gradients_match(2e-3, &config, objective, samples, x) > 20);
-        }
-    }
-
-    #[test]
-    fn a_skipped_step_leaves_the_running_statistics_as_they_were() {
-        use crate::nn::running_statistics;
-        use crate::optim::{Adam, AdamConfig};
-        use crate::train::train_step;
-        let config = ModelConfig {
-            batch_norm: true,
-            ..mlp_config()
-        };
-        let device = Device::flex().autodiff();
-        let mut model = config.init(&device).unwrap();
-        let mut adam = Adam::new(AdamConfig::default());
-        let read = |model: &Vae| -> Vec<f32> {
-            running_statistics(&model.batch_norms())
-                .into_iter()
-                .flatten()
-                .flat_map(|t| t.into_data().try_into_vec::<f32>().unwrap())
-                .collect()
-        };
-        let batch = |first: f32| {
-            Tensor::<2>::from_floats(
-                [
-                    [first, 0.2, 1.0, 0.7, 0.1, 0.9],
-                    [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
-                ],
-                &device,
-            )
-        };
-        let eps = Tensor::<2>::from_floats([[0.3, -0.2], [-1.0, 0.5]], &device);
-        let objective = Objective::Elbo {
-            beta: 1.0,
-            free_bits: 0.0,
-        };
-        // encoder and decoder, one hidden layer each: 4 vectors of 5 values
-        let start = read(&model);
-        assert_eq!(start.len(), 20);
-        for (first, applied) in [(0.0, true), (f32::NAN, false), (0.5, true)] {
-            let before = read(&model);
-            let (next, step) = train_step(
-                model,
-                &mut adam,
-                batch(first),
-                None,
-                eps.clone(),
-                objective,
-                None,
-            );
-            model = next;
-            assert_eq!(step.applied, applied, "{first}");
-            let after = read(&model);
-            assert!(after.iter().all(|v| v.is_finite()), "{after:?}");
-            assert_eq!(
-                after == before,
-                !applied,
-                "{first}: {before:?} -> {after:?}"
-            );
-            if !applied {
-                // What a checkpoint saves is the restored statistics too.
-                let saved = named_tensors(&model);
-                let (_, mean) = saved
-                    .iter()
-                    .find(|(n, _)| n == "encoder.Mlp.norms.0.running_mean")
-                    .unwrap();
-                assert_eq!(
-                    mean.clone().try_into_vec::<f32>().unwrap(),
-                    before[..5].to_vec()
-                );
-            }
-        }
-        assert_ne!(read(&model), start);
-    }
-
-    #[test]
-    fn batch_norm_statistics_are_saved_with_the_weights() {
-        // The running statistics are named tensors: a model rebuilt from
-        // them evaluates exactly as the trained one.
-        let config = ModelConfig {
-            batch_norm: true,
-            ..mlp_config()
-        };
-        let device = Device::flex().autodiff();
-        device.seed(1);
-        let model = config.init(&device).unwrap();
-        let x = Tensor::<2>::from_floats(
-            [
-                [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
-                [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
-                [0.3, 0.9, 0.6, 0.0, 1.0, 0.2],
-            ],
-            &device,
-        );
-        // Two training-mode passes move the running statistics off 0 and 1.
-        let _ = model.encode(x.clone());
-        let _ = model.encode(x.clone());
-        let valid = model.valid();
-        let named = named_tensors(&valid);
-        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
-        for expected in [
-            "encoder.Mlp.norms.0.gamma",
-            "encoder.Mlp.norms.0.running_mean",
-            "encoder.Mlp.norms.0.running_var",
-            "decoder.Mlp.norms.0.beta",
-        ] {
-            assert!(
-                names.contains(&expected),
-                "{expected} missing from {names:?}"
-            );
-        }
-        let mean = &named
-            .iter()
-            .find(|(n, _)| n == "encoder.Mlp.norms.0.running_mean")
-            .unwrap()
-            .1;
-        assert!(
-            mean.try_to_vec::<f32>()
-                .unwrap()
-                .iter()
-                .any(|v| v.abs() > 1e-3)
-        );
-        let inner = device.inner();
-        let rebuilt = load_named(
-            config.init(&inner).unwrap(),
-            named.into_iter().collect(),
-            std::path::Path::new("test"),
-        )
-        .unwrap();
-        let x = Tensor::<2>::from_data(x.into_data(), &inner);
-        let (a, b) = (valid.encode(x.clone()).mu, rebuilt.encode(x).mu);
-        assert_eq!(a.into_data(), b.into_data());
-        // A model without batch norm has no such tensors: old runs load.
-        let plain = named_tensors(&mlp_config().init(&inner).unwrap());
-        assert!(plain.iter().all(|(n, _)| !n.contains("norms")));
-    }
-
-    #[test]
-    fn batch_norm_is_refused_where_it_does_not_apply() {
-        for (architecture, prior, says) in [
-            (
-                Architecture::Conv { channels: vec![4] },
-                Prior::Standard,
-                "--arch mlp",
-            ),
-            (
-                mlp_config().architecture,
-                Prior::Vamp { pseudo_inputs: 3 },
-                "pseudo-inputs",
-            ),
-        ] {
-            let config = ModelConfig {
-                architecture,
-                prior,
-                batch_norm: true,
-                ..mlp_config()
-            };
-            let message = config.validate().unwrap_err().to_string();
-            assert!(
-                message.contains("--batch-norm") && message.contains(says),
-                "{message}"
-            );
-        }
-    }
-
-    #[test]
-    fn invalid_settings_are_rejected_with_the_flag_name() {
-        let mut c = mlp_config();
-        c.latent_dim = 0;
-        assert!(c.validate().unwrap_err().to_string().contains("--latent"));
-        let mut c = mlp_config();
-        c.architecture = Architecture::Conv {
-            channels: vec![8, 8, 8],
-        };
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("--conv-channels")
-        );
-        let mut c = mlp_config();
-        c.input = DataKind::Table {
-            columns: vec!["a".into()],
-        };
-        c.architecture = Architecture::Conv { channels: vec![8] };
-        assert!(c.validate().unwrap_err().to_string().contains("--arch mlp"));
-    }
-}
+mod tests;

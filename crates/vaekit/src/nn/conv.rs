@@ -109,6 +109,18 @@ impl ConvEncoderConfig {
 }
 
 impl ConvEncoder {
+    /// The encoder with a fixed log-variance for every input: zero weights
+    /// and `logvar` as the bias of its log-variance layer (the mean is
+    /// untouched). A mixture prior's start uses it: an encoder pretrained as
+    /// a deterministic autoencoder has never trained that layer.
+    ///
+    /// # Shapes
+    /// - `logvar`: `latent_dim` numbers
+    pub fn with_constant_logvar(mut self, logvar: &[f32]) -> Self {
+        self.logvar = super::constant_output(self.logvar, logvar);
+        self
+    }
+
     /// The approximate posterior for each flattened image.
     ///
     /// # Shapes

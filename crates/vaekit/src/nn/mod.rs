@@ -37,6 +37,34 @@ pub(crate) fn dense(layer: &Linear, x: Tensor<2>, activation: Option<Activation>
     }
 }
 
+/// `layer` made to give `values` whatever its input: zero weights and
+/// `values` as the bias, keeping the parameters' ids (an optimizer's state
+/// still refers to them) and whether they take gradients.
+///
+/// # Shapes
+/// - `values`: `d_out` numbers
+pub(crate) fn constant_output(layer: Linear, values: &[f32]) -> Linear {
+    let keep_grad = |like: &Tensor<2>, t: Tensor<2>| match like.is_require_grad() {
+        true => t.require_grad(),
+        false => t,
+    };
+    let weight = layer.weight.map(|w| keep_grad(&w, w.zeros_like()));
+    let bias = layer.bias.map(|b| {
+        b.map(|b| {
+            let device = b.device();
+            let t = Tensor::<1>::from_data(
+                burn::tensor::TensorData::new(values.to_vec(), [values.len()]),
+                &device,
+            );
+            match b.is_require_grad() {
+                true => t.require_grad(),
+                false => t,
+            }
+        })
+    });
+    Linear { weight, bias }
+}
+
 /// `activation(x @ weight + bias)`, one kernel on the CPU.
 ///
 /// # Shapes
@@ -217,6 +245,20 @@ mod tests {
 
     fn values(t: Tensor<2>) -> Vec<f32> {
         t.into_data().convert::<f32>().try_to_vec().unwrap()
+    }
+
+    #[test]
+    fn a_constant_layer_gives_its_values_and_keeps_its_parameters() {
+        let device = Device::flex();
+        let layer = LinearConfig::new(3, 2).init(&device);
+        let ids = (layer.weight.id, layer.bias.as_ref().unwrap().id);
+        let layer = constant_output(layer, &[-1.5, 0.25]);
+        assert_eq!((layer.weight.id, layer.bias.as_ref().unwrap().id), ids);
+        let x = Tensor::from_data(
+            TensorData::new(vec![1.0f32, -2.0, 3.0, 0.5, 0.0, 9.0], [2, 3]),
+            &device,
+        );
+        assert_eq!(values(dense(&layer, x, None)), [-1.5, 0.25, -1.5, 0.25]);
     }
 
     /// The layer's product and bias by hand, in f64: `[rows][out]`.

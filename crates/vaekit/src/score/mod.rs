@@ -28,15 +28,16 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Tensor;
 use serde::Serialize;
 
+use crate::batch::{model_device, model_input, noise};
 use crate::data::prepare::{PreparedData, Split};
 use crate::data::{Dataset, LoadOptions};
 use crate::error::{Error, Result};
 use crate::eval::iw::evaluate_iw;
-use crate::eval::{EvalOptions, check_data, model_device, model_input, noise};
+use crate::eval::{EvalOptions, check_data};
 use crate::io::{read_file, write_atomic_with};
 use crate::model::Vae;
-use crate::model::run::Run;
 use crate::random::{self, Stream};
+use crate::run::Run;
 
 /// Samples of z per example of `iw-nll` when none is given.
 pub const DEFAULT_IW_SAMPLES: usize = 100;

@@ -169,8 +169,8 @@ fn maximize(gmm: &mut DiagonalGmm, points: &[f64], resp: &[f64], min_variance: f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::kmeans::tests::blobs;
-    use crate::cluster::kmeans::{KMeansConfig, kmeans};
+    use crate::stats::kmeans::tests::blobs;
+    use crate::stats::kmeans::{KMeansConfig, kmeans};
 
     #[test]
     fn em_raises_the_likelihood_and_finds_the_blobs() {
@@ -188,7 +188,7 @@ mod tests {
             assert!(w[1] >= w[0] - 1e-9, "{:?}", gmm.log_likelihood);
         }
         assert!((gmm.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        let agreement = crate::cluster::agreement(&labels, &gmm.predict(&points)).unwrap();
+        let agreement = crate::stats::metrics::agreement(&labels, &gmm.predict(&points)).unwrap();
         assert!(agreement.accuracy > 0.99, "{agreement:?}");
         // The narrow blob has variances near 0.3^2, the others near 1.
         let narrow = (0..3)

@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Device, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::weights::{from_safetensors, load_named, named_tensors, to_safetensors};
-use super::{ModelConfig, Vae};
 use crate::data::prepare::{PreparedData, prepare, preprocess};
 use crate::data::{DataKind, Format, LoadOptions, Scaler, Source, load};
 use crate::error::{Error, Result};
 use crate::io::{read_file, write_atomic};
+use crate::model::weights::{from_safetensors, load_named, named_tensors, to_safetensors};
+use crate::model::{Architecture, ModelConfig, Vae};
 use crate::settings::{ArchitectureKind, TrainSettings};
 
 /// File names inside a run directory.
@@ -137,8 +137,8 @@ impl Run {
         // model config (their `model` setting reads as `vae`).
         if config.settings.arch.is_none() {
             config.settings.arch = Some(match config.model.architecture {
-                super::Architecture::Mlp { .. } => ArchitectureKind::Mlp,
-                super::Architecture::Conv { .. } => ArchitectureKind::Conv,
+                Architecture::Mlp { .. } => ArchitectureKind::Mlp,
+                Architecture::Conv { .. } => ArchitectureKind::Conv,
             });
         }
         let scaler_path = dir.join(files::SCALER);

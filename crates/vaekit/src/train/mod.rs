@@ -10,6 +10,8 @@
 //! are left as they were) and counted; when it keeps happening the run stops
 //! with advice, keeping the checkpoint of the last good epoch.
 
+mod mixture;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,22 +21,23 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
+use crate::batch::{check_width, model_input, noise};
+use crate::data::mask::{MaskSpec, column_means};
 use crate::data::prepare::{Binarize, PreparedData, prepare};
 use crate::data::{DataKind, Dataset, load};
 use crate::error::{Error, Result};
-use crate::eval::{ElboReport, EvalOptions, check_width, evaluate_elbo, model_input, noise};
-use crate::impute::{MaskSpec, column_means};
+use crate::eval::{ElboReport, EvalOptions, evaluate_elbo};
 use crate::model::objective::Objective;
-use crate::model::run::{
-    DataSummary, Run, RunConfig, Weights, files, load_checkpoint, read_metrics, save_checkpoint,
-    save_weights, write_json, write_metrics,
-};
 use crate::model::weights::{initialize_now, load_named};
 use crate::model::{ModelConfig, Vae};
 use crate::nn::{restore_running_statistics, running_statistics};
 use crate::optim::{Adam, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::report::{LinePlot, Series, loss_plot_png};
+use crate::run::{
+    DataSummary, Run, RunConfig, Weights, files, load_checkpoint, read_metrics, save_checkpoint,
+    save_weights, write_json, write_metrics,
+};
 use crate::settings::{ModelKind, TrainSettings, differing_fields, shown};
 
 /// Share of a batch's examples whose values `--encoder-mask` hides from the
@@ -605,7 +608,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
             // The mixture prior starts from the clusters of the pretrained
             // codes; a resumed run refits them the same way (seeded).
             let model = s.model.clone();
-            s.model = crate::cluster::fit_mixture_prior(model, &s.data.train, eval_options.seed)?;
+            s.model = mixture::fit_mixture_prior(model, &s.data.train, eval_options.seed)?;
         }
         let order = random::permutation(n, &mut s.state.rng);
         // Updates consume the module; the session keeps the epoch's start until the end.
@@ -792,61 +795,4 @@ pub fn write_loss_plot(path: &Path, metrics: &[EpochMetrics]) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn warmup_ramps_linearly_then_holds() {
-        assert_eq!(warmup_beta(2.0, 0.0, 0, 10), 2.0);
-        assert!((warmup_beta(1.0, 2.0, 0, 10) - 0.05).abs() < 1e-12);
-        assert!((warmup_beta(1.0, 2.0, 9, 10) - 0.5).abs() < 1e-12);
-        assert_eq!(warmup_beta(1.0, 2.0, 19, 10), 1.0);
-        assert_eq!(warmup_beta(1.0, 2.0, 500, 10), 1.0);
-    }
-
-    /// Rows of `values` with `dim` values each.
-    fn rows(values: &[f32], dim: usize) -> Vec<&[f32]> {
-        values.chunks(dim).collect()
-    }
-
-    #[test]
-    fn the_encoder_sees_about_half_the_rows_with_the_mask_filled_in() {
-        let device = Device::default();
-        let kind = DataKind::Image {
-            channels: 1,
-            height: 4,
-            width: 2,
-        };
-        let (n, dim) = (400, 8);
-        let values: Vec<f32> = (0..n * dim).map(|i| 1.0 + i as f32).collect();
-        let x = Tensor::<2>::from_data(TensorData::new(values.clone(), [n, dim]), &device);
-        let fill: Vec<f32> = (0..dim).map(|j| -(j as f32)).collect();
-        let mut rng = random::seeded(7, Stream::Train);
-        let seen = encoder_view(&x, MaskSpec::TopHalf, &kind, &fill, &mut rng).unwrap();
-        let seen = seen.into_data().try_into_vec::<f32>().unwrap();
-        let mut hidden_rows = 0;
-        for (got, whole) in rows(&seen, dim).into_iter().zip(rows(&values, dim)) {
-            if got == whole {
-                continue;
-            }
-            // The top two rows of pixels (the first four values) take the
-            // fill; the bottom half is the example's own.
-            assert_eq!(&got[..4], &fill[..4]);
-            assert_eq!(&got[4..], &whole[4..]);
-            hidden_rows += 1;
-        }
-        // Binomial(400, 1/2): 200 +- 10 (one standard deviation).
-        assert!((150..=250).contains(&hidden_rows), "{hidden_rows} of {n}");
-
-        // random:P hides about P of the values of the rows it picks.
-        let mut rng = random::seeded(8, Stream::Train);
-        let seen = encoder_view(&x, MaskSpec::Random(0.25), &kind, &fill, &mut rng).unwrap();
-        let seen = seen.into_data().try_into_vec::<f32>().unwrap();
-        let changed = seen.iter().zip(&values).filter(|(a, b)| a != b).count();
-        let share = changed as f64 / (n * dim) as f64;
-        assert!((share - 0.125).abs() < 0.03, "{share}");
-        for (i, (&got, &whole)) in seen.iter().zip(&values).enumerate() {
-            assert!(got == whole || got == fill[i % dim]);
-        }
-    }
-}
+mod tests;

@@ -272,7 +272,7 @@ pub(crate) mod tests {
         let centres = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]];
         let (points, labels) = blobs(&centres, 50, 0.5);
         let fit = kmeans(&points, 2, &KMeansConfig::new(4)).unwrap();
-        let agreement = crate::cluster::agreement(&labels, &fit.assignments).unwrap();
+        let agreement = crate::stats::metrics::agreement(&labels, &fit.assignments).unwrap();
         assert_eq!(agreement.accuracy, 1.0);
         for centre in centres {
             let c = [centre[0] as f64, centre[1] as f64];

@@ -1,0 +1,430 @@
+//! The observation model p(x|z): a likelihood per block of the data's values,
+//! built from the data's [`Schema`].
+//!
+//! The decoder gives one raw output per value (a logit for a Bernoulli value,
+//! a mean for a Gaussian one); each block reads its columns of those outputs.
+//! The loss, the reconstruction report, the means and the samples all ask the
+//! blocks, so a new kind of value (categories, counts) is a new likelihood
+//! here and never a branch in the model.
+//!
+//! Blocks that lie side by side with the same likelihood are computed as one
+//! span: an image's pixels, or a table whose columns share a likelihood, cost
+//! one pass over the whole row, as before the blocks existed.
+
+use std::ops::Range;
+
+use burn::prelude::*;
+use burn::tensor::activation;
+use rand::RngExt;
+use rand_distr::StandardNormal;
+
+use crate::data::schema::Schema;
+use crate::distributions::{
+    Likelihood, bernoulli_nll_from_logits, bernoulli_nll_per_value, gaussian_nll,
+    gaussian_nll_per_value, sum_rows,
+};
+use crate::kernels;
+use crate::random::Rng;
+
+/// One block of the data and the likelihood that scores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedBlock {
+    /// The schema's name for the block (a table's column, `pixels`).
+    pub name: String,
+    /// Its columns in a row of the data and of the decoder's outputs.
+    pub columns: Range<usize>,
+    /// p(x_block | z).
+    pub likelihood: Likelihood,
+}
+
+/// Neighbouring blocks of one likelihood, computed together.
+#[derive(Debug, Clone, PartialEq)]
+struct Span {
+    columns: Range<usize>,
+    likelihood: Likelihood,
+}
+
+/// p(x|z) as independent blocks over the values of an example.
+///
+/// The Gaussian blocks' learned log-variance belongs to the model (it is a
+/// trained weight, `obs_logvar` in the saved files); methods that need it take
+/// it as `logvar`, `[1, 1]` (one for every value) or `[1, dim]` (one per value).
+/// A Gaussian block given no log-variance uses unit variance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservationModel {
+    blocks: Vec<ObservedBlock>,
+    spans: Vec<Span>,
+    dim: usize,
+}
+
+impl ObservationModel {
+    /// One likelihood for every block of `schema`: what a run's
+    /// `--likelihood` gives today.
+    pub fn uniform(schema: &Schema, likelihood: Likelihood) -> ObservationModel {
+        Self::new(schema, |_| likelihood)
+    }
+
+    /// The likelihood `choose` gives each block of `schema`.
+    pub fn new(
+        schema: &Schema,
+        mut choose: impl FnMut(&crate::data::schema::Block) -> Likelihood,
+    ) -> ObservationModel {
+        let blocks: Vec<ObservedBlock> = schema
+            .blocks
+            .iter()
+            .map(|b| ObservedBlock {
+                name: b.name.clone(),
+                columns: b.columns.clone(),
+                likelihood: choose(b),
+            })
+            .collect();
+        let mut spans: Vec<Span> = Vec::new();
+        for b in &blocks {
+            match spans.last_mut() {
+                Some(s) if s.likelihood == b.likelihood && s.columns.end == b.columns.start => {
+                    s.columns.end = b.columns.end;
+                }
+                _ => spans.push(Span {
+                    columns: b.columns.clone(),
+                    likelihood: b.likelihood,
+                }),
+            }
+        }
+        ObservationModel {
+            blocks,
+            spans,
+            dim: schema.dim(),
+        }
+    }
+
+    /// The blocks, in column order.
+    pub fn blocks(&self) -> &[ObservedBlock] {
+        &self.blocks
+    }
+
+    /// Values per example.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// -log p(x|z) of every value.
+    ///
+    /// # Shapes
+    /// - `raw`, `x`: `[batch, dim]`; returns `[batch, dim]`
+    pub fn nll_per_value(
+        &self,
+        raw: Tensor<2>,
+        x: Tensor<2>,
+        logvar: Option<&Tensor<2>>,
+    ) -> Tensor<2> {
+        self.per_span(raw, x, |span, raw, x| match span.likelihood {
+            Likelihood::Bernoulli => bernoulli_nll_per_value(raw, x),
+            Likelihood::Gaussian { .. } => {
+                let logvar = span_logvar(logvar, &span.columns, self.dim, &raw);
+                gaussian_nll_per_value(raw, logvar, x)
+            }
+        })
+    }
+
+    /// -log p(x|z) per example, summed over the values `observed` marks with
+    /// 1 (every value when it is None): missing cells are left out.
+    ///
+    /// # Shapes
+    /// - `raw`, `x`, `observed`: `[batch, dim]`; returns `[batch]`
+    pub fn nll(
+        &self,
+        raw: Tensor<2>,
+        x: Tensor<2>,
+        logvar: Option<&Tensor<2>>,
+        observed: Option<Tensor<2>>,
+    ) -> Tensor<1> {
+        match (&self.spans[..], observed) {
+            // One span over every value: the row sums directly (one fused
+            // kernel for the Bernoulli on the CPU).
+            ([span], None) => match span.likelihood {
+                Likelihood::Bernoulli if kernels::fused_applies(&raw) => {
+                    kernels::bernoulli_nll_rows(raw, x)
+                }
+                Likelihood::Bernoulli => bernoulli_nll_from_logits(raw, x),
+                Likelihood::Gaussian { .. } => {
+                    let logvar = span_logvar(logvar, &span.columns, self.dim, &raw);
+                    gaussian_nll(raw, logvar, x)
+                }
+            },
+            (_, None) => sum_rows(self.nll_per_value(raw, x, logvar)),
+            (_, Some(observed)) => sum_rows(self.nll_per_value(raw, x, logvar) * observed),
+        }
+    }
+
+    /// Each block's share of -log p(x|z) per example (over the `observed`
+    /// values only, when given): the reconstruction report by block.
+    ///
+    /// # Shapes
+    /// - as for [`ObservationModel::nll`]; returns `[batch, blocks]`
+    pub fn nll_per_block(
+        &self,
+        raw: Tensor<2>,
+        x: Tensor<2>,
+        logvar: Option<&Tensor<2>>,
+        observed: Option<Tensor<2>>,
+    ) -> Tensor<2> {
+        let mut per_value = self.nll_per_value(raw, x, logvar);
+        if let Some(observed) = observed {
+            per_value = per_value * observed;
+        }
+        if self.blocks.iter().all(|b| b.columns.len() == 1) {
+            return per_value;
+        }
+        let [batch, _] = per_value.dims();
+        let sums = self
+            .blocks
+            .iter()
+            .map(|b| {
+                per_value
+                    .clone()
+                    .slice([0..batch, b.columns.clone()])
+                    .sum_dim(1)
+            })
+            .collect();
+        Tensor::cat(sums, 1)
+    }
+
+    /// The mean of p(x|z): the probabilities of Bernoulli values, the means
+    /// of Gaussian ones.
+    ///
+    /// # Shapes
+    /// - `raw`: `[batch, dim]`; returns the same shape
+    pub fn mean(&self, raw: Tensor<2>) -> Tensor<2> {
+        let x = raw.clone();
+        self.per_span(raw, x, |span, raw, _| match span.likelihood {
+            Likelihood::Bernoulli => activation::sigmoid(raw),
+            Likelihood::Gaussian { .. } => raw,
+        })
+    }
+
+    /// A draw of x from p(x|z), row by row and value by value from `rng`:
+    /// 0 or 1 for a Bernoulli value, mean + sd * N(0, 1) for a Gaussian one.
+    ///
+    /// # Shapes
+    /// - `raw`: `[batch, dim]`; returns `batch * dim` values, row-major
+    pub fn sample(&self, raw: Tensor<2>, logvar: Option<&Tensor<2>>, rng: &mut Rng) -> Vec<f32> {
+        let [_, dim] = raw.dims();
+        let sd: Vec<f32> = match logvar {
+            Some(l) => l
+                .clone()
+                .mul_scalar(0.5)
+                .exp()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let sd_of = |col: usize| match sd.len() {
+            0 => 1.0,
+            1 => sd[0],
+            _ => sd.get(col).copied().unwrap_or(1.0),
+        };
+        let kinds: Vec<Likelihood> = (0..dim)
+            .map(|col| {
+                self.spans
+                    .iter()
+                    .find(|s| s.columns.contains(&col))
+                    .map_or(Likelihood::Bernoulli, |s| s.likelihood)
+            })
+            .collect();
+        let mut values: Vec<f32> = self
+            .mean(raw)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        for row in values.chunks_mut(dim.max(1)) {
+            for (col, v) in row.iter_mut().enumerate() {
+                *v = match kinds[col] {
+                    Likelihood::Bernoulli => f32::from(u8::from(rng.random::<f32>() < *v)),
+                    Likelihood::Gaussian { .. } => {
+                        *v + sd_of(col) * rng.sample::<f32, _>(StandardNormal)
+                    }
+                };
+            }
+        }
+        values
+    }
+
+    /// `f` of each span's columns of `raw` and `x`, joined back into rows
+    /// (no slicing when one span covers every value).
+    fn per_span(
+        &self,
+        raw: Tensor<2>,
+        x: Tensor<2>,
+        f: impl Fn(&Span, Tensor<2>, Tensor<2>) -> Tensor<2>,
+    ) -> Tensor<2> {
+        if let [span] = &self.spans[..] {
+            return f(span, raw, x);
+        }
+        let [batch, _] = raw.dims();
+        let parts = self
+            .spans
+            .iter()
+            .map(|s| {
+                let cols = s.columns.clone();
+                f(
+                    s,
+                    raw.clone().slice([0..batch, cols.clone()]),
+                    x.clone().slice([0..batch, cols]),
+                )
+            })
+            .collect();
+        Tensor::cat(parts, 1)
+    }
+}
+
+/// The log-variance of `columns` from the model's `[1, 1]` or `[1, dim]` one
+/// (zeros, unit variance, when the model has none).
+fn span_logvar(
+    logvar: Option<&Tensor<2>>,
+    columns: &Range<usize>,
+    dim: usize,
+    like: &Tensor<2>,
+) -> Tensor<2> {
+    match logvar {
+        None => Tensor::zeros([1, 1], &like.device()),
+        Some(l) if l.dims()[1] == dim && columns.len() != dim => {
+            l.clone().slice([0..1, columns.clone()])
+        }
+        Some(l) => l.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataKind;
+    use crate::distributions::GaussianVariance;
+    use burn::tensor::TensorData;
+
+    fn t(values: &[f32], rows: usize, cols: usize) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(values.to_vec(), [rows, cols]),
+            &Device::flex(),
+        )
+    }
+
+    fn v(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    fn table(n: usize) -> Schema {
+        Schema::of(&DataKind::Table {
+            columns: (0..n).map(|i| format!("c{i}")).collect(),
+        })
+    }
+
+    const GAUSSIAN: Likelihood = Likelihood::Gaussian {
+        variance: GaussianVariance::PerPixel,
+        min_variance: 1e-4,
+    };
+
+    /// -log N(x; m, e^l) and -log Bernoulli(x; sigmoid(a)), by hand.
+    fn gauss(x: f64, m: f64, l: f64) -> f64 {
+        0.5 * ((x - m).powi(2) / l.exp() + l + (2.0 * std::f64::consts::PI).ln())
+    }
+    fn bern(x: f64, a: f64) -> f64 {
+        let p = 1.0 / (1.0 + (-a).exp());
+        -(x * p.ln() + (1.0 - x) * (1.0 - p).ln())
+    }
+
+    #[test]
+    fn mixed_blocks_score_each_value_by_its_own_likelihood() {
+        // Columns 0 and 2 Bernoulli, 1 Gaussian: three spans.
+        let model = ObservationModel::new(&table(3), |b| match b.name.as_str() {
+            "c1" => GAUSSIAN,
+            _ => Likelihood::Bernoulli,
+        });
+        assert_eq!(model.spans.len(), 3);
+        let raw = t(&[0.3, 1.5, -2.0, -1.0, 0.0, 4.0], 2, 3);
+        let x = t(&[1.0, 2.0, 0.0, 0.0, -1.0, 1.0], 2, 3);
+        let logvar = t(&[0.0, 0.4, 0.0], 1, 3);
+        let want = [
+            [bern(1.0, 0.3), gauss(2.0, 1.5, 0.4), bern(0.0, -2.0)],
+            [bern(0.0, -1.0), gauss(-1.0, 0.0, 0.4), bern(1.0, 4.0)],
+        ];
+        let got = v(model.nll_per_value(raw.clone(), x.clone(), Some(&logvar)));
+        for (g, w) in got.iter().zip(want.iter().flatten()) {
+            assert!((*g as f64 - w).abs() < 1e-5, "{g} vs {w}");
+        }
+        let rows: Vec<f32> = model
+            .nll(raw.clone(), x.clone(), Some(&logvar), None)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for (r, w) in rows.iter().zip(&want) {
+            assert!((*r as f64 - w.iter().sum::<f64>()).abs() < 1e-4);
+        }
+        // A missing cell (row 0, column 1) is left out of the sum.
+        let observed = t(&[1.0, 0.0, 1.0, 1.0, 1.0, 1.0], 2, 3);
+        let masked: Vec<f32> = model
+            .nll(raw.clone(), x, Some(&logvar), Some(observed))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert!((masked[0] as f64 - want[0][0] - want[0][2]).abs() < 1e-4);
+        // Means: probabilities for Bernoulli columns, the raw mean for the Gaussian.
+        let mean = v(model.mean(raw));
+        assert!((mean[1] - 1.5).abs() < 1e-6);
+        assert!((mean[0] as f64 - 1.0 / (1.0 + (-0.3f64).exp())).abs() < 1e-6);
+    }
+
+    #[test]
+    fn one_likelihood_is_one_span_and_agrees_with_the_whole_row_formula() {
+        let image = Schema::of(&DataKind::Image {
+            channels: 1,
+            height: 2,
+            width: 2,
+        });
+        let model = ObservationModel::uniform(&image, Likelihood::Bernoulli);
+        assert_eq!(model.spans.len(), 1);
+        let raw = t(&[0.5, -0.5, 2.0, 0.0], 1, 4);
+        let x = t(&[1.0, 0.0, 0.25, 1.0], 1, 4);
+        let whole: Vec<f32> = model
+            .nll(raw.clone(), x.clone(), None, None)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let by_hand: f64 = [(1.0, 0.5), (0.0, -0.5), (0.25, 2.0), (1.0, 0.0)]
+            .iter()
+            .map(|&(x, a)| bern(x, a))
+            .sum();
+        assert!((whole[0] as f64 - by_hand).abs() < 1e-5);
+        // The image is one block: its report is the whole.
+        let blocks = v(model.nll_per_block(raw, x, None, None));
+        assert_eq!(blocks.len(), 1);
+        assert!((blocks[0] - whole[0]).abs() < 1e-5);
+        // A table of one likelihood is one span too, with a block per column.
+        let columns = ObservationModel::uniform(&table(4), GAUSSIAN);
+        assert_eq!((columns.spans.len(), columns.blocks().len()), (1, 4));
+    }
+
+    #[test]
+    fn samples_follow_each_block() {
+        let model = ObservationModel::new(&table(2), |b| match b.name.as_str() {
+            "c0" => Likelihood::Bernoulli,
+            _ => GAUSSIAN,
+        });
+        let rows = 4000;
+        let raw = t(&[0.0f32, 3.0].repeat(rows), rows, 2);
+        let logvar = t(&[0.0, (0.5f32).ln() * 2.0], 1, 2);
+        let mut rng = crate::random::seeded(1, crate::random::Stream::Sample);
+        let draws = model.sample(raw, Some(&logvar), &mut rng);
+        let bits: Vec<f32> = draws.iter().step_by(2).copied().collect();
+        assert!(bits.iter().all(|&b| b == 0.0 || b == 1.0));
+        let p = bits.iter().sum::<f32>() / rows as f32;
+        assert!((p - 0.5).abs() < 0.03, "{p}");
+        let reals: Vec<f64> = draws.iter().skip(1).step_by(2).map(|&r| r as f64).collect();
+        let mean = reals.iter().sum::<f64>() / rows as f64;
+        let sd = (reals.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / rows as f64).sqrt();
+        assert!(
+            (mean - 3.0).abs() < 0.05 && (sd - 0.5).abs() < 0.03,
+            "{mean} {sd}"
+        );
+    }
+}
