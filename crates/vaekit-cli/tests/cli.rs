@@ -776,6 +776,109 @@ fn commands_on_a_run_check_their_arguments() {
     assert!(!dir.join("x.png").exists() && !dir.join("x.gif").exists());
 }
 
+/// -log Poisson(k; rate), from ln k! summed by hand.
+fn poisson_nll(k: f64, rate: f64) -> f64 {
+    let log_factorial: f64 = (1..=k as u64).map(|i| (i as f64).ln()).sum();
+    rate - k * rate.ln() + log_factorial
+}
+
+#[test]
+fn tables_of_counts_train_with_a_poisson_likelihood() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Four count columns driven by one hidden factor f = 0..4.
+    let rows: Vec<[u32; 4]> = (0..400u32)
+        .map(|i| {
+            let f = i % 5;
+            [f, 2 * f + i % 2, 4 - f, 1 + i % 3]
+        })
+        .collect();
+    let mut csv = String::from("a,b,c,d\n");
+    for r in &rows {
+        csv.push_str(&format!("{},{},{},{}\n", r[0], r[1], r[2], r[3]));
+    }
+    std::fs::write(d.join("counts.csv"), &csv).unwrap();
+    ok(
+        d,
+        &train_args(
+            "counts.csv",
+            "run",
+            &["--likelihood", "poisson", "--epochs", "60"],
+        ),
+    );
+    // Unscaled: no scaler is saved, and the config says so.
+    assert!(!d.join("run/scaler.json").exists());
+    assert_eq!(run_config(&d.join("run"))["settings"]["scaler"], "none");
+    let eval: serde_json::Value = serde_json::from_str(&ok(
+        d,
+        &["eval", "--run", "run", "--split", "val", "--json"],
+    ))
+    .unwrap();
+    // Against the best model that ignores the factor: a Poisson per column
+    // at that column's mean, scored on the same rows.
+    let n = rows.len() as f64;
+    let means: Vec<f64> = (0..4)
+        .map(|c| rows.iter().map(|r| f64::from(r[c])).sum::<f64>() / n)
+        .collect();
+    let independent: f64 = rows
+        .iter()
+        .map(|r| {
+            (0..4)
+                .map(|c| poisson_nll(f64::from(r[c]), means[c]))
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / n;
+    let neg_elbo = eval["neg_elbo"].as_f64().unwrap();
+    assert!(
+        neg_elbo < independent,
+        "the VAE's -ELBO {neg_elbo} does not beat independent Poissons' {independent}"
+    );
+    assert_eq!(eval["recon_by_block"].as_array().unwrap().len(), 4);
+    // Samples are rates in the data's units (no scaler to invert).
+    ok(
+        d,
+        &["sample", "--run", "run", "--n", "20", "--out", "s.csv"],
+    );
+    let sampled = std::fs::read_to_string(d.join("s.csv")).unwrap();
+    let values: Vec<f64> = sampled
+        .lines()
+        .skip(1)
+        .flat_map(|l| {
+            l.split(',')
+                .map(|v| v.parse::<f64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(values.len(), 80);
+    assert!(values.iter().all(|v| *v >= 0.0 && *v < 30.0), "{values:?}");
+
+    // What a Poisson model cannot take, refused with nothing written.
+    bad_input(
+        d,
+        &train_args("digits", "img", &["--likelihood", "poisson"]),
+        &["--likelihood poisson", "tables of counts"],
+    );
+    bad_input(
+        d,
+        &train_args(
+            "counts.csv",
+            "scaled",
+            &["--likelihood", "poisson", "--scaler", "standard"],
+        ),
+        &["--scaler", "counts"],
+    );
+    std::fs::write(d.join("fractions.csv"), csv.replacen("0,", "0.5,", 1)).unwrap();
+    bad_input(
+        d,
+        &train_args("fractions.csv", "frac", &["--likelihood", "poisson"]),
+        &["0.5", "counts"],
+    );
+    for run in ["img", "scaled", "frac"] {
+        assert!(!d.join(run).exists(), "{run} was written");
+    }
+}
+
 #[test]
 fn tables_train_with_a_scaler_and_generate_in_their_own_units() {
     let dir = tempfile::tempdir().unwrap();

@@ -48,7 +48,7 @@ pub struct TrainArgs {
     /// Binarize the data: none, dynamic (a fresh draw each time), threshold (> 0.5) [default: none].
     #[arg(long, value_name = "HOW")]
     pub binarize: Option<Binarize>,
-    /// Scaler for tables: min-max or standard [default: min-max for Bernoulli, standard for Gaussian].
+    /// Scaler for tables: min-max, standard or none [default: min-max for Bernoulli, standard for Gaussian, none for Poisson].
     #[arg(long, value_name = "KIND")]
     pub scaler: Option<ScalerKind>,
     /// Model: vae (with --beta the beta-VAE), iwae (trained on the importance-weighted bound), hvae (two latent layers) or cvae (conditional on the label, which goes into the encoder and decoder; needs labelled data) [default: vae].
@@ -96,7 +96,7 @@ pub struct TrainArgs {
     /// Size of the latent code (z1 for hvae) [default: 20; 100 for hvae].
     #[arg(long, value_name = "K")]
     pub latent: Option<usize>,
-    /// bernoulli (values in [0,1]) or gaussian [default: bernoulli for images, gaussian for tables].
+    /// bernoulli (values in [0,1]), gaussian, or poisson (tables of counts, unscaled) [default: bernoulli for images, gaussian for tables].
     #[arg(long, value_name = "KIND")]
     pub likelihood: Option<LikelihoodKind>,
     /// Gaussian variance: scalar or per-pixel [default: scalar].

@@ -68,6 +68,9 @@ pub struct Preprocessing {
     pub scaler: ScalerKind,
     /// Whether the likelihood needs values in [0, 1] (Bernoulli).
     pub unit_interval: bool,
+    /// Whether the model needs counts (non-negative integers): the Poisson
+    /// likelihood.
+    pub counts: bool,
 }
 
 /// Which part of a source to use.
@@ -185,6 +188,7 @@ pub fn prepare(source: Source, p: &Preprocessing, scaler: Option<Scaler>) -> Res
     let scaler = match (is_table, scaler) {
         (false, _) => None,
         (true, Some(s)) => Some(s),
+        (true, None) if p.scaler == ScalerKind::None => None,
         (true, None) => Some(Scaler::fit(p.scaler, &train)?),
     };
     for dataset in std::iter::once(&mut train)
@@ -254,6 +258,22 @@ pub fn preprocess(
             *v = if *v > 0.5 { 1.0 } else { 0.0 };
         }
     }
+    if p.counts {
+        let dim = data.dim().max(1);
+        if let Some(i) = data
+            .values()
+            .iter()
+            .position(|v| *v < 0.0 || v.fract() != 0.0)
+        {
+            return Err(Error::Data(format!(
+                "{origin}: row {}, column {} holds {}, but the Poisson likelihood needs counts \
+                 (whole numbers from 0 up); use --likelihood gaussian for other values",
+                i / dim + 1,
+                i % dim + 1,
+                data.values()[i]
+            )));
+        }
+    }
     if p.unit_interval || p.binarize != Binarize::None {
         let (lo, hi) = data.value_range();
         if lo < 0.0 || hi > 1.0 {
@@ -303,6 +323,7 @@ mod tests {
             binarize: Binarize::None,
             scaler: ScalerKind::MinMax,
             unit_interval: unit,
+            counts: false,
         }
     }
 

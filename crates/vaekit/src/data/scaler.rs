@@ -46,6 +46,8 @@ pub enum ScalerKind {
     MinMax,
     /// `standard`: to zero mean and unit variance.
     Standard,
+    /// `none`: the values as they are (counts for the Poisson likelihood).
+    None,
 }
 
 impl ScalerKind {
@@ -54,6 +56,7 @@ impl ScalerKind {
         match self {
             ScalerKind::MinMax => "min-max",
             ScalerKind::Standard => "standard",
+            ScalerKind::None => "none",
         }
     }
 }
@@ -71,9 +74,10 @@ impl FromStr for ScalerKind {
         match s {
             "min-max" => Ok(ScalerKind::MinMax),
             "standard" => Ok(ScalerKind::Standard),
+            "none" => Ok(ScalerKind::None),
             _ => Err(Error::setting(
                 "--scaler",
-                format!("unknown scaler '{s}'; use min-max or standard"),
+                format!("unknown scaler '{s}'; use min-max, standard or none"),
             )),
         }
     }
@@ -104,6 +108,10 @@ impl Scaler {
         let dim = data.dim();
         let rows = data.values().chunks_exact(dim);
         match kind {
+            ScalerKind::None => Err(Error::setting(
+                "--scaler none",
+                "there is no scaler to fit for unscaled values; the data is used as it is",
+            )),
             ScalerKind::MinMax => {
                 let mut min = vec![f32::INFINITY; dim];
                 let mut max = vec![f32::NEG_INFINITY; dim];
@@ -332,7 +340,11 @@ mod tests {
         assert_eq!("min-max".parse::<ScalerKind>().unwrap(), ScalerKind::MinMax);
         assert_eq!(ScalerKind::Standard.to_string(), "standard");
         let e = "zscore".parse::<ScalerKind>().unwrap_err();
-        assert!(e.to_string().contains("min-max or standard"), "{e}");
+        assert!(e.to_string().contains("min-max, standard or none"), "{e}");
+        assert_eq!("none".parse::<ScalerKind>().unwrap(), ScalerKind::None);
+        // Nothing to fit for unscaled values.
+        let e = Scaler::fit(ScalerKind::None, &table(&[vec![1.0]])).unwrap_err();
+        assert!(e.to_string().contains("--scaler none"), "{e}");
     }
 
     #[test]

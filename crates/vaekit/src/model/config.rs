@@ -233,7 +233,7 @@ impl ModelConfig {
             }
         };
         let obs_logvar = match self.likelihood {
-            Likelihood::Bernoulli => None,
+            Likelihood::Bernoulli | Likelihood::Poisson => None,
             Likelihood::Gaussian { variance, .. } => {
                 let width = match variance {
                     GaussianVariance::Scalar => 1,
@@ -266,10 +266,11 @@ impl ModelConfig {
             Prior::Standard | Prior::Gmm { .. } => None,
             Prior::Vamp { pseudo_inputs } => {
                 // In [0, 1] like the data of a Bernoulli model; standardized
-                // values otherwise.
+                // values for a Gaussian; small counts for a Poisson.
                 let start = match self.likelihood {
                     Likelihood::Bernoulli => Distribution::Uniform(0.0, 1.0),
                     Likelihood::Gaussian { .. } => Distribution::Normal(0.0, 1.0),
+                    Likelihood::Poisson => Distribution::Uniform(0.0, 3.0),
                 };
                 let shape = [pseudo_inputs, dim + classes];
                 Some(Param::from_tensor(Tensor::random(shape, start, device)))

@@ -256,6 +256,7 @@ impl Vae {
         let pseudo = self.pseudo_inputs.as_ref()?.val();
         let pseudo = match self.likelihood {
             Likelihood::Bernoulli => pseudo.clamp(0.0, 1.0),
+            Likelihood::Poisson => pseudo.clamp_min(0.0),
             Likelihood::Gaussian { .. } => pseudo,
         };
         Some(self.encode(pseudo))

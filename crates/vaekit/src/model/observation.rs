@@ -16,12 +16,12 @@ use std::ops::Range;
 use burn::prelude::*;
 use burn::tensor::activation;
 use rand::RngExt;
-use rand_distr::StandardNormal;
+use rand_distr::{Poisson, StandardNormal};
 
 use crate::data::schema::Schema;
 use crate::distributions::{
     Likelihood, bernoulli_nll_from_logits, bernoulli_nll_per_value, gaussian_nll,
-    gaussian_nll_per_value, sum_rows,
+    gaussian_nll_per_value, poisson_nll_per_value, sum_rows,
 };
 use crate::kernels;
 use crate::random::Rng;
@@ -123,6 +123,7 @@ impl ObservationModel {
                 let logvar = span_logvar(logvar, &span.columns, self.dim, &raw);
                 gaussian_nll_per_value(raw, logvar, x)
             }
+            Likelihood::Poisson => poisson_nll_per_value(raw, x),
         })
     }
 
@@ -150,6 +151,7 @@ impl ObservationModel {
                     let logvar = span_logvar(logvar, &span.columns, self.dim, &raw);
                     gaussian_nll(raw, logvar, x)
                 }
+                Likelihood::Poisson => sum_rows(poisson_nll_per_value(raw, x)),
             },
             (_, None) => sum_rows(self.nll_per_value(raw, x, logvar)),
             (_, Some(observed)) => sum_rows(self.nll_per_value(raw, x, logvar) * observed),
@@ -199,11 +201,13 @@ impl ObservationModel {
         self.per_span(raw, x, |span, raw, _| match span.likelihood {
             Likelihood::Bernoulli => activation::sigmoid(raw),
             Likelihood::Gaussian { .. } => raw,
+            Likelihood::Poisson => raw.exp(),
         })
     }
 
     /// A draw of x from p(x|z), row by row and value by value from `rng`:
-    /// 0 or 1 for a Bernoulli value, mean + sd * N(0, 1) for a Gaussian one.
+    /// 0 or 1 for a Bernoulli value, mean + sd * N(0, 1) for a Gaussian one,
+    /// a count for a Poisson one.
     ///
     /// # Shapes
     /// - `raw`: `[batch, dim]`; returns `batch * dim` values, row-major
@@ -244,6 +248,12 @@ impl ObservationModel {
                     Likelihood::Gaussian { .. } => {
                         *v + sd_of(col) * rng.sample::<f32, _>(StandardNormal)
                     }
+                    Likelihood::Poisson => match Poisson::new(f64::from(*v)) {
+                        Ok(p) => rng.sample::<f64, _>(p) as f32,
+                        // A rate of 0 (or one too small to be positive in
+                        // f64) draws 0.
+                        Err(_) => 0.0,
+                    },
                 };
             }
         }
@@ -402,6 +412,29 @@ mod tests {
         // A table of one likelihood is one span too, with a block per column.
         let columns = ObservationModel::uniform(&table(4), GAUSSIAN);
         assert_eq!((columns.spans.len(), columns.blocks().len()), (1, 4));
+    }
+
+    #[test]
+    fn poisson_blocks_give_rates_as_means_and_counts_as_samples() {
+        let model = ObservationModel::uniform(&table(1), Likelihood::Poisson);
+        let rows = 4000;
+        let raw = t(&vec![3.5f32.ln(); rows], rows, 1);
+        let mean = v(model.mean(raw.clone()));
+        assert!((mean[0] - 3.5).abs() < 1e-5);
+        let mut rng = crate::random::seeded(2, crate::random::Stream::Sample);
+        let draws = model.sample(raw, None, &mut rng);
+        assert!(draws.iter().all(|&d| d >= 0.0 && d.fract() == 0.0));
+        let m = draws.iter().map(|&d| f64::from(d)).sum::<f64>() / rows as f64;
+        let var = draws
+            .iter()
+            .map(|&d| (f64::from(d) - m).powi(2))
+            .sum::<f64>()
+            / rows as f64;
+        // A Poisson's variance is its mean.
+        assert!(
+            (m - 3.5).abs() < 0.1 && (var - 3.5).abs() < 0.3,
+            "{m} {var}"
+        );
     }
 
     #[test]

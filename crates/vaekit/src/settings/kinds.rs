@@ -68,6 +68,8 @@ pub enum LikelihoodKind {
     Bernoulli,
     /// Gaussian with a learned variance.
     Gaussian,
+    /// Poisson, for tables of counts (non-negative integers, unscaled).
+    Poisson,
 }
 
 /// How the learning rate moves over a run.
@@ -137,4 +139,4 @@ impl std::fmt::Display for ModelKind {
         })
     }
 }
-kebab_enum_str!(LikelihoodKind, "likelihood", Bernoulli => "bernoulli", Gaussian => "gaussian");
+kebab_enum_str!(LikelihoodKind, "likelihood", Bernoulli => "bernoulli", Gaussian => "gaussian", Poisson => "poisson");

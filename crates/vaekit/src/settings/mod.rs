@@ -297,6 +297,22 @@ impl TrainSettings {
         } else {
             LikelihoodKind::Gaussian
         });
+        if likelihood == LikelihoodKind::Poisson {
+            if is_image {
+                return Err(Error::setting(
+                    "--likelihood poisson",
+                    "the Poisson likelihood is for tables of counts; images take bernoulli or gaussian",
+                ));
+            }
+            if let Some(scaler) = self.scaler.filter(|s| *s != ScalerKind::None) {
+                return Err(Error::setting(
+                    "--scaler",
+                    format!(
+                        "the Poisson likelihood scores the counts themselves, which {scaler} scaling would turn into fractions; drop --scaler (or give --scaler none)"
+                    ),
+                ));
+            }
+        }
         let model = self.model.unwrap_or(ModelKind::Vae);
         let hvae = model == ModelKind::Hvae;
         let gmm = self.prior == Some(PriorKind::Gmm);
@@ -314,6 +330,7 @@ impl TrainSettings {
             scaler: Some(self.scaler.unwrap_or(match likelihood {
                 LikelihoodKind::Bernoulli => ScalerKind::MinMax,
                 LikelihoodKind::Gaussian => ScalerKind::Standard,
+                LikelihoodKind::Poisson => ScalerKind::None,
             })),
             model: Some(model),
             arch: Some(self.arch.unwrap_or(ArchitectureKind::Mlp)),
@@ -496,7 +513,9 @@ impl TrainSettings {
         }
         if self.binarize != Some(Binarize::None)
             && self.binarize.is_some()
-            && self.likelihood == Some(LikelihoodKind::Gaussian)
+            && self
+                .likelihood
+                .is_some_and(|l| l != LikelihoodKind::Bernoulli)
         {
             return Err(Error::setting(
                 "--binarize",
@@ -523,6 +542,7 @@ impl TrainSettings {
                 variance: self.gaussian_variance.unwrap_or(GaussianVariance::Scalar),
                 min_variance: GAUSSIAN_MIN_VARIANCE,
             },
+            LikelihoodKind::Poisson => Likelihood::Poisson,
         };
         let top = (self.model == Some(ModelKind::Hvae)).then(|| TopLayerConfig {
             latent_dim: self.top_latent.unwrap_or(50),
@@ -560,6 +580,7 @@ impl TrainSettings {
             binarize: self.binarize.unwrap_or_default(),
             scaler: self.scaler.unwrap_or(ScalerKind::MinMax),
             unit_interval: self.likelihood == Some(LikelihoodKind::Bernoulli),
+            counts: self.likelihood == Some(LikelihoodKind::Poisson),
         }
     }
 
