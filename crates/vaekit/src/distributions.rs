@@ -199,10 +199,10 @@ pub fn poisson_nll_per_value(log_rate: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
 }
 
 /// log x! = log Gamma(x + 1) of every value (x >= 0), from Stirling's
-/// series at x + 4, brought down by log Gamma(y) = log Gamma(y + 3) - log y
-/// - log (y + 1) - log (y + 2) with y = x + 1: within 1e-7 of the exact
-/// value at every x >= 0, in tensor operations so that it stays on the
-/// device.
+/// series at y + 3, brought down to y = x + 1 by
+/// log Gamma(y) = log Gamma(y + 3) - log (y (y + 1) (y + 2)): within 1e-7
+/// of the exact value at every x >= 0 in f64 (f32 rounding dominates), in
+/// tensor operations so that it stays on the device.
 ///
 /// # Shapes
 /// - `x`: any `[rows, cols]`; returns the same shape
