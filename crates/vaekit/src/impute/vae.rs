@@ -32,10 +32,10 @@ use burn::tensor::{Tensor, TensorData};
 use super::Mask;
 use crate::batch::{model_device, noise};
 use crate::data::Dataset;
-use crate::distributions::{DiagonalGaussian, repeat_rows, standard_normal_log_prob};
+use crate::distributions::{DiagonalGaussian, repeat_rows};
 use crate::error::{Error, Result};
 use crate::model::Vae;
-use crate::model::prior::{log_sum_exp, mixture_log_prob};
+use crate::model::prior::log_sum_exp;
 use crate::random::{self, Stream};
 
 /// Which imputation a VAE does.
@@ -373,10 +373,7 @@ fn miwae_step(
         .observation()
         .nll(raw.clone(), x, logvar.as_ref(), observed)
         .neg();
-    let log_pz = match model.prior_components() {
-        Some(components) => mixture_log_prob(z.clone(), &components),
-        None => standard_normal_log_prob(z.clone()),
-    };
+    let log_pz = model.log_prior(z.clone());
     let log_w = (log_px_obs + log_pz - log_q).reshape([rows, samples]);
     // Self-normalised weights, shifted by each row's largest log weight so
     // that exp never overflows.

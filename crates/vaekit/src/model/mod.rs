@@ -14,7 +14,7 @@ pub mod weights;
 use burn::module::Param;
 use burn::nn::BatchNorm;
 use burn::prelude::*;
-use burn::tensor::{Int, TensorData};
+use burn::tensor::Int;
 
 use crate::distributions::{
     DiagonalGaussian, Likelihood, mean_of_repeats, repeat_rows, standard_normal_log_prob, sum_rows,
@@ -23,7 +23,7 @@ use crate::nn::conv::{ConvDecoder, ConvEncoder};
 use crate::nn::mlp::{MlpDecoder, MlpEncoder};
 pub use config::{Architecture, ModelConfig, TopLayerConfig};
 use observation::ObservationModel;
-use prior::{GaussianMixture, kl_per_dim_to_moments, mixture_log_prob};
+use prior::{GaussianMixture, LatentPrior, mean_over_samples};
 
 /// The encoder network q(z|x).
 #[derive(Module, Debug)]
@@ -233,15 +233,30 @@ impl Vae {
         self
     }
 
+    /// The prior of the code z as a part (N(0, I) for a hierarchical VAE,
+    /// whose prior is in its top layer); the VampPrior's components are the
+    /// encoder's posteriors at the pseudo-inputs (clamped to [0, 1] for a
+    /// Bernoulli model, as the paper's hard tanh does; non-negative for a
+    /// Poisson one).
+    pub fn latent_prior(&self) -> LatentPrior<'_> {
+        if let Some(m) = &self.mixture {
+            return LatentPrior::Mixture(m);
+        }
+        let Some(pseudo) = &self.pseudo_inputs else {
+            return LatentPrior::Standard;
+        };
+        let pseudo = match self.likelihood {
+            Likelihood::Bernoulli => pseudo.val().clamp(0.0, 1.0),
+            Likelihood::Poisson => pseudo.val().clamp_min(0.0),
+            Likelihood::Gaussian { .. } => pseudo.val(),
+        };
+        LatentPrior::Vamp(self.encode(pseudo))
+    }
+
     /// The mixing weights of a mixture prior: 1/K each for the VampPrior,
     /// pi_c for the Gaussian mixture (None for a standard-normal prior).
     pub fn prior_weights(&self) -> Option<Vec<f32>> {
-        if let Some(m) = &self.mixture {
-            let w = m.log_weights().exp().into_data().try_into_vec::<f32>();
-            return Some(w.unwrap_or_default());
-        }
-        let k = self.pseudo_input_count()?;
-        Some(vec![1.0 / k as f32; k])
+        self.latent_prior().weights()
     }
 
     /// The components of a mixture prior: the VampPrior's q(z|u_k) or the
@@ -250,16 +265,7 @@ impl Vae {
     /// # Shapes
     /// - returns `[K, latent_dim]` means and log-variances
     pub fn prior_components(&self) -> Option<DiagonalGaussian> {
-        if let Some(m) = &self.mixture {
-            return Some(m.components());
-        }
-        let pseudo = self.pseudo_inputs.as_ref()?.val();
-        let pseudo = match self.likelihood {
-            Likelihood::Bernoulli => pseudo.clamp(0.0, 1.0),
-            Likelihood::Poisson => pseudo.clamp_min(0.0),
-            Likelihood::Gaussian { .. } => pseudo,
-        };
-        Some(self.encode(pseudo))
+        self.latent_prior().components()
     }
 
     /// The noise of z1 and, in a hierarchical VAE, of z2 (its last columns).
@@ -285,24 +291,13 @@ impl Vae {
     /// # Shapes
     /// - `eps`: `[n, noise_dim]`; returns `[n, latent_dim]`
     pub fn prior_codes(&self, eps: Tensor<2>, mixture_choice: &[usize]) -> Tensor<2> {
-        if let Some(components) = self.prior_components() {
-            let [k, _] = components.mu.dims();
-            let device = eps.device();
-            let rows: Vec<i64> = mixture_choice
-                .iter()
-                .map(|&c| c.min(k - 1) as i64)
-                .collect();
-            let index =
-                Tensor::<1, Int>::from_data(TensorData::new(rows, [mixture_choice.len()]), &device);
-            let chosen = DiagonalGaussian::new(
-                components.mu.select(0, index.clone()),
-                components.logvar.select(0, index),
-            );
-            return chosen.rsample(eps);
-        }
-        match (&self.top, self.split_noise(eps)) {
-            (Some(top), (eps1, Some(z2))) => top.down.forward(z2).rsample(eps1),
-            (_, (eps, _)) => eps,
+        let (eps1, eps2) = self.split_noise(eps);
+        match (&self.top, eps2) {
+            (Some(top), Some(z2)) => top.down.forward(z2).rsample(eps1),
+            _ => {
+                let prior = self.latent_prior();
+                prior.sample(eps1.clone(), mixture_choice).unwrap_or(eps1)
+            }
         }
     }
 
@@ -413,29 +408,17 @@ impl Vae {
         standard_prior: bool,
     ) -> ElboTerms {
         let d = self.draw(x, seen, eps);
-        let [batch, _] = d.recon.dims();
         let recon = mean_over_samples(d.recon);
-        let prior = match standard_prior {
-            true => None,
-            false => self.prior_components(),
-        };
-        let mixture = self.mixture.as_ref().filter(|_| !standard_prior);
-        let (kl, kl_per_dim, means) = match (d.top, mixture, prior) {
-            (None, Some(m), _) => {
-                let (kl, per_dim) = m.kl(&d.repeated, m.log_responsibilities(d.z1));
-                let kl = mean_over_samples(kl.reshape([batch, d.k]));
-                (kl, mean_of_repeats(per_dim, d.k), d.q1.mu)
+        let (kl, kl_per_dim, means) = match d.top {
+            None => {
+                let prior = match standard_prior {
+                    true => LatentPrior::Standard,
+                    false => self.latent_prior(),
+                };
+                let (kl, per_dim) = prior.kl(&d.q1, &d.repeated, d.z1);
+                (kl, per_dim, d.q1.mu)
             }
-            (None, None, None) => {
-                let per_dim = d.q1.kl_per_dim();
-                (sum_rows(per_dim.clone()), per_dim, d.q1.mu)
-            }
-            (None, None, Some(c)) => {
-                let ratio = d.repeated.log_prob(d.z1.clone()) - mixture_log_prob(d.z1, &c);
-                let kl = mean_over_samples(ratio.reshape([batch, d.k]));
-                (kl, kl_per_dim_to_moments(&d.q1, &c), d.q1.mu)
-            }
-            (Some(t), ..) => {
+            Some(t) => {
                 let z1 = d.repeated.log_prob_per_dim(d.z1.clone()) - t.p1.log_prob_per_dim(d.z1);
                 let per_dim = mean_of_repeats(Tensor::cat(vec![z1, t.q2.kl_per_dim()], 1), d.k);
                 let means = Tensor::cat(vec![d.q1.mu, mean_of_repeats(t.q2.mu, d.k)], 1);
@@ -492,13 +475,7 @@ impl Vae {
     /// # Shapes
     /// - `z`: `[rows, latent_dim]`; returns `[rows]`
     pub fn log_prior(&self, z: Tensor<2>) -> Tensor<1> {
-        if let Some(m) = &self.mixture {
-            return m.log_prob(z);
-        }
-        match self.prior_components() {
-            Some(c) => mixture_log_prob(z, &c),
-            None => standard_normal_log_prob(z),
-        }
+        self.latent_prior().log_prob(z)
     }
 
     /// The cluster of each row under a Gaussian mixture prior: the component
@@ -560,15 +537,6 @@ impl Vae {
             recon: recon.reshape([batch, k]),
             top,
         }
-    }
-}
-
-/// The mean over each row's samples, `[batch, K]` to `[batch]` (no pass for K = 1).
-fn mean_over_samples(t: Tensor<2>) -> Tensor<1> {
-    let [batch, k] = t.dims();
-    match k {
-        1 => t.reshape([batch]),
-        _ => t.mean_dim(1).squeeze_dim(1),
     }
 }
 

@@ -17,7 +17,9 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
 
-use crate::distributions::DiagonalGaussian;
+use burn::tensor::{Int, TensorData};
+
+use crate::distributions::{DiagonalGaussian, mean_of_repeats, standard_normal_log_prob, sum_rows};
 
 /// log(2 pi).
 const LOG_2PI: f64 = 1.837_877_066_409_345_5;
@@ -39,6 +41,129 @@ pub enum Prior {
         /// The number of mixture components.
         components: usize,
     },
+}
+
+/// The prior of a one-layer model's code as a part: what every use of p(z)
+/// asks (its density, its draws, its KL term), whichever prior it is.
+/// [`Vae::latent_prior`](super::Vae::latent_prior) builds it from the model's
+/// weights.
+#[derive(Debug, Clone)]
+pub enum LatentPrior<'a> {
+    /// N(0, I).
+    Standard,
+    /// The VampPrior: its components q(z|u_k), the posteriors at the
+    /// pseudo-inputs, weighted 1/K.
+    Vamp(DiagonalGaussian),
+    /// The learned Gaussian mixture.
+    Mixture(&'a GaussianMixture),
+}
+
+impl LatentPrior<'_> {
+    /// log p(z) of each row.
+    ///
+    /// # Shapes
+    /// - `z`: `[rows, latent_dim]`; returns `[rows]`
+    pub fn log_prob(&self, z: Tensor<2>) -> Tensor<1> {
+        match self {
+            LatentPrior::Standard => standard_normal_log_prob(z),
+            LatentPrior::Vamp(components) => mixture_log_prob(z, components),
+            LatentPrior::Mixture(m) => m.log_prob(z),
+        }
+    }
+
+    /// The components of a mixture prior (None for N(0, I)).
+    ///
+    /// # Shapes
+    /// - returns `[K, latent_dim]` means and log-variances
+    pub fn components(&self) -> Option<DiagonalGaussian> {
+        match self {
+            LatentPrior::Standard => None,
+            LatentPrior::Vamp(components) => Some(components.clone()),
+            LatentPrior::Mixture(m) => Some(m.components()),
+        }
+    }
+
+    /// The mixing weights of a mixture prior (None for N(0, I)).
+    pub fn weights(&self) -> Option<Vec<f32>> {
+        match self {
+            LatentPrior::Standard => None,
+            LatentPrior::Vamp(components) => {
+                let k = components.mu.dims()[0];
+                Some(vec![1.0 / k as f32; k])
+            }
+            LatentPrior::Mixture(m) => {
+                let w = m.log_weights().exp().into_data().try_into_vec::<f32>();
+                Some(w.unwrap_or_default())
+            }
+        }
+    }
+
+    /// Draws from a mixture prior: component `choice[i]` (clamped to the
+    /// last) shifted and scaled by row `i` of `eps` (None for N(0, I), whose
+    /// draws are `eps` itself).
+    ///
+    /// # Shapes
+    /// - `eps`: `[n, latent_dim]`; returns `[n, latent_dim]`
+    pub fn sample(&self, eps: Tensor<2>, choice: &[usize]) -> Option<Tensor<2>> {
+        let components = self.components()?;
+        let [k, _] = components.mu.dims();
+        let rows: Vec<i64> = choice.iter().map(|&c| c.min(k - 1) as i64).collect();
+        let index =
+            Tensor::<1, Int>::from_data(TensorData::new(rows, [choice.len()]), &eps.device());
+        let chosen = DiagonalGaussian::new(
+            components.mu.select(0, index.clone()),
+            components.logvar.select(0, index),
+        );
+        Some(chosen.rsample(eps))
+    }
+
+    /// The KL term of the ELBO for posteriors `q` and K samples `z` per
+    /// example drawn from them (`repeated` is `q` with each row repeated K
+    /// times): per example, and split over the latent dimensions.
+    ///
+    /// Closed form for N(0, I); the sample estimate log q(z|x) - log p(z)
+    /// for the VampPrior (with each dimension's KL to the mixture's marginal
+    /// moments as the split); VaDE's closed form given the responsibilities
+    /// at the samples for the Gaussian mixture (the Gaussian part split over
+    /// the dimensions).
+    ///
+    /// # Shapes
+    /// - `q`: `[batch, latent_dim]`; `repeated`, `z`: `[batch * K, latent_dim]`;
+    ///   returns `[batch]` and `[batch, latent_dim]`
+    pub fn kl(
+        &self,
+        q: &DiagonalGaussian,
+        repeated: &DiagonalGaussian,
+        z: Tensor<2>,
+    ) -> (Tensor<1>, Tensor<2>) {
+        let [batch, _] = q.mu.dims();
+        let k = z.dims()[0] / batch.max(1);
+        match self {
+            LatentPrior::Standard => {
+                let per_dim = q.kl_per_dim();
+                (sum_rows(per_dim.clone()), per_dim)
+            }
+            LatentPrior::Vamp(components) => {
+                let ratio = repeated.log_prob(z.clone()) - mixture_log_prob(z, components);
+                let kl = mean_over_samples(ratio.reshape([batch, k]));
+                (kl, kl_per_dim_to_moments(q, components))
+            }
+            LatentPrior::Mixture(m) => {
+                let (kl, per_dim) = m.kl(repeated, m.log_responsibilities(z));
+                let kl = mean_over_samples(kl.reshape([batch, k]));
+                (kl, mean_of_repeats(per_dim, k))
+            }
+        }
+    }
+}
+
+/// The mean over each row's samples, `[batch, K]` to `[batch]` (no pass for K = 1).
+pub(crate) fn mean_over_samples(t: Tensor<2>) -> Tensor<1> {
+    let [batch, k] = t.dims();
+    match k {
+        1 => t.reshape([batch]),
+        _ => t.mean_dim(1).squeeze_dim(1),
+    }
 }
 
 /// log N(z; mu_k, diag(var_k)) of each row of `z` under each of the K
