@@ -47,6 +47,9 @@ pub enum Prior {
 /// asks (its density, its draws, its KL term), whichever prior it is.
 /// [`Vae::latent_prior`](super::Vae::latent_prior) builds it from the model's
 /// weights.
+// Built afresh for each use and gone after it: boxing the VampPrior's
+// tensors would only add an allocation per call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum LatentPrior<'a> {
     /// N(0, I).
