@@ -87,15 +87,24 @@ impl TrainObserver for Progress {
             bar.finish_and_clear();
         }
         let width = self.epochs.to_string().len();
-        let mut text = format!(
-            "epoch {:>width$}/{}  train -ELBO {:.3} (recon {:.3}, KL {:.3})",
-            m.epoch, self.epochs, m.train_neg_elbo, m.train_recon, m.train_kl
-        );
-        if let Some(v) = &m.val {
-            text.push_str(&format!(
+        let mut text = match m.pretraining {
+            // An autoencoder's epoch: only the reconstruction was optimized.
+            true => format!(
+                "epoch {:>width$}/{}  pretraining as an autoencoder: train recon {:.3}",
+                m.epoch, self.epochs, m.train_recon
+            ),
+            false => format!(
+                "epoch {:>width$}/{}  train -ELBO {:.3} (recon {:.3}, KL {:.3})",
+                m.epoch, self.epochs, m.train_neg_elbo, m.train_recon, m.train_kl
+            ),
+        };
+        match (&m.val, m.pretraining) {
+            (Some(v), false) => text.push_str(&format!(
                 "  val -ELBO {:.3} (recon {:.3}, KL {:.3})",
                 v.neg_elbo, v.recon, v.kl
-            ));
+            )),
+            (Some(v), true) => text.push_str(&format!("  val recon {:.3}", v.recon)),
+            (None, _) => {}
         }
         text.push_str(&format!(
             "  {:.1} s  {:.0} ex/s",

@@ -2341,6 +2341,14 @@ fn cluster_by_kmeans_and_by_a_mixture_prior() {
             ],
         ),
     );
+    // The two pretraining epochs say so in the metrics (their KL measures
+    // nothing that was optimized); the epochs with the mixture do not.
+    let metrics = std::fs::read_to_string(d.join("gmm/metrics.jsonl")).unwrap();
+    let flags: Vec<bool> = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["pretraining"] == true)
+        .collect();
+    assert_eq!(flags, [true, true, false, false]);
     let json = ok(d, &["cluster", "--run", "gmm", "--out", "p.csv", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(

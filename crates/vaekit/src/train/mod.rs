@@ -199,6 +199,12 @@ pub struct EpochMetrics {
     pub skipped_steps: usize,
     /// Mean global gradient norm before clipping.
     pub grad_norm: f64,
+    /// Whether the epoch pretrained a mixture-prior model as an autoencoder:
+    /// its objective was the reconstruction alone, at z = E[z|x], and its KL
+    /// terms (to N(0, I), of a posterior variance pretraining never trains)
+    /// measure nothing that was optimized.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pretraining: bool,
 }
 
 /// The best validation score so far.
@@ -693,6 +699,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
             examples_per_second: applied_examples as f64 / seconds.max(1e-9),
             skipped_steps: skipped,
             grad_norm: mean(sums[3]),
+            pretraining: epoch <= pretraining,
         };
         s.state.epoch = epoch;
         s.state.adam_steps = s.adam.steps();
