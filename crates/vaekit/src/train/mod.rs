@@ -776,26 +776,36 @@ fn save_epoch(s: &mut Session, valid: &Vae, metrics: &EpochMetrics, out: &Path) 
 
 /// Draws the training (and validation) -ELBO per epoch.
 pub fn write_loss_plot(path: &Path, metrics: &[EpochMetrics]) -> Result<()> {
-    let mut series = vec![Series {
-        name: "train -ELBO".into(),
+    // A mixture-prior run's pretraining epochs optimized the reconstruction
+    // alone: they are drawn as that, not as a -ELBO.
+    let curve = |name: &str, point: &dyn Fn(&EpochMetrics) -> Option<f64>| Series {
+        name: name.into(),
         points: metrics
             .iter()
-            .map(|m| (m.epoch as f64, m.train_neg_elbo))
+            .filter_map(|m| point(m).map(|y| (m.epoch as f64, y)))
             .collect(),
-    }];
-    if metrics.iter().any(|m| m.val.is_some()) {
-        series.push(Series {
-            name: "validation -ELBO".into(),
-            points: metrics
-                .iter()
-                .filter_map(|m| m.val.as_ref().map(|v| (m.epoch as f64, v.neg_elbo)))
-                .collect(),
-        });
-    }
+    };
+    let series: Vec<Series> = [
+        curve("pretraining: train recon", &|m| {
+            m.pretraining.then_some(m.train_recon)
+        }),
+        curve("train -ELBO", &|m| {
+            (!m.pretraining).then_some(m.train_neg_elbo)
+        }),
+        curve("validation -ELBO", &|m| {
+            m.val
+                .as_ref()
+                .filter(|_| !m.pretraining)
+                .map(|v| v.neg_elbo)
+        }),
+    ]
+    .into_iter()
+    .filter(|s| !s.points.is_empty())
+    .collect();
     let plot = LinePlot {
         title: "Training curves",
         x_label: "epoch",
-        y_label: "-ELBO (nats per example)",
+        y_label: "nats per example",
         series: &series,
     };
     loss_plot_png(path, &plot, 800, 500)
