@@ -798,6 +798,12 @@ fn tables_of_counts_train_with_a_poisson_likelihood() {
         csv.push_str(&format!("{},{},{},{}\n", r[0], r[1], r[2], r[3]));
     }
     std::fs::write(d.join("counts.csv"), &csv).unwrap();
+    // The source's schema reads each column's type from its values.
+    let info = ok(d, &["info", "counts.csv"]);
+    assert!(
+        info.contains("columns: a (count), b (count), c (count), d (count)"),
+        "{info}"
+    );
     ok(
         d,
         &train_args(

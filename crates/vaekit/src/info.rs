@@ -38,6 +38,9 @@ pub struct SourceInfo {
     pub splits: Vec<SplitInfo>,
     /// Class names, where known.
     pub class_names: Option<Vec<String>>,
+    /// The blocks of an example and their types (read from the training
+    /// split's values).
+    pub schema: crate::data::schema::Schema,
 }
 
 /// A run directory.
@@ -108,6 +111,7 @@ pub fn inspect(target: &str, options: &LoadOptions) -> Result<Info> {
         spec: source.spec,
         format: source.format,
         kind: source.train.kind().clone(),
+        schema: crate::data::schema::Schema::inferred(&source.train),
         splits,
         class_names: source.class_names,
     }))
@@ -140,6 +144,15 @@ impl fmt::Display for Info {
                 }
                 if let Some(names) = &s.class_names {
                     writeln!(f, "classes: {}", names.join(", "))?;
+                }
+                if !s.kind.is_image() {
+                    let columns: Vec<String> = s
+                        .schema
+                        .blocks
+                        .iter()
+                        .map(|b| format!("{} ({})", b.name, b.values.as_str()))
+                        .collect();
+                    writeln!(f, "columns: {}", columns.join(", "))?;
                 }
                 Ok(())
             }
