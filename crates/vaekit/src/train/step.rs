@@ -1,0 +1,91 @@
+//! One optimizer step on one batch, apart from the epoch loop around it
+//! (burn's `TrainStep`), and the KL warm-up's beta at a step.
+
+use burn::tensor::Tensor;
+
+use crate::model::Vae;
+use crate::model::objective::Objective;
+use crate::nn::{restore_running_statistics, running_statistics};
+use crate::optim::{Adam, ParamGradients};
+
+/// What one training step did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOutput {
+    /// The objective's batch mean: recon + beta * KL for the ELBO, the negative
+    /// importance-weighted bound for IWAE.
+    pub loss: f64,
+    /// Mean reconstruction term.
+    pub recon: f64,
+    /// Mean KL term.
+    pub kl: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// False when the step was skipped for a non-finite loss or gradient.
+    pub applied: bool,
+}
+
+/// One optimizer step on one batch.
+///
+/// The encoder reads `seen` where given (the batch with some values hidden,
+/// see [`Objective::loss`]), else `x`. `clip` bounds the global gradient
+/// norm. The step is skipped (model returned unchanged, batch-norm running
+/// statistics included) when the loss or the gradient norm is not finite.
+///
+/// # Shapes
+/// - `x`: `[batch, input_dim]`; `seen` the same; `eps`: `[batch * K, latent_dim]`,
+///   K samples per example
+pub fn train_step(
+    model: Vae,
+    adam: &mut Adam,
+    x: Tensor<2>,
+    seen: Option<Tensor<2>>,
+    eps: Tensor<2>,
+    objective: Objective,
+    clip: Option<f64>,
+) -> (Vae, StepOutput) {
+    // A skipped step must leave the batch norms' running statistics as they
+    // were too: the forward pass below moves them.
+    let statistics = running_statistics(&model.batch_norms());
+    let loss = objective.loss(&model, x, seen, eps);
+    let grads = ParamGradients::collect(&model, &loss.total.backward());
+    let mut readings = vec![loss.total.inner(), loss.recon.inner(), loss.kl.inner()];
+    readings.extend(grads.norm_squared());
+    let values = Tensor::cat(readings, 0)
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap_or_default();
+    let read = |i: usize| values.get(i).map_or(f64::NAN, |&v| v as f64);
+    let (loss, recon, kl) = (read(0), read(1), read(2));
+    let grad_norm = read(3).sqrt();
+    let applied = loss.is_finite() && grad_norm.is_finite();
+    let model = if applied {
+        let scale = match clip {
+            Some(max) if grad_norm > max => max / (grad_norm + 1e-6),
+            _ => 1.0,
+        };
+        adam.step(model, grads, scale)
+    } else {
+        restore_running_statistics(&model.batch_norms(), statistics);
+        model
+    };
+    (
+        model,
+        StepOutput {
+            loss,
+            recon,
+            kl,
+            grad_norm,
+            applied,
+        },
+    )
+}
+
+/// The beta of step `step` (counted from 0 over the whole run): a linear ramp
+/// from 0 to `beta` over `warmup_epochs` epochs, then `beta`.
+pub fn warmup_beta(beta: f64, warmup_epochs: f64, step: usize, steps_per_epoch: usize) -> f64 {
+    if warmup_epochs <= 0.0 {
+        return beta;
+    }
+    let progress = (step + 1) as f64 / (warmup_epochs * steps_per_epoch as f64);
+    beta * progress.min(1.0)
+}
