@@ -248,16 +248,18 @@ pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Resu
     for chunk in all.chunks(options.batch_size.max(1)) {
         let x = model_input(model, data, chunk, binarizer.as_mut(), &device);
         let eps = noise(&mut rng, chunk.len(), model.noise_dim(), &device);
-        if blocks.len() > 1 {
-            let sums = model
-                .reconstruction_by_block(x.clone(), eps.clone())
-                .sum_dim(0);
-            let sums = sums.into_data().try_into_vec::<f32>().unwrap_or_default();
-            for (total, s) in by_block.iter_mut().zip(sums) {
-                *total += f64::from(s);
+        let terms = match blocks.len() {
+            1 => model.elbo_terms(x, eps),
+            _ => {
+                let (terms, per_block) = model.elbo_terms_by_block(x, eps);
+                let sums = per_block.sum_dim(0).into_data().try_into_vec::<f32>();
+                for (total, s) in by_block.iter_mut().zip(sums.unwrap_or_default()) {
+                    *total += f64::from(s);
+                }
+                terms
             }
-        }
-        let (r, k) = add_batch(&model.elbo_terms(x, eps), &mut latent);
+        };
+        let (r, k) = add_batch(&terms, &mut latent);
         recon += r;
         kl += k;
     }

@@ -363,22 +363,17 @@ impl Vae {
         self.observation.nll(raw, x, logvar.as_ref(), None)
     }
 
-    /// The reconstruction term of each block of the data (see
-    /// [`ObservationModel::nll_per_block`]) at one sample of z per example,
-    /// drawn with `eps` as [`Vae::elbo_terms`] draws it: the blocks sum to its
-    /// `recon`.
+    /// [`Vae::elbo_terms`], and the reconstruction term of each block of
+    /// the data (see [`ObservationModel::nll_per_block`]) from the same draws:
+    /// per example, the blocks sum to `recon`.
     ///
     /// # Shapes
-    /// - `x`: `[batch, input_width]`; `eps`: `[batch, noise_dim]`; returns
-    ///   `[batch, blocks]`
-    pub fn reconstruction_by_block(&self, x: Tensor<2>, eps: Tensor<2>) -> Tensor<2> {
-        let (eps1, _) = self.split_noise(eps);
-        let z = self.encode(x.clone()).rsample(eps1);
-        let (values, labels) = self.split_input(x);
-        let raw = self.decode(self.decoder_input(z, labels));
-        let logvar = self.observation_logvar();
-        self.observation
-            .nll_per_block(raw, values, logvar.as_ref(), None)
+    /// - as for [`Vae::elbo_terms`]; also returns `[batch, blocks]`
+    pub fn elbo_terms_by_block(&self, x: Tensor<2>, eps: Tensor<2>) -> (ElboTerms, Tensor<2>) {
+        let mut d = self.draw(x, None, eps, true);
+        let by_block = (d.recon_by_block.take()).expect("draw scores the blocks when asked to");
+        let by_block = mean_of_repeats(by_block, d.k);
+        (self.terms(d, false), by_block)
     }
 
     /// Both terms of the negative ELBO with reparameterized samples of z: one per
@@ -407,7 +402,11 @@ impl Vae {
         eps: Tensor<2>,
         standard_prior: bool,
     ) -> ElboTerms {
-        let d = self.draw(x, seen, eps);
+        self.terms(self.draw(x, seen, eps, false), standard_prior)
+    }
+
+    /// The ELBO's terms of a draw (see [`Vae::elbo_terms_under`]).
+    fn terms(&self, d: Drawn, standard_prior: bool) -> ElboTerms {
         let recon = mean_over_samples(d.recon);
         let (kl, kl_per_dim, means) = match d.top {
             None => {
@@ -453,7 +452,7 @@ impl Vae {
         seen: Option<Tensor<2>>,
         eps: Tensor<2>,
     ) -> SampledTerms {
-        let d = self.draw(x, seen, eps);
+        let d = self.draw(x, seen, eps, false);
         let log_ratio = match d.top {
             None => d.repeated.log_prob(d.z1.clone()) - self.log_prior(d.z1),
             Some(t) => {
@@ -506,8 +505,9 @@ impl Vae {
     }
 
     /// Encodes each example once (`seen`'s rows where given, else `x`'s), then
-    /// draws K samples of every latent layer per example and decodes them.
-    fn draw(&self, x: Tensor<2>, seen: Option<Tensor<2>>, eps: Tensor<2>) -> Drawn {
+    /// draws K samples of every latent layer per example and decodes them;
+    /// with `by_block`, also scores each block of the data apart.
+    fn draw(&self, x: Tensor<2>, seen: Option<Tensor<2>>, eps: Tensor<2>, by_block: bool) -> Drawn {
         let [batch, _] = x.dims();
         let k = eps.dims()[0] / batch.max(1);
         debug_assert_eq!(
@@ -522,7 +522,13 @@ impl Vae {
         let (values, labels) = self.split_input(x);
         let labels = labels.map(|y| repeat_rows(y, k));
         let raw = self.decode(self.decoder_input(z1.clone(), labels));
-        let recon = self.reconstruction_nll(raw, repeat_rows(values, k));
+        let values = repeat_rows(values, k);
+        let recon_by_block = by_block.then(|| {
+            let logvar = self.observation_logvar();
+            self.observation
+                .nll_per_block(raw.clone(), values.clone(), logvar.as_ref(), None)
+        });
+        let recon = self.reconstruction_nll(raw, values);
         let top = self.top.as_ref().zip(eps2).map(|(top, eps2)| {
             let q2 = top.up.forward(z1.clone());
             let z2 = q2.rsample(eps2);
@@ -535,6 +541,7 @@ impl Vae {
             repeated,
             z1,
             recon: recon.reshape([batch, k]),
+            recon_by_block,
             top,
         }
     }
@@ -552,6 +559,8 @@ struct Drawn {
     z1: Tensor<2>,
     /// -log p(x|z1), `[batch, K]`.
     recon: Tensor<2>,
+    /// -log p(x_block|z1) of each block, `[batch * K, blocks]`, when asked for.
+    recon_by_block: Option<Tensor<2>>,
     top: Option<DrawnTop>,
 }
 

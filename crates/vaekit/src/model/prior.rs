@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use burn::tensor::{Int, TensorData};
 
 use crate::distributions::{DiagonalGaussian, mean_of_repeats, standard_normal_log_prob, sum_rows};
+use crate::nn::keep_grad;
 
 /// log(2 pi).
 const LOG_2PI: f64 = 1.837_877_066_409_345_5;
@@ -327,12 +328,10 @@ impl GaussianMixture {
     pub fn with_values(self, weights: &[f64], means: &[f64], variances: &[f64]) -> GaussianMixture {
         let [k, l] = self.mu.dims();
         let tensor = |values: Vec<f32>, shape: [usize; 2], like: Tensor<2>| {
-            let t = Tensor::from_data(TensorData::new(values, shape), &like.device());
-            if like.is_require_grad() {
-                t.require_grad()
-            } else {
-                t
-            }
+            keep_grad(
+                &like,
+                Tensor::from_data(TensorData::new(values, shape), &like.device()),
+            )
         };
         let f32s = |v: &[f64], f: fn(f64) -> f64| v.iter().map(|&x| f(x) as f32).collect();
         let logits = f32s(weights, |w| w.max(1e-10).ln());

@@ -14,6 +14,7 @@ use burn::tensor::{Tensor, TensorData};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
+use crate::nn::keep_grad;
 
 /// Every float parameter of `module` with its path name, in visiting order.
 pub fn named_tensors<M: Module>(module: &M) -> Vec<(String, TensorData)> {
@@ -91,10 +92,7 @@ pub fn load_named<M: Module>(
                 ));
                 return Param::from_mapped_value(id, tensor, mapper);
             }
-            let mut loaded = Tensor::<D>::from_data(data, &tensor.device());
-            if tensor.is_require_grad() {
-                loaded = loaded.require_grad();
-            }
+            let loaded = keep_grad(&tensor, Tensor::<D>::from_data(data, &tensor.device()));
             Param::from_mapped_value(id, loaded, mapper)
         }
     }

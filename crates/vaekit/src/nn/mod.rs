@@ -44,25 +44,23 @@ pub(crate) fn dense(layer: &Linear, x: Tensor<2>, activation: Option<Activation>
 /// # Shapes
 /// - `values`: `d_out` numbers
 pub(crate) fn constant_output(layer: Linear, values: &[f32]) -> Linear {
-    let keep_grad = |like: &Tensor<2>, t: Tensor<2>| match like.is_require_grad() {
-        true => t.require_grad(),
-        false => t,
-    };
     let weight = layer.weight.map(|w| keep_grad(&w, w.zeros_like()));
     let bias = layer.bias.map(|b| {
         b.map(|b| {
-            let device = b.device();
-            let t = Tensor::<1>::from_data(
-                burn::tensor::TensorData::new(values.to_vec(), [values.len()]),
-                &device,
-            );
-            match b.is_require_grad() {
-                true => t.require_grad(),
-                false => t,
-            }
+            let data = burn::tensor::TensorData::new(values.to_vec(), [values.len()]);
+            keep_grad(&b, Tensor::from_data(data, &b.device()))
         })
     });
     Linear { weight, bias }
+}
+
+/// `new` as the value of a parameter that held `old`: taking gradients if
+/// `old` did (a parameter's new value set by hand, a loaded weight).
+pub(crate) fn keep_grad<const D: usize>(old: &Tensor<D>, new: Tensor<D>) -> Tensor<D> {
+    match old.is_require_grad() {
+        true => new.require_grad(),
+        false => new,
+    }
 }
 
 /// `activation(x @ weight + bias)`, one kernel on the CPU.
