@@ -515,11 +515,37 @@ fn broken_idx_files_are_explained() {
 fn bad_tables_are_explained() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // A column of words is categorical, but not when its every value
+    // differs (an identifier), and not with a likelihood for every value.
+    let mut ids = String::from("name,x\n");
+    for i in 0..30 {
+        ids.push_str(&format!("p{i},{}\n", i % 4));
+    }
+    std::fs::write(d.join("ids.csv"), ids).unwrap();
+    bad_input(
+        d,
+        &train_args("ids.csv", "run", &[]),
+        &[
+            "ids.csv",
+            "column 1 (name)",
+            "identifier",
+            "--drop-columns name",
+        ],
+    );
     std::fs::write(d.join("word.csv"), "a,b\n1,2\n3,four\n").unwrap();
     bad_input(
         d,
-        &train_args("word.csv", "run", &[]),
-        &["word.csv", "four", "line 3"],
+        &train_args("word.csv", "run", &["--likelihood", "bernoulli"]),
+        &["--likelihood", "per column"],
+    );
+    bad_input(
+        d,
+        &train_args("word.csv", "run", &["--column-types", "b=count"]),
+        &[
+            "--column-types",
+            "line 3, column 2 (b)",
+            "'four' is not a number",
+        ],
     );
     std::fs::write(d.join("ragged.csv"), "a,b\n1,2\n3,4,5\n").unwrap();
     bad_input(
@@ -527,12 +553,19 @@ fn bad_tables_are_explained() {
         &train_args("ragged.csv", "run", &[]),
         &["ragged.csv", "line 3"],
     );
+    // A run trained on complete numbers reads complete numbers.
+    std::fs::write(d.join("full.csv"), "a,b\n1,2\n3,4\n5,7\n2,2\n").unwrap();
     std::fs::write(d.join("nan.csv"), "a,b\n1,2\n3,NaN\n").unwrap();
+    ok(
+        d,
+        &train_args("full.csv", "numbers", &["--val-fraction", "0"]),
+    );
     bad_input(
         d,
-        &train_args("nan.csv", "run", &[]),
-        &["nan.csv", "missing value"],
+        &["eval", "--run", "numbers", "--data", "nan.csv"],
+        &["nan.csv", "missing value", "line 3, column 2 (b)"],
     );
+    std::fs::remove_dir_all(d.join("numbers")).unwrap();
     std::fs::write(d.join("inf.csv"), "a,b\n1,2\n3,inf\n").unwrap();
     bad_input(
         d,
@@ -2430,4 +2463,158 @@ fn the_mixture_prior_refuses_what_it_cannot_do() {
         bad_input(d, &train_args("digits", "run", &extra), needles);
         no_run_made(d);
     }
+}
+
+/// A small mixed table with holes: a category, a binary flag, a count and a
+/// real that depend on the category.
+fn mixed_table(rows: usize) -> String {
+    let mut csv = String::from("id,colour,flag,visits,height\n");
+    for i in 0..rows {
+        let (colour, base) = [("red", 10.0), ("green", 40.0), ("blue", 160.0)][i % 3];
+        let visits = (base * (1.0 + 0.3 * ((i * 7 % 11) as f64 / 11.0 - 0.5))).round();
+        let height = 1.5 + 0.1 * (i % 3) as f64 + 0.01 * (i % 5) as f64;
+        let colour = if i % 17 == 5 { "" } else { colour };
+        let flag = if i % 13 == 4 {
+            "NA".to_string()
+        } else {
+            (i % 3 == 0)
+                .to_string()
+                .replace("true", "1")
+                .replace("false", "0")
+        };
+        csv.push_str(&format!("row{i},{colour},{flag},{visits},{height}\n"));
+    }
+    csv
+}
+
+#[test]
+fn a_mixed_table_with_holes_trains_and_every_command_speaks_its_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("mixed.csv"), mixed_table(300)).unwrap();
+    let info = ok(d, &["info", "mixed.csv", "--drop-columns", "id"]);
+    for needle in [
+        "colour",
+        "categorical",
+        "flag",
+        "binary",
+        "visits",
+        "count",
+        "height",
+        "real",
+    ] {
+        assert!(info.contains(needle), "info lacks {needle}:\n{info}");
+    }
+    ok(
+        d,
+        &train_args(
+            "mixed.csv",
+            "run",
+            &["--drop-columns", "id", "--epochs", "150"],
+        ),
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run/config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["model"]["table"]["columns"][0]["kind"]["type"],
+        "categorical"
+    );
+
+    // Samples: the table's own columns, categories as their names, the flag
+    // 0 or 1, visits whole numbers, and each colour's visits near its own.
+    ok(
+        d,
+        &["sample", "--run", "run", "--n", "600", "--out", "s.csv"],
+    );
+    let sampled = std::fs::read_to_string(d.join("s.csv")).unwrap();
+    let mut lines = sampled.lines();
+    assert_eq!(lines.next().unwrap(), "colour,flag,visits,height");
+    let mut by_colour: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert!(["red", "green", "blue"].contains(&cells[0]), "{line}");
+        assert!(["0", "1"].contains(&cells[1]), "{line}");
+        let visits: f64 = cells[2].parse().unwrap();
+        assert!(visits >= 0.0 && visits.fract() == 0.0, "{line}");
+        let _: f64 = cells[3].parse().unwrap();
+        by_colour
+            .entry(cells[0].to_string())
+            .or_default()
+            .push(visits);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let (red, blue) = (
+        median(by_colour.get_mut("red").unwrap()),
+        median(by_colour.get_mut("blue").unwrap()),
+    );
+    assert!(
+        red < 25.0 && blue > 60.0,
+        "visits do not follow colour: red {red}, blue {blue}"
+    );
+
+    // Evaluation reports each column, and skips the missing cells.
+    let json: serde_json::Value =
+        serde_json::from_str(ok(d, &["eval", "--run", "run", "--json"]).trim()).unwrap();
+    assert!(json["neg_elbo"].as_f64().unwrap().is_finite(), "{json}");
+    let eval = ok(d, &["eval", "--run", "run"]);
+    assert!(eval.contains("colour") && eval.contains("visits"), "{eval}");
+
+    // Imputation fills the empty cells with type-correct values and keeps the rest.
+    ok(
+        d,
+        &[
+            "impute",
+            "--run",
+            "run",
+            "--data",
+            "mixed.csv",
+            "--out",
+            "filled.csv",
+        ],
+    );
+    let filled = std::fs::read_to_string(d.join("filled.csv")).unwrap();
+    let original = mixed_table(300);
+    for (f, o) in filled.lines().skip(1).zip(original.lines().skip(1)) {
+        let f: Vec<&str> = f.split(',').collect();
+        let o: Vec<&str> = o.split(',').skip(1).collect();
+        assert!(
+            ["red", "green", "blue"].contains(&f[0]) && ["0", "1"].contains(&f[1]),
+            "{f:?}"
+        );
+        for (fc, oc) in f.iter().zip(&o) {
+            if oc.is_empty() || *oc == "NA" {
+                continue;
+            }
+            match (fc.parse::<f64>(), oc.parse::<f64>()) {
+                (Ok(a), Ok(b)) => {
+                    assert!((a - b).abs() < 1e-6, "an observed cell changed: {a} {b}")
+                }
+                _ => assert_eq!(fc, oc, "an observed cell changed"),
+            }
+        }
+        assert_eq!(f[2], o[2], "observed visits are kept");
+    }
+
+    // The encoders and scorers read the table through the run's columns.
+    ok(d, &["encode", "--run", "run", "--out", "codes.csv"]);
+    ok(d, &["score", "--run", "run", "--data", "mixed.csv"]);
+    // A category the model never saw is named.
+    std::fs::write(
+        d.join("new.csv"),
+        "id,colour,flag,visits,height\nx,purple,1,10,1.5\n",
+    )
+    .unwrap();
+    bad_input(
+        d,
+        &["score", "--run", "run", "--data", "new.csv"],
+        &[
+            "new.csv",
+            "line 2, column 2 (colour)",
+            "'purple'",
+            "did not see in training",
+        ],
+    );
 }

@@ -27,9 +27,9 @@ use image::ImageEncoder;
 use npyz::WriterBuilder;
 use serde::Serialize;
 
-use crate::data::{DataKind, Dataset, Format, Scaler};
+use crate::data::{DataKind, Dataset, Format};
 use crate::error::{Error, Result};
-use crate::generate::{Samples, sample_prior, write_samples};
+use crate::generate::{Samples, Units, sample_prior, write_samples};
 use crate::io::write_atomic;
 use crate::model::Vae;
 
@@ -176,22 +176,21 @@ pub fn check_destination(path: &Path, format: AugmentFormat) -> Result<()> {
 /// [`Error::Setting`] when the destination does not suit the format
 /// ([`check_destination`]) or an image format is asked of a table;
 /// [`Error::Write`] when writing fails (nothing is left behind).
-pub fn write_augmented(
+pub fn write_augmented<'a>(
     path: &Path,
     format: AugmentFormat,
     samples: &Samples,
     kind: &DataKind,
-    scaler: Option<&Scaler>,
+    units: impl Into<Units<'a>>,
     class_names: Option<&[String]>,
 ) -> Result<()> {
     check_destination(path, format)?;
+    let units = units.into();
     let mut values = samples.values.clone();
-    if let Some(scaler) = scaler {
-        scaler.inverse(&mut values);
-    }
+    units.inverse(&mut values);
     let labels = samples.labels.as_deref();
     match format {
-        AugmentFormat::Csv => write_samples(path, samples, kind, scaler),
+        AugmentFormat::Csv => write_samples(path, samples, kind, units),
         AugmentFormat::Npy => write_npy(path, &values, kind, labels),
         AugmentFormat::Idx => in_new_folder(path, |dir| write_idx(dir, &values, kind, labels)),
         AugmentFormat::Images => {
@@ -217,11 +216,11 @@ pub fn write_augmented(
 /// Writes examples of the run's data (for instance the labelled subset a
 /// probe trained on) the way [`write_augmented`] writes drawn ones, so that a
 /// model can be trained on exactly them.
-pub fn write_dataset(
+pub fn write_dataset<'a>(
     path: &Path,
     format: AugmentFormat,
     data: &Dataset,
-    scaler: Option<&Scaler>,
+    units: impl Into<Units<'a>>,
     class_names: Option<&[String]>,
 ) -> Result<()> {
     let samples = Samples {
@@ -230,7 +229,7 @@ pub fn write_dataset(
         columns: 1,
         count: data.len(),
     };
-    write_augmented(path, format, &samples, data.kind(), scaler, class_names)
+    write_augmented(path, format, &samples, data.kind(), units, class_names)
 }
 
 /// Fills a temporary folder beside `path`, then renames it to `path`; on an
@@ -547,7 +546,7 @@ mod tests {
         };
         let train =
             crate::data::Dataset::new(vec![100.0, 0.0, 300.0, 1.0], kind.clone(), None).unwrap();
-        let scaler = Scaler::fit(ScalerKind::MinMax, &train).unwrap();
+        let scaler = crate::data::Scaler::fit(ScalerKind::MinMax, &train).unwrap();
         let s = samples(vec![0.0, 0.0, 0.5, 1.0, 1.0, 0.5], Some(vec![1, 0, 1]), 2);
         let dir = tempfile::tempdir().unwrap();
         let want = [100.0, 0.0, 200.0, 1.0, 300.0, 0.5];

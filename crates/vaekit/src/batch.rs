@@ -56,7 +56,10 @@ pub fn model_input(
     rng: Option<&mut Rng>,
     device: &Device,
 ) -> Tensor<2> {
-    let x = batch_tensor(data, indices, rng, device);
+    let mut x = batch_tensor(data, indices, rng, device);
+    if model.takes_observed() {
+        x = Tensor::cat(vec![x, observed_tensor(data, indices, device)], 1);
+    }
     match (model.classes(), data.labels()) {
         (Some(classes), Some(labels)) => {
             let chosen: Vec<u32> = indices.iter().map(|&i| labels[i]).collect();
@@ -64,6 +67,28 @@ pub fn model_input(
         }
         _ => x,
     }
+}
+
+/// The observed mask of rows `indices` of `data`: 1 for an observed value,
+/// 0 for a missing cell's.
+///
+/// # Shapes
+/// - returns `[indices.len(), data.dim()]`
+pub fn observed_tensor(data: &Dataset, indices: &[usize], device: &Device) -> Tensor<2> {
+    let dim = data.dim();
+    let mut values = vec![1.0f32; indices.len() * dim];
+    if data.missing().is_some() {
+        for (k, &i) in indices.iter().enumerate() {
+            if let Some(m) = data.missing_row(i) {
+                for (v, &gone) in values[k * dim..(k + 1) * dim].iter_mut().zip(m) {
+                    if gone {
+                        *v = 0.0;
+                    }
+                }
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(values, [indices.len(), dim]), device)
 }
 
 /// One-hot rows of `labels` (a label >= `classes` gives a row of zeros).

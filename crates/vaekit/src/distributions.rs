@@ -124,6 +124,26 @@ pub enum Likelihood {
     /// Independent Poisson per value, for counts; the decoder gives log-rates.
     /// Needs non-negative integers, unscaled.
     Poisson,
+    /// Negative binomial per value, for counts whose spread exceeds their
+    /// mean; the decoder gives log-means and the dispersion r is learned per
+    /// value (it shares the Gaussian's per-value parameter and floor).
+    NegativeBinomial,
+    /// One category per block of one-hot values; the decoder gives a logit
+    /// per category.
+    Categorical,
+}
+
+impl Likelihood {
+    /// The likelihood's name, as `vaekit info` shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Likelihood::Bernoulli => "bernoulli",
+            Likelihood::Gaussian { .. } => "gaussian",
+            Likelihood::Poisson => "poisson",
+            Likelihood::NegativeBinomial => "negative binomial",
+            Likelihood::Categorical => "categorical",
+        }
+    }
 }
 
 /// How the Gaussian likelihood's variance is shared.
@@ -198,7 +218,42 @@ pub fn poisson_nll_per_value(log_rate: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
     log_rate.clone().exp() - x.clone() * log_rate + log_factorial(x)
 }
 
-/// log x! = log Gamma(x + 1) of every value (x >= 0), from Stirling's
+/// -log NegBin(x; mean = exp(log_mean), dispersion r = exp(log_r)) of every
+/// value: log Gamma(r) + log x! - log Gamma(x + r) - r log(r / (r + mean))
+/// minus x log(mean / (r + mean)), with log(r + mean) as a stable log-sum-exp.
+/// Its variance is mean + mean^2 / r, so a small r fits a spread-out count.
+///
+/// # Shapes
+/// - `log_mean`, `x`: `[batch, dim]`; `log_r`: `[1, dim]` or `[1, 1]`; returns `[batch, dim]`
+pub fn negative_binomial_nll_per_value(
+    log_mean: Tensor<2>,
+    log_r: Tensor<2>,
+    x: Tensor<2>,
+) -> Tensor<2> {
+    let [batch, dim] = log_mean.dims();
+    let log_r = log_r.expand([batch, dim]);
+    let r = log_r.clone().exp();
+    let high = log_mean.clone().max_pair(log_r.clone());
+    let gap = (log_mean.clone() - log_r.clone()).abs().neg();
+    let log_sum = high + gap.exp().log1p();
+    // log Gamma(y) = log (y - 1)! for y > 0 (see `log_factorial`).
+    log_factorial(r.clone().sub_scalar(1.0)) + log_factorial(x.clone())
+        - log_factorial((x.clone() + r.clone()).sub_scalar(1.0))
+        - r * (log_r - log_sum.clone())
+        - x * (log_mean - log_sum)
+}
+
+/// -log Categorical(k; softmax(logits)) of one-hot rows `x`, spread over
+/// the values: the category's value holds its -log probability, the others
+/// 0, so a row's sum is the block's -log p.
+///
+/// # Shapes
+/// - `logits`, `x`: `[batch, categories]`; returns `[batch, categories]`
+pub fn categorical_nll_per_value(logits: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
+    (activation::log_softmax(logits, 1) * x).neg()
+}
+
+/// log x! = log Gamma(x + 1) of every value (x > -1), from Stirling's
 /// series at y + 3, brought down to y = x + 1 by
 /// log Gamma(y) = log Gamma(y + 3) - log (y (y + 1) (y + 2)): within 1e-7
 /// of the exact value at every x >= 0 in f64 (f32 rounding dominates), in

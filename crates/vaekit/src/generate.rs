@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 use rand::RngExt;
 
 use crate::batch::{check_width, model_device, model_input, noise, one_hot};
-use crate::data::{DataKind, Dataset, Scaler};
+use crate::data::{DataKind, Dataset, Scaler, TableColumns};
 use crate::error::{Error, Result};
 use crate::io::write_atomic_with;
 use crate::model::Vae;
@@ -31,10 +31,59 @@ fn to_values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap_or_default()
 }
 
+/// How a table's model values become a CSV's cells: the scaler undone, then
+/// typed columns written as their cells (categories as their names, counts
+/// as whole numbers).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Units<'a> {
+    /// The run's fitted scaler.
+    pub scaler: Option<&'a Scaler>,
+    /// The run's typed columns.
+    pub columns: Option<&'a TableColumns>,
+}
+
+impl<'a> From<Option<&'a Scaler>> for Units<'a> {
+    fn from(scaler: Option<&'a Scaler>) -> Units<'a> {
+        Units {
+            scaler,
+            columns: None,
+        }
+    }
+}
+
+impl Units<'_> {
+    /// The values in the data's units, in place.
+    pub fn inverse(&self, values: &mut [f32]) {
+        if let Some(scaler) = self.scaler {
+            scaler.inverse(values);
+        }
+    }
+
+    /// The header of a table's values and each row's cells (values in the
+    /// data's units already).
+    fn cells(&self, kind: &DataKind, values: &[f32]) -> (Vec<String>, Vec<Vec<String>>) {
+        let dim = kind.dim().max(1);
+        match self.columns {
+            Some(c) => (
+                c.names(),
+                values.chunks(dim).map(|row| c.decode_row(row)).collect(),
+            ),
+            None => (
+                column_names(kind),
+                values
+                    .chunks(dim)
+                    .map(|row| row.iter().map(f32::to_string).collect())
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// Samples from the model, and how a picture of them is laid out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Samples {
-    /// Row-major `[n, input_dim]` means of p(x|z).
+    /// Row-major `[n, input_dim]` means of p(x|z) (draws from it for typed
+    /// table columns, whose means are no row of the table).
     pub values: Vec<f32>,
     /// The class each sample was drawn for (conditional models).
     pub labels: Option<Vec<u32>>,
@@ -94,7 +143,16 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
         (Some(labels), Some(classes)) => Some(one_hot(labels, classes, &device)),
         _ => None,
     };
-    let values = to_values(model.likelihood_mean(model.decode(model.decoder_input(z, y))));
+    let raw = model.decode(model.decoder_input(z, y));
+    // A typed table's synthetic rows are drawn from p(x|z): categories by
+    // their probabilities (not the likeliest, which would never write a
+    // rare one), counts as counts.
+    let values = match model.takes_observed() {
+        true => model
+            .observation()
+            .sample(raw, model.observation_logvar().as_ref(), &mut rng),
+        false => to_values(model.likelihood_mean(raw)),
+    };
     let columns = match (&labels, class) {
         (Some(_), None) => n,
         _ => grid_columns(count),
@@ -182,31 +240,31 @@ fn column_names(kind: &DataKind) -> Vec<String> {
 
 /// Writes generated examples: a grid PNG for images, or a CSV (tables in their
 /// original units through the run's scaler).
-pub fn write_examples(
+pub fn write_examples<'a>(
     path: &Path,
     values: &[f32],
     kind: &DataKind,
-    scaler: Option<&Scaler>,
+    units: impl Into<Units<'a>>,
 ) -> Result<()> {
     let n = values.len() / kind.dim().max(1);
-    write_output(path, kind, scaler, &[("", values)], None, |shape| {
+    write_output(path, kind, units.into(), &[("", values)], None, |shape| {
         image_grid(values, shape, grid_columns(n))
     })
 }
 
 /// Writes samples: a grid (one row per class for a conditional model's
 /// per-class samples) or a CSV with a `label` column when they have labels.
-pub fn write_samples(
+pub fn write_samples<'a>(
     path: &Path,
     samples: &Samples,
     kind: &DataKind,
-    scaler: Option<&Scaler>,
+    units: impl Into<Units<'a>>,
 ) -> Result<()> {
     let labels = samples.labels.as_deref();
     write_output(
         path,
         kind,
-        scaler,
+        units.into(),
         &[("", &samples.values)],
         labels,
         |shape| image_grid(&samples.values, shape, samples.columns),
@@ -215,18 +273,18 @@ pub fn write_samples(
 
 /// Writes originals beside their reconstructions: a grid of pairs for images,
 /// or a CSV with `original_*` and `reconstruction_*` columns for tables.
-pub fn write_comparison(
+pub fn write_comparison<'a>(
     path: &Path,
     originals: &[f32],
     reconstructions: &[f32],
     kind: &DataKind,
-    scaler: Option<&Scaler>,
+    units: impl Into<Units<'a>>,
 ) -> Result<()> {
     let blocks = [
         ("original_", originals),
         ("reconstruction_", reconstructions),
     ];
-    write_output(path, kind, scaler, &blocks, None, |shape| {
+    write_output(path, kind, units.into(), &blocks, None, |shape| {
         comparison_grid(originals, reconstructions, shape, 8)
     })
 }
@@ -236,7 +294,7 @@ pub fn write_comparison(
 fn write_output(
     path: &Path,
     kind: &DataKind,
-    scaler: Option<&Scaler>,
+    units: Units<'_>,
     blocks: &[(&str, &[f32])],
     labels: Option<&[u32]>,
     grid: impl FnOnce(ImageShape) -> Result<image::RgbImage>,
@@ -244,52 +302,32 @@ fn write_output(
     match (output_kind(path, kind)?, image_shape(kind)) {
         (OutputKind::Png, Some(shape)) => save_png(path, &grid(shape)?),
         _ => {
-            let names = column_names(kind);
-            let mut header: Vec<String> = blocks
-                .iter()
-                .flat_map(|(prefix, _)| names.iter().map(move |c| format!("{prefix}{c}")))
-                .collect();
-            let mut values: Vec<Vec<f32>> = blocks
-                .iter()
-                .map(|(_, values)| {
-                    let mut values = values.to_vec();
-                    if let Some(scaler) = scaler {
-                        scaler.inverse(&mut values);
-                    }
-                    values
-                })
-                .collect();
+            let mut header: Vec<String> = Vec::new();
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for (prefix, values) in blocks {
+                let mut values = values.to_vec();
+                units.inverse(&mut values);
+                let (names, cells) = units.cells(kind, &values);
+                header.extend(names.iter().map(|c| format!("{prefix}{c}")));
+                rows.resize_with(rows.len().max(cells.len()), Vec::new);
+                for (row, cells) in rows.iter_mut().zip(cells) {
+                    row.extend(cells);
+                }
+            }
             if let Some(labels) = labels {
                 header.push("label".into());
-                values.push(labels.iter().map(|&l| l as f32).collect());
+                for (row, label) in rows.iter_mut().zip(labels) {
+                    row.push(label.to_string());
+                }
             }
-            let rows = blocks
-                .first()
-                .map_or(0, |(_, b)| b.len() / names.len().max(1));
-            let refs: Vec<&[f32]> = values.iter().map(Vec::as_slice).collect();
-            write_rows_csv(path, &header, &refs, rows)
+            write_atomic_with(path, |w| {
+                let mut out = csv::Writer::from_writer(w);
+                out.write_record(&header)?;
+                for row in &rows {
+                    out.write_record(row)?;
+                }
+                out.flush()
+            })
         }
     }
-}
-
-/// Writes a CSV of `rows` rows whose columns are those of `blocks` side by side.
-fn write_rows_csv(path: &Path, header: &[String], blocks: &[&[f32]], rows: usize) -> Result<()> {
-    let widths: Vec<usize> = blocks.iter().map(|b| b.len() / rows.max(1)).collect();
-    write_atomic_with(path, |w| {
-        let mut out = csv::Writer::from_writer(w);
-        out.write_record(header)?;
-        for r in 0..rows {
-            let record: Vec<String> = blocks
-                .iter()
-                .zip(&widths)
-                .flat_map(|(block, &width)| {
-                    block[r * width..(r + 1) * width]
-                        .iter()
-                        .map(|v| v.to_string())
-                })
-                .collect();
-            out.write_record(&record)?;
-        }
-        out.flush()
-    })
 }

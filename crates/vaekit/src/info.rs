@@ -111,7 +111,10 @@ pub fn inspect(target: &str, options: &LoadOptions) -> Result<Info> {
         spec: source.spec,
         format: source.format,
         kind: source.train.kind().clone(),
-        schema: crate::data::schema::Schema::inferred(&source.train),
+        schema: match &source.columns {
+            Some(columns) => columns.schema(),
+            None => crate::data::schema::Schema::inferred(&source.train),
+        },
         splits,
         class_names: source.class_names,
     }))
@@ -175,7 +178,7 @@ impl fmt::Display for Info {
                 )?;
                 writeln!(
                     f,
-                    "model:    {} {} {:?}, latent {}, {} likelihood, binarize {}",
+                    "model:    {} {} {:?}, latent {}, {}, binarize {}",
                     s.model.map(|m| m.to_string()).unwrap_or_default(),
                     s.arch.map(|m| m.to_string()).unwrap_or_default(),
                     match s.arch {
@@ -184,7 +187,13 @@ impl fmt::Display for Info {
                     }
                     .unwrap_or_default(),
                     s.latent.unwrap_or(0),
-                    s.likelihood.map(|l| l.to_string()).unwrap_or_default(),
+                    match &c.model.table {
+                        Some(_) => "a likelihood per column".to_string(),
+                        None => format!(
+                            "{} likelihood",
+                            s.likelihood.map(|l| l.to_string()).unwrap_or_default()
+                        ),
+                    },
                     s.binarize.unwrap_or_default()
                 )?;
                 match c.model.prior {
@@ -197,6 +206,23 @@ impl fmt::Display for Info {
                         s.pretraining()
                     )?,
                     crate::model::prior::Prior::Standard => {}
+                }
+                if let Some(table) = &c.model.table {
+                    let columns: Vec<String> = table
+                        .schema()
+                        .blocks
+                        .iter()
+                        .zip(c.model.observation_model().blocks())
+                        .map(|(b, o)| {
+                            format!(
+                                "{} ({}, {})",
+                                b.name,
+                                b.values.as_str(),
+                                o.likelihood.name()
+                            )
+                        })
+                        .collect();
+                    writeln!(f, "columns:  {}", columns.join(", "))?;
                 }
                 if c.model.batch_norm {
                     writeln!(f, "          batch normalization in the hidden layers")?;

@@ -99,6 +99,7 @@ pub mod run;
 pub mod score;
 pub mod settings;
 pub mod stats;
+pub mod synthetic;
 pub mod train;
 
 pub use burn;

@@ -21,7 +21,7 @@ use burn::tensor::{Device, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::data::prepare::{PreparedData, prepare, preprocess};
-use crate::data::{DataKind, Format, LoadOptions, Scaler, Source, load};
+use crate::data::{DataKind, Format, LoadOptions, Scaler, Source, TableReading, load};
 use crate::error::{Error, Result};
 use crate::io::{read_file, write_atomic};
 use crate::model::weights::{from_safetensors, load_named, named_tensors, to_safetensors};
@@ -186,13 +186,7 @@ impl Run {
     /// refitted) when `other` is given.
     pub fn prepare_data(&self, other: Option<(&str, &LoadOptions)>) -> Result<PreparedData> {
         let settings = &self.config.settings;
-        let source = match other {
-            None => {
-                let spec = settings.data.as_deref().unwrap_or("digits");
-                load(spec, &settings.load_options())?
-            }
-            Some((spec, options)) => load(spec, options)?,
-        };
+        let source = self.load_source(other)?;
         self.check_kind(&source)?;
         let mut p = settings.preprocessing();
         if other.is_some() {
@@ -206,14 +200,7 @@ impl Run {
     /// training file's rows, then the test file's, through the run's
     /// preprocessing, with nothing held out.
     pub fn input_rows(&self, other: Option<(&str, &LoadOptions)>) -> Result<crate::data::Dataset> {
-        let settings = &self.config.settings;
-        let source = match other {
-            None => load(
-                settings.data.as_deref().unwrap_or("digits"),
-                &settings.load_options(),
-            )?,
-            Some((spec, options)) => load(spec, options)?,
-        };
+        let source = self.load_source(other)?;
         self.check_kind(&source)?;
         let mut rows = source.train;
         if let Some(test) = &source.test {
@@ -221,6 +208,41 @@ impl Run {
         }
         self.preprocess(&mut rows, &source.spec)?;
         Ok(rows)
+    }
+
+    /// The run's source (or `other`) read as the run reads tables: through
+    /// its typed columns, or as numbers alone.
+    pub fn load_source(&self, other: Option<(&str, &LoadOptions)>) -> Result<Source> {
+        let settings = &self.config.settings;
+        let (spec, mut options) = match other {
+            None => (
+                settings.data.as_deref().unwrap_or("digits"),
+                settings.load_options(),
+            ),
+            Some((spec, options)) => (spec, options.clone()),
+        };
+        options.reading = self.table_reading();
+        // The run's columns decide the types; the options' own choices
+        // are for fitting new ones.
+        options.columns.column_types = None;
+        options.columns.drop_columns.clear();
+        load(spec, &options)
+    }
+
+    /// How the run's outputs are written in the data's units.
+    pub fn units(&self) -> crate::generate::Units<'_> {
+        crate::generate::Units {
+            scaler: self.scaler.as_ref(),
+            columns: self.config.model.table.as_ref(),
+        }
+    }
+
+    /// How the run reads a table's cells.
+    pub fn table_reading(&self) -> TableReading {
+        match &self.config.model.table {
+            Some(t) => TableReading::Typed(t.clone()),
+            None => TableReading::Numbers,
+        }
     }
 
     /// Puts one extra dataset through the run's preprocessing.

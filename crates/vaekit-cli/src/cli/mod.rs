@@ -243,6 +243,15 @@ pub struct DataArgs {
     /// Resize the images of an image folder to HxW, such as 28x28.
     #[arg(long, value_name = "HxW", value_parser = parse_image_size)]
     pub image_size: Option<[usize; 2]>,
+    /// CSV column types, overriding the inferred ones: name=TYPE,... with TYPE real, count, binary or categorical; `auto` types every column of a table of numbers too; or a file of name=TYPE lines.
+    #[arg(long, value_name = "NAME=TYPE,...|auto|FILE")]
+    pub column_types: Option<String>,
+    /// CSV columns to leave out, by name (an ID column, say).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub drop_columns: Option<Vec<String>>,
+    /// CSV cells that mean "missing", replacing the default empty, NA, N/A, NaN, null, none and ?.
+    #[arg(long, value_name = "MARK,...", value_delimiter = ',')]
+    pub missing_values: Option<Vec<String>>,
 }
 
 impl DataArgs {
@@ -253,6 +262,9 @@ impl DataArgs {
             labels: self.labels.clone(),
             label_column: self.label_column.clone(),
             image_size: self.image_size,
+            column_types: self.column_types.clone(),
+            drop_columns: self.drop_columns.clone(),
+            missing_values: self.missing_values.clone(),
             ..TrainSettings::default()
         }
     }
@@ -310,6 +322,12 @@ pub struct EvalArgs {
     /// Evaluate only the first N examples of the split (quick checks).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Judge this synthetic table (CSV) against the real rows (the run's training file, or --data) as SDMetrics does: column shapes, pair trends, quality, distance to the closest record.
+    #[arg(long, value_name = "FILE")]
+    pub synthetic: Option<PathBuf>,
+    /// With --synthetic: real rows held out of training (CSV), whose distance to the training rows is the privacy baseline.
+    #[arg(long, value_name = "FILE", requires = "synthetic")]
+    pub holdout: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,7 @@ pub fn run(args: &AugmentArgs, device: Device) -> Result<()> {
         format,
         &samples,
         &run.config.model.input,
-        run.scaler.as_ref(),
+        run.units(),
         run.config.data.class_names.as_deref(),
     )?;
     let what = if samples.labels.is_some() {

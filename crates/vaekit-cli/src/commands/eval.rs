@@ -8,6 +8,9 @@ use crate::cli::EvalArgs;
 use crate::progress::counter;
 
 pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
+    if let Some(synthetic) = &args.synthetic {
+        return judge_synthetic(args, synthetic);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let other = args.data.other();
     let data = run.prepare_data(other.as_ref().map(|(s, o)| (s.as_str(), o)))?;
@@ -93,5 +96,44 @@ pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
     say(format!(
         "scored in {:.3} s ({:.0} examples/s)",
         report.seconds, report.examples_per_second
+    ))
+}
+
+/// `eval --synthetic`: a synthetic table's scores against the real rows.
+fn judge_synthetic(args: &EvalArgs, synthetic: &std::path::Path) -> Result<()> {
+    let run = vaekit::run::Run::open(&args.run.run)?;
+    let other = args.data.other();
+    let report = vaekit::synthetic::judge_files(
+        &run,
+        other.as_ref().map(|(s, o)| (s.as_str(), o)),
+        synthetic,
+        args.holdout.as_deref(),
+    )?;
+    if args.json {
+        return say(serde_json::to_value(&report)?);
+    }
+    say(format!(
+        "{} synthetic rows against {} real rows (SDMetrics' definitions)",
+        report.synthetic_rows, report.real_rows
+    ))?;
+    say(format!("quality             {:.4}", report.quality))?;
+    say(format!("column shapes       {:.4}", report.column_shapes))?;
+    for s in &report.shapes {
+        say(format!("  {:<18} {:.4}  {}", s.column, s.score, s.metric))?;
+    }
+    say(format!(
+        "column pair trends  {:.4} (over {} pairs)",
+        report.column_pair_trends,
+        report.pairs.len()
+    ))?;
+    let c = &report.closest_records;
+    say(format!(
+        "closest real record median distance {:.4} over {} synthetic rows ({:.1} % exact copies){}",
+        c.synthetic_median,
+        c.rows,
+        100.0 * c.exact_copies,
+        c.holdout_median
+            .map(|h| format!("; held-out real rows: {h:.4}"))
+            .unwrap_or_default()
     ))
 }

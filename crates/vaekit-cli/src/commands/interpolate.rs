@@ -26,14 +26,7 @@ pub fn run(args: &InterpolateArgs, device: Device) -> Result<()> {
         args.path,
         args.class,
     )?;
-    write_interpolation(
-        &path,
-        kind,
-        run.scaler.as_ref(),
-        &args.out,
-        gif,
-        args.originals,
-    )?;
+    write_interpolation(&path, kind, run.units(), &args.out, gif, args.originals)?;
     say(format!(
         "wrote the {} path of {} steps to {}",
         args.path,

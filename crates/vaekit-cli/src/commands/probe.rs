@@ -23,7 +23,7 @@ pub fn run(args: &ProbeArgs, device: Device) -> Result<()> {
             path,
             format,
             &train,
-            run.scaler.as_ref(),
+            run.units(),
             data.class_names.as_deref(),
         )?;
     }

@@ -16,7 +16,7 @@ pub fn run(args: &ReconstructArgs, device: Device) -> Result<()> {
         &originals,
         &recons,
         &run.config.model.input,
-        run.scaler.as_ref(),
+        run.units(),
     )?;
     let n = originals.len() / model.input_dim().max(1);
     say(format!(

@@ -8,12 +8,7 @@ use crate::cli::SampleArgs;
 pub fn run(args: &SampleArgs, device: Device) -> Result<()> {
     let (run, model) = open_run(&args.run, &device)?;
     let samples = sample_prior(&model, args.n, args.seed, args.class)?;
-    write_samples(
-        &args.out,
-        &samples,
-        &run.config.model.input,
-        run.scaler.as_ref(),
-    )?;
+    write_samples(&args.out, &samples, &run.config.model.input, run.units())?;
     say(format!(
         "wrote {} samples to {}",
         samples.count,

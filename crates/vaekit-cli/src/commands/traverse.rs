@@ -28,12 +28,7 @@ pub fn run(args: &TraverseArgs, device: Device) -> Result<()> {
         args.steps,
         args.class,
     )?;
-    write_traversal(
-        &args.out,
-        &traversal,
-        &run.config.model.input,
-        run.scaler.as_ref(),
-    )?;
+    write_traversal(&args.out, &traversal, &run.config.model.input, run.units())?;
     say(format!(
         "wrote the traversal of {} dimensions to {} (KL measured on {what})",
         traversal.dims.len(),

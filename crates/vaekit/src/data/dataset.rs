@@ -18,6 +18,9 @@ pub struct Dataset {
     values: Vec<f32>,
     kind: DataKind,
     labels: Option<Vec<u32>>,
+    /// One flag per value, `true` where the cell was missing (its value is
+    /// a placeholder): tables with holes only.
+    missing: Option<Vec<bool>>,
 }
 
 impl Dataset {
@@ -74,7 +77,39 @@ impl Dataset {
             values,
             kind,
             labels,
+            missing: None,
         })
+    }
+
+    /// The same rows with `missing` marking the values that were missing
+    /// cells (None or no flag set: a complete table).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when there is not one flag per value.
+    pub fn with_missing(mut self, missing: Option<Vec<bool>>) -> Result<Dataset> {
+        if let Some(m) = &missing
+            && m.len() != self.values.len()
+        {
+            return Err(Error::Data(format!(
+                "{} missing-cell flags for {} values; there must be one per value",
+                m.len(),
+                self.values.len()
+            )));
+        }
+        self.missing = missing.filter(|m| m.contains(&true));
+        Ok(self)
+    }
+
+    /// Per value, `true` where the cell was missing (None when none was).
+    pub fn missing(&self) -> Option<&[bool]> {
+        self.missing.as_deref()
+    }
+
+    /// The missing-cell flags of example `i` (None for a complete table).
+    pub fn missing_row(&self, i: usize) -> Option<&[bool]> {
+        let dim = self.dim();
+        self.missing.as_ref().map(|m| &m[i * dim..(i + 1) * dim])
     }
 
     /// Number of examples.
@@ -138,10 +173,18 @@ impl Dataset {
             .labels
             .as_ref()
             .map(|labels| indices.iter().map(|&i| labels[i]).collect());
+        let missing = self.missing.as_ref().map(|m| {
+            let mut out = Vec::with_capacity(indices.len().saturating_mul(dim));
+            for &i in indices {
+                out.extend_from_slice(&m[i * dim..(i + 1) * dim]);
+            }
+            out
+        });
         Dataset {
             values,
             kind: self.kind.clone(),
             labels,
+            missing: missing.filter(|m| m.contains(&true)),
         }
     }
 
@@ -165,6 +208,9 @@ impl Dataset {
                 if let Some(labels) = self.labels.as_mut() {
                     labels[kept] = labels[row];
                 }
+                if let Some(m) = self.missing.as_mut() {
+                    m.copy_within(row * dim..(row + 1) * dim, kept * dim);
+                }
             }
             kept += 1;
         }
@@ -173,6 +219,10 @@ impl Dataset {
         if let Some(labels) = self.labels.as_mut() {
             labels.truncate(kept);
         }
+        if let Some(m) = self.missing.as_mut() {
+            m.truncate(kept * dim);
+        }
+        self.missing = self.missing.take().filter(|m| m.contains(&true));
         (self, held)
     }
 
@@ -192,10 +242,21 @@ impl Dataset {
             (Some(a), Some(b)) => Some(a.iter().chain(b).copied().collect()),
             _ => None,
         };
+        let missing = match (&self.missing, &other.missing) {
+            (None, None) => None,
+            (a, b) => {
+                let flags =
+                    |m: &Option<Vec<bool>>, n: usize| m.clone().unwrap_or_else(|| vec![false; n]);
+                let mut m = flags(a, self.values.len());
+                m.extend(flags(b, other.values.len()));
+                Some(m)
+            }
+        };
         Ok(Dataset {
             values,
             kind: self.kind.clone(),
             labels,
+            missing,
         })
     }
 
@@ -231,6 +292,17 @@ impl Dataset {
         for v in pairs.remainder() {
             hash.word(u64::from(v.to_bits()));
         }
+        if let Some(m) = &self.missing {
+            hash.write(&[2]);
+            for chunk in m.chunks(64) {
+                hash.word(
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |w, (i, &b)| w | (u64::from(b) << i)),
+                );
+            }
+        }
         match &self.labels {
             None => hash.write(&[0]),
             Some(labels) => {
@@ -254,7 +326,8 @@ impl Dataset {
 
     /// Replaces the labels, checking the count (and everything else) again.
     pub(crate) fn with_labels(self, labels: Option<Vec<u32>>) -> Result<Dataset> {
-        Dataset::new(self.values, self.kind, labels)
+        let missing = self.missing;
+        Dataset::new(self.values, self.kind, labels)?.with_missing(missing)
     }
 }
 

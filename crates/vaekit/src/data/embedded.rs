@@ -28,7 +28,13 @@ pub(crate) const DIGITS_TRAIN_ROWS: usize = 1_500;
 pub(crate) fn load_digits() -> Result<(Dataset, Dataset)> {
     let name = Path::new("<embedded digits.csv.gz>");
     let csv = gunzip(name, DIGITS_CSV_GZ)?;
-    let table = table::parse_csv(name, &csv, b',', Some("64"), table::MissingCells::Refuse)?;
+    let table = table::parse_csv(
+        name,
+        &csv,
+        b',',
+        Some("64"),
+        table::Cells::Numbers(table::MissingCells::Refuse),
+    )?;
     let data = table.dataset;
     if data.len() != DIGITS_ROWS || data.dim() != 64 {
         return Err(Error::format(

@@ -27,6 +27,7 @@
 //!   magic numbers), then the extension; a file that matches nothing is an
 //!   error asking for `--format` rather than a guess.
 
+pub mod columns;
 mod dataset;
 mod embedded;
 mod idx;
@@ -49,6 +50,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 
+pub use columns::{ColumnOptions, TableColumns};
 pub use dataset::Dataset;
 pub use scaler::{Scaler, ScalerKind};
 pub use table::{MISSING_PLACEHOLDER, load_with_missing};
@@ -201,6 +203,26 @@ pub struct LoadOptions {
     pub label_column: Option<String>,
     /// Image folders only: resize every image to `[height, width]`.
     pub image_size: Option<[usize; 2]>,
+    /// CSV only: column types, dropped columns, missing-value markers.
+    #[serde(default)]
+    pub columns: ColumnOptions,
+    /// CSV only: how the cells are read (a run's own reading when it
+    /// reads another file).
+    #[serde(skip)]
+    pub reading: TableReading,
+}
+
+/// How a CSV table's cells are read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum TableReading {
+    /// Numbers alone when every cell is one (and no column option asks for
+    /// types); typed columns fitted on the file otherwise.
+    #[default]
+    Auto,
+    /// Numbers alone: a run trained on a table of numbers.
+    Numbers,
+    /// With a run's typed columns.
+    Typed(TableColumns),
 }
 
 /// A loaded data source.
@@ -218,6 +240,8 @@ pub struct Source {
     /// Label `i` is `class_names[i]` where the names are known (CSV class
     /// names, image class folders).
     pub class_names: Option<Vec<String>>,
+    /// The typed columns of a table read through them (see [`columns`]).
+    pub columns: Option<TableColumns>,
 }
 
 /// Largest height or width accepted for `--image-size`.
@@ -256,6 +280,7 @@ pub fn load(spec: &str, options: &LoadOptions) -> Result<Source> {
         train,
         test,
         class_names,
+        columns: None,
     };
 
     let digits_forced = options.format == Some(Format::Digits);
@@ -327,14 +352,21 @@ pub fn load(spec: &str, options: &LoadOptions) -> Result<Source> {
                 (attach_labels(path, data, options)?, None)
             }
             Format::Csv => {
+                let cells = match &options.reading {
+                    TableReading::Auto => table::Cells::Auto(&options.columns),
+                    TableReading::Numbers => table::Cells::Numbers(table::MissingCells::Refuse),
+                    TableReading::Typed(t) => table::Cells::Typed(t),
+                };
                 let t = table::parse_csv(
                     path,
                     &bytes,
                     table::delimiter_for(path, &bytes),
                     options.label_column.as_deref(),
-                    table::MissingCells::Refuse,
+                    cells,
                 )?;
-                (t.dataset, t.class_names)
+                let mut s = source(format, t.dataset, None, t.class_names);
+                s.columns = t.columns;
+                return Ok(s);
             }
             Format::Digits | Format::IdxDir | Format::Images => {
                 return Err(Error::setting(
@@ -361,6 +393,14 @@ fn check_options(format: Format, options: &LoadOptions) -> Result<()> {
         return Err(Error::setting(
             "--label-column",
             format!("a label column only applies to CSV tables (format csv), not to {format} data"),
+        ));
+    }
+    if options.columns != ColumnOptions::default() && format != Format::Csv {
+        return Err(Error::setting(
+            "--column-types",
+            format!(
+                "column types, --drop-columns and --missing-values only apply to CSV tables (format csv), not to {format} data"
+            ),
         ));
     }
     if options.image_size.is_some() && format != Format::Images {

@@ -189,7 +189,11 @@ pub fn prepare(source: Source, p: &Preprocessing, scaler: Option<Scaler>) -> Res
         (false, _) => None,
         (true, Some(s)) => Some(s),
         (true, None) if p.scaler == ScalerKind::None => None,
-        (true, None) => Some(Scaler::fit(p.scaler, &train)?),
+        (true, None) => {
+            // Typed columns scale only their reals.
+            let selected = source.columns.as_ref().map(|c| c.scaled_values());
+            Some(Scaler::fit_columns(p.scaler, &train, selected.as_deref())?)
+        }
     };
     for dataset in std::iter::once(&mut train)
         .chain(val.iter_mut())
@@ -311,6 +315,7 @@ mod tests {
             train,
             test,
             class_names: None,
+            columns: None,
         }
     }
 

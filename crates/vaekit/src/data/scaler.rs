@@ -99,6 +99,22 @@ impl Scaler {
     ///
     /// [`Error::Data`] when `data` has no rows.
     pub fn fit(kind: ScalerKind, data: &Dataset) -> Result<Scaler> {
+        Self::fit_columns(kind, data, None)
+    }
+
+    /// Fits a scaler of `kind` on the observed cells of `data` (its missing
+    /// cells, see [`Dataset::missing`], are left out), scaling only the
+    /// columns `selected` marks when given: the others, and columns with no
+    /// observed cell, keep their values (offset 0, spread 1).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Data`] when `data` has no rows.
+    pub fn fit_columns(
+        kind: ScalerKind,
+        data: &Dataset,
+        selected: Option<&[bool]>,
+    ) -> Result<Scaler> {
         if data.is_empty() {
             return Err(Error::Data(
                 "cannot fit a scaler on an empty data set; the training split needs at least one row"
@@ -106,44 +122,60 @@ impl Scaler {
             ));
         }
         let dim = data.dim();
-        let rows = data.values().chunks_exact(dim);
+        let chosen = |c: usize| selected.is_none_or(|s| s.get(c).copied().unwrap_or(false));
+        let observed = |i: usize| data.missing().is_none_or(|m| !m[i]);
+        // Per column, over the observed cells: count, min, max, mean, then
+        // the squares about the mean (two passes in f64).
+        let mut n = vec![0.0f64; dim];
+        let mut sum = vec![0.0f64; dim];
+        let mut min = vec![f32::INFINITY; dim];
+        let mut max = vec![f32::NEG_INFINITY; dim];
+        for (i, &v) in data.values().iter().enumerate() {
+            let c = i % dim;
+            if observed(i) {
+                n[c] += 1.0;
+                sum[c] += f64::from(v);
+                min[c] = min[c].min(v);
+                max[c] = max[c].max(v);
+            }
+        }
+        let mean: Vec<f64> = sum.iter().zip(&n).map(|(s, n)| s / n.max(1.0)).collect();
+        let mut square = vec![0.0f64; dim];
+        for (i, &v) in data.values().iter().enumerate() {
+            let c = i % dim;
+            if observed(i) {
+                let d = f64::from(v) - mean[c];
+                square[c] += d * d;
+            }
+        }
+        let keep = |c: usize| !chosen(c) || n[c] == 0.0;
         match kind {
             ScalerKind::None => Err(Error::setting(
                 "--scaler none",
                 "there is no scaler to fit for unscaled values; the data is used as it is",
             )),
-            ScalerKind::MinMax => {
-                let mut min = vec![f32::INFINITY; dim];
-                let mut max = vec![f32::NEG_INFINITY; dim];
-                for row in rows {
-                    for ((lo, hi), &v) in min.iter_mut().zip(max.iter_mut()).zip(row) {
-                        *lo = lo.min(v);
-                        *hi = hi.max(v);
-                    }
-                }
-                Ok(Scaler::MinMax { min, max })
-            }
-            ScalerKind::Standard => {
-                let n = data.len() as f64;
-                let mut sum = vec![0.0f64; dim];
-                for row in rows.clone() {
-                    for (s, &v) in sum.iter_mut().zip(row) {
-                        *s += f64::from(v);
-                    }
-                }
-                let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-                let mut square = vec![0.0f64; dim];
-                for row in rows {
-                    for ((q, m), &v) in square.iter_mut().zip(&mean).zip(row) {
-                        let d = f64::from(v) - m;
-                        *q += d * d;
-                    }
-                }
-                Ok(Scaler::Standard {
-                    mean: mean.iter().map(|&m| m as f32).collect(),
-                    std: square.iter().map(|&q| (q / n).sqrt() as f32).collect(),
-                })
-            }
+            ScalerKind::MinMax => Ok(Scaler::MinMax {
+                min: (0..dim)
+                    .map(|c| if keep(c) { 0.0 } else { min[c] })
+                    .collect(),
+                max: (0..dim)
+                    .map(|c| if keep(c) { 1.0 } else { max[c] })
+                    .collect(),
+            }),
+            ScalerKind::Standard => Ok(Scaler::Standard {
+                mean: (0..dim)
+                    .map(|c| if keep(c) { 0.0 } else { mean[c] as f32 })
+                    .collect(),
+                std: (0..dim)
+                    .map(|c| {
+                        if keep(c) {
+                            1.0
+                        } else {
+                            (square[c] / n[c]).sqrt() as f32
+                        }
+                    })
+                    .collect(),
+            }),
         }
     }
 

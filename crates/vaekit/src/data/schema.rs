@@ -8,12 +8,12 @@
 
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DataKind, Dataset};
 
 /// What kind of numbers a block holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ValueType {
     /// Any real number (and every image's intensities).
@@ -22,6 +22,8 @@ pub enum ValueType {
     Count,
     /// Only 0 and 1.
     Binary,
+    /// One of a fixed set of categories, one-hot over the block's values.
+    Categorical,
 }
 
 impl ValueType {
@@ -46,12 +48,13 @@ impl ValueType {
             ValueType::Real => "real",
             ValueType::Count => "count",
             ValueType::Binary => "binary",
+            ValueType::Categorical => "categorical",
         }
     }
 }
 
 /// One block of an example's values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
     /// The column's name for a table, `pixels` for an image.
     pub name: String,
@@ -63,7 +66,7 @@ pub struct Block {
 
 /// What the values of one example are: their layout and their blocks, in
 /// order, covering every value once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
     /// The layout of an example.
     pub kind: DataKind,

@@ -28,6 +28,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::columns::{ColumnOptions, TableColumns, TextCells};
 use super::{DataKind, Dataset, Format, LoadOptions, Source, extension, in_file};
 use crate::error::{Error, Result};
 
@@ -38,8 +39,10 @@ pub(crate) struct Table {
     pub class_names: Option<Vec<String>>,
     /// Row-major, one flag per feature cell, `true` where the cell was missing
     /// (its value in `dataset` is the placeholder 0). Empty unless missing
-    /// cells were allowed.
+    /// cells were allowed (numbers) or the columns are typed.
     pub missing: Vec<bool>,
+    /// The typed columns, when the table was read through them.
+    pub columns: Option<TableColumns>,
 }
 
 /// What to do with a missing feature cell.
@@ -88,7 +91,7 @@ pub fn load_with_missing(spec: &str, options: &LoadOptions) -> Result<(Source, O
         &bytes,
         delimiter_for(path, &bytes),
         options.label_column.as_deref(),
-        MissingCells::Mark,
+        Cells::Numbers(MissingCells::Mark),
     )?;
     let source = Source {
         spec: spec.to_string(),
@@ -96,6 +99,7 @@ pub fn load_with_missing(spec: &str, options: &LoadOptions) -> Result<(Source, O
         train: table.dataset,
         test: None,
         class_names: table.class_names,
+        columns: None,
     };
     Ok((source, Some(table.missing)))
 }
@@ -150,24 +154,215 @@ enum Layout {
     },
 }
 
+/// How the feature cells of a table are read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cells<'a> {
+    /// Numbers only, as every table was read before typed columns: a text
+    /// cell is an error, a missing one as [`MissingCells`] says.
+    Numbers(MissingCells),
+    /// Numbers when every cell is one and the options ask for nothing
+    /// else; otherwise typed columns fitted on the file (text cells,
+    /// missing cells, `--column-types` or `--drop-columns`).
+    Auto(&'a ColumnOptions),
+    /// Typed columns already fitted (a run's), to encode another file alike.
+    Typed(&'a TableColumns),
+}
+
+/// The first row's reading and the columns it names.
+struct Header {
+    names: Vec<String>,
+    label: Option<usize>,
+    layout: Layout,
+}
+
+/// What [`scan`] read besides the feature cells.
+struct Scanned {
+    header: Header,
+    label_cells: Vec<(u64, String)>,
+    rows: usize,
+    /// `on_row` asked to stop.
+    stopped: bool,
+}
+
 /// Parses a delimited table. `path` is only used in messages; `label_column`
 /// is a header name or a 0-based index.
 ///
 /// # Errors
 ///
 /// [`Error::Format`] for unreadable CSV, ragged rows ("line L has K fields,
-/// expected N"), non-numeric cells and a table without data rows;
-/// [`Error::Data`] for missing values (unless `missing` is
-/// [`MissingCells::Mark`]), infinite values and labels that do not fit
-/// the header's class names; [`Error::Setting`] for an unknown
-/// `--label-column`.
+/// expected N"), non-numeric cells (when reading numbers) and a table without
+/// data rows; [`Error::Data`] for missing values (when reading numbers and
+/// refusing them), infinite values and labels that do not fit the header's
+/// class names; [`Error::Setting`] for an unknown `--label-column`; the
+/// errors of [`TableColumns::fit`] and [`TableColumns::encode`] for typed
+/// columns.
 pub(crate) fn parse_csv(
     path: &Path,
     bytes: &[u8],
     delimiter: u8,
     label_column: Option<&str>,
-    missing: MissingCells,
+    cells: Cells<'_>,
 ) -> Result<Table> {
+    let missing = match cells {
+        Cells::Numbers(m) => m,
+        Cells::Auto(o) if o.wants_types() || !o.drop_columns.is_empty() => {
+            return parse_typed(path, bytes, delimiter, label_column, None, o);
+        }
+        Cells::Auto(_) => MissingCells::Refuse,
+        Cells::Typed(t) => {
+            return parse_typed(
+                path,
+                bytes,
+                delimiter,
+                label_column,
+                Some(t),
+                &ColumnOptions::default(),
+            );
+        }
+    };
+    let probing = matches!(cells, Cells::Auto(_));
+    let mut values = Vec::new();
+    let mut missing_cells = Vec::new();
+    let mut on_row = |header: &Header, line: u64, record: &csv::StringRecord| -> Result<bool> {
+        for (i, cell) in record.iter().enumerate() {
+            if Some(i) == header.label {
+                continue;
+            }
+            let column_name = header.names.get(i).map_or("", String::as_str);
+            let where_ = || format!("line {line}, column {} ({column_name})", i + 1);
+            match classify(cell) {
+                Cell::Missing | Cell::Text if probing => return Ok(false),
+                Cell::Number(v) if v.is_infinite() => {
+                    return Err(Error::Data(format!(
+                        "{}: infinite value '{cell}' at {}; vaekit needs finite numbers",
+                        path.display(),
+                        where_()
+                    )));
+                }
+                Cell::Number(v) => {
+                    let v32 = v as f32;
+                    if !v32.is_finite() {
+                        return Err(Error::Data(format!(
+                            "{}: value {cell} at {} is too large for 32-bit floats; rescale that column",
+                            path.display(),
+                            where_()
+                        )));
+                    }
+                    values.push(v32);
+                    if missing == MissingCells::Mark {
+                        missing_cells.push(false);
+                    }
+                }
+                Cell::Missing if missing == MissingCells::Mark => {
+                    values.push(MISSING_PLACEHOLDER);
+                    missing_cells.push(true);
+                }
+                Cell::Missing => {
+                    return Err(Error::Data(format!(
+                        "{}: missing value at {}; this run reads complete tables of numbers: fill in or drop the rows with missing values, or fill them in with `vaekit impute`",
+                        path.display(),
+                        where_()
+                    )));
+                }
+                Cell::Text => {
+                    return Err(Error::format(
+                        path,
+                        format!("{}: '{cell}' is not a number", where_()),
+                    ));
+                }
+            }
+        }
+        Ok(true)
+    };
+    let scanned = scan(path, bytes, delimiter, label_column, &mut on_row)?;
+    if scanned.stopped {
+        let options = match cells {
+            Cells::Auto(o) => o,
+            _ => unreachable!("only probing stops"),
+        };
+        return parse_typed(path, bytes, delimiter, label_column, None, options);
+    }
+    let columns = feature_names(&scanned.header);
+    let kind = DataKind::Table { columns };
+    finish(
+        path,
+        scanned,
+        label_column,
+        values,
+        kind,
+        missing_cells,
+        None,
+    )
+}
+
+/// The names of the feature columns (all but the label column).
+fn feature_names(header: &Header) -> Vec<String> {
+    header
+        .names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != header.label)
+        .map(|(_, n)| n.clone())
+        .collect()
+}
+
+/// Reads a table's feature cells as text and types them: with `fitted`
+/// columns when given, else columns fitted on this file.
+fn parse_typed(
+    path: &Path,
+    bytes: &[u8],
+    delimiter: u8,
+    label_column: Option<&str>,
+    fitted: Option<&TableColumns>,
+    options: &ColumnOptions,
+) -> Result<Table> {
+    let mut texts: Vec<String> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    let mut on_row = |header: &Header, line: u64, record: &csv::StringRecord| -> Result<bool> {
+        for (i, cell) in record.iter().enumerate() {
+            if Some(i) != header.label {
+                texts.push(cell.to_string());
+            }
+        }
+        lines.push(line);
+        Ok(true)
+    };
+    let scanned = scan(path, bytes, delimiter, label_column, &mut on_row)?;
+    let names = feature_names(&scanned.header);
+    let origin = path.display().to_string();
+    let cells = TextCells {
+        names: &names,
+        cells: &texts,
+        lines: &lines,
+        origin: &origin,
+    };
+    let columns = match fitted {
+        Some(t) => t.clone(),
+        None => TableColumns::fit(&cells, options)?,
+    };
+    let (values, missing) = columns.encode(&cells)?;
+    let kind = columns.kind();
+    finish(
+        path,
+        scanned,
+        label_column,
+        values,
+        kind,
+        missing,
+        Some(columns),
+    )
+}
+
+/// Splits the records of a table into its header and rows, checks every
+/// row's width, keeps the label cells and hands each row to `on_row`
+/// (which returns `false` to stop reading).
+fn scan(
+    path: &Path,
+    bytes: &[u8],
+    delimiter: u8,
+    label_column: Option<&str>,
+    on_row: &mut dyn FnMut(&Header, u64, &csv::StringRecord) -> Result<bool>,
+) -> Result<Scanned> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -221,25 +416,21 @@ pub(crate) fn parse_csv(
         None if matches!(layout, Layout::Sklearn { .. }) => Some(width - 1),
         None => None,
     };
-    let columns: Vec<String> = names
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| Some(*i) != label)
-        .map(|(_, n)| n.clone())
-        .collect();
-    if columns.is_empty() {
+    if names.len() <= usize::from(label.is_some()) {
         return Err(Error::format(
             path,
             "has no feature columns besides the label column; vaekit needs at least one",
         ));
     }
-    let column_name = |i: usize| names.get(i).map_or("", String::as_str);
+    let header = Header {
+        names,
+        label,
+        layout,
+    };
 
-    let mut values = Vec::new();
-    let mut missing_cells = Vec::new();
     let mut label_cells: Vec<(u64, String)> = Vec::new();
     let mut rows = 0usize;
-    let mut handle = |line: u64, record: &csv::StringRecord| -> Result<()> {
+    let mut handle = |line: u64, record: &csv::StringRecord| -> Result<bool> {
         if record.len() != width {
             return Err(Error::format(
                 path,
@@ -249,84 +440,67 @@ pub(crate) fn parse_csv(
                 ),
             ));
         }
-        for (i, cell) in record.iter().enumerate() {
-            if Some(i) == label {
-                if cell.is_empty() {
-                    return Err(Error::Data(format!(
-                        "{}: missing label at line {line}, column {} ({}); every row needs a label",
-                        path.display(),
-                        i + 1,
-                        column_name(i)
-                    )));
-                }
-                label_cells.push((line, cell.to_string()));
-                continue;
+        if let Some(i) = header.label {
+            let cell = &record[i];
+            if cell.is_empty() {
+                return Err(Error::Data(format!(
+                    "{}: missing label at line {line}, column {} ({}); every row needs a label",
+                    path.display(),
+                    i + 1,
+                    header.names[i]
+                )));
             }
-            let where_ = || format!("line {line}, column {} ({})", i + 1, column_name(i));
-            match classify(cell) {
-                Cell::Number(v) if v.is_infinite() => {
-                    return Err(Error::Data(format!(
-                        "{}: infinite value '{cell}' at {}; vaekit needs finite numbers",
-                        path.display(),
-                        where_()
-                    )));
-                }
-                Cell::Number(v) => {
-                    let v32 = v as f32;
-                    if !v32.is_finite() {
-                        return Err(Error::Data(format!(
-                            "{}: value {cell} at {} is too large for 32-bit floats; rescale that column",
-                            path.display(),
-                            where_()
-                        )));
-                    }
-                    values.push(v32);
-                    if missing == MissingCells::Mark {
-                        missing_cells.push(false);
-                    }
-                }
-                Cell::Missing if missing == MissingCells::Mark => {
-                    values.push(MISSING_PLACEHOLDER);
-                    missing_cells.push(true);
-                }
-                Cell::Missing => {
-                    return Err(Error::Data(format!(
-                        "{}: missing value at {}; vaekit needs complete tables: fill in or drop the rows with missing values, or fill them in with `vaekit impute`",
-                        path.display(),
-                        where_()
-                    )));
-                }
-                Cell::Text => {
-                    return Err(Error::format(
-                        path,
-                        format!("{}: '{cell}' is not a number", where_()),
-                    ));
-                }
-            }
+            label_cells.push((line, cell.to_string()));
         }
         rows += 1;
-        Ok(())
+        on_row(&header, line, record)
     };
-    if matches!(layout, Layout::Plain) {
-        handle(first.0, &first.1)?;
+    let mut stopped = false;
+    if matches!(header.layout, Layout::Plain) {
+        stopped = !handle(first.0, &first.1)?;
     }
-    if let Some((line, record)) = &second {
-        handle(*line, record)?;
+    if !stopped && let Some((line, record)) = &second {
+        stopped = !handle(*line, record)?;
     }
-    while let Some((line, record)) = next()? {
-        handle(line, &record)?;
+    while !stopped && let Some((line, record)) = next()? {
+        stopped = !handle(line, &record)?;
     }
+    Ok(Scanned {
+        header,
+        label_cells,
+        rows,
+        stopped,
+    })
+}
+
+/// The table from its scanned rows and feature values: the labels, the
+/// scikit-learn header's checks, the data set.
+fn finish(
+    path: &Path,
+    scanned: Scanned,
+    label_column: Option<&str>,
+    values: Vec<f32>,
+    kind: DataKind,
+    missing_cells: Vec<bool>,
+    columns: Option<TableColumns>,
+) -> Result<Table> {
+    let Scanned {
+        header,
+        label_cells,
+        rows,
+        ..
+    } = scanned;
     if rows == 0 {
         return Err(Error::format(
             path,
             "has a header but no data rows; expected rows of numbers after it",
         ));
     }
-    let (labels, mut class_names) = labels_from_cells(path, label.is_some(), label_cells)?;
+    let (labels, mut class_names) = labels_from_cells(path, header.label.is_some(), label_cells)?;
     if let Layout::Sklearn {
         rows: declared,
         class_names: header_names,
-    } = layout
+    } = header.layout
     {
         if declared != rows {
             return Err(Error::format(
@@ -354,12 +528,15 @@ pub(crate) fn parse_csv(
             class_names = Some(header_names);
         }
     }
-    let dataset =
-        Dataset::new(values, DataKind::Table { columns }, labels).map_err(|e| in_file(path, e))?;
+    let mut dataset = Dataset::new(values, kind, labels).map_err(|e| in_file(path, e))?;
+    if columns.is_some() {
+        dataset = dataset.with_missing(Some(missing_cells.clone()))?;
+    }
     Ok(Table {
         dataset,
         class_names,
         missing: missing_cells,
+        columns,
     })
 }
 
@@ -490,275 +667,4 @@ fn labels_from_cells(path: &Path, has_label: bool, cells: Vec<(u64, String)>) ->
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn p() -> &'static Path {
-        Path::new("tables/t.csv")
-    }
-
-    fn parse(text: &str, label: Option<&str>) -> Result<Table> {
-        parse_csv(p(), text.as_bytes(), b',', label, MissingCells::Refuse)
-    }
-
-    fn columns(t: &Table) -> Vec<String> {
-        match t.dataset.kind() {
-            DataKind::Table { columns } => columns.clone(),
-            other => panic!("not a table: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn headerless_numbers() {
-        let t = parse("1,2,3\n4,5,6\n", None).unwrap();
-        assert_eq!(t.dataset.len(), 2);
-        assert_eq!(t.dataset.values(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        assert_eq!(columns(&t), vec!["x0", "x1", "x2"]);
-        assert!(t.dataset.labels().is_none());
-        assert!(t.class_names.is_none());
-    }
-
-    #[test]
-    fn header_and_label_column_by_name_and_index() {
-        let text = "a, b ,class\n1.5,-2,1\n3,4e1,0\n";
-        let t = parse(text, None).unwrap();
-        assert_eq!(columns(&t), vec!["a", "b", "class"]);
-        assert_eq!(t.dataset.values(), &[1.5, -2.0, 1.0, 3.0, 40.0, 0.0]);
-
-        let t = parse(text, Some("class")).unwrap();
-        assert_eq!(columns(&t), vec!["a", "b"]);
-        assert_eq!(t.dataset.values(), &[1.5, -2.0, 3.0, 40.0]);
-        assert_eq!(t.dataset.labels(), Some(&[1, 0][..]));
-        assert!(t.class_names.is_none());
-
-        // Non-integer label cells are class names.
-        let t = parse(text, Some("0")).unwrap();
-        assert_eq!(columns(&t), vec!["b", "class"]);
-        assert_eq!(t.dataset.labels(), Some(&[0, 1][..]));
-        assert_eq!(
-            t.class_names,
-            Some(vec!["1.5".to_string(), "3".to_string()])
-        );
-
-        let e = parse(text, Some("kind")).unwrap_err();
-        assert!(matches!(e, Error::Setting { ref name, .. } if name == "--label-column"));
-        let m = e.to_string();
-        assert!(m.contains("'kind'") && m.contains("a, b, class"), "{m}");
-        let e = parse(text, Some("3")).unwrap_err();
-        assert!(e.to_string().contains("out of range"), "{e}");
-        let t = parse("1,2\n3,4\n", Some("x1")).unwrap();
-        assert_eq!(t.dataset.labels(), Some(&[2, 4][..]));
-        let e = parse("1,2\n3,4\n", Some("y")).unwrap_err();
-        assert!(e.to_string().contains("no header"), "{e}");
-    }
-
-    #[test]
-    fn string_labels_become_sorted_class_names() {
-        let t = parse(
-            "5.1,3.5,setosa\n6.0,2.2,virginica\n5.5,2.4,setosa\n",
-            Some("2"),
-        )
-        .unwrap();
-        // The first row is data, not a header: its only text cell is in a text column.
-        assert_eq!(t.dataset.len(), 3);
-        assert_eq!(t.dataset.labels(), Some(&[0, 1, 0][..]));
-        assert_eq!(
-            t.class_names,
-            Some(vec!["setosa".to_string(), "virginica".to_string()])
-        );
-        let t = parse("x,y,kind\n1,2,b\n3,4,a\n", Some("kind")).unwrap();
-        assert_eq!(t.dataset.len(), 2);
-        assert_eq!(t.dataset.labels(), Some(&[1, 0][..]));
-        assert_eq!(t.class_names, Some(vec!["a".to_string(), "b".to_string()]));
-        // Integer-valued floats are integer labels.
-        let t = parse("1,2.0\n3,0.0\n", Some("1")).unwrap();
-        assert_eq!(t.dataset.labels(), Some(&[2, 0][..]));
-    }
-
-    #[test]
-    fn sklearn_header() {
-        let text = "3,2,no,yes\n1,2,0\n3,4,1\n5,6,1\n";
-        let t = parse(text, None).unwrap();
-        assert_eq!(t.dataset.len(), 3);
-        assert_eq!(columns(&t), vec!["x0", "x1"]);
-        assert_eq!(t.dataset.labels(), Some(&[0, 1, 1][..]));
-        assert_eq!(
-            t.class_names,
-            Some(vec!["no".to_string(), "yes".to_string()])
-        );
-
-        let e = parse("4,2,no,yes\n1,2,0\n3,4,1\n5,6,1\n", None).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("says the table has 4 rows but it has 3"),
-            "{e}"
-        );
-        let e = parse("3,2,no,yes\n1,2,0\n3,4,2\n5,6,1\n", None).unwrap_err();
-        assert!(matches!(e, Error::Data(_)));
-        assert!(e.to_string().contains("row 2 has label 2"), "{e}");
-        let e = parse("3,5,no\n1,2,0,4\n3,4,1,4\n5,6,1,4\n", None).unwrap_err();
-        assert!(e.to_string().contains("scikit-learn header"), "{e}");
-
-        // The iris form: as many header fields as data fields.
-        // (More class names than data fields is fine too.)
-        let text = "2,2,setosa,versicolor,virginica\n5.1,3.5,0\n4.9,3.0,2\n";
-        assert_eq!(parse(text, None).unwrap().dataset.dim(), 2);
-        let text = "2,4,setosa,versicolor,virginica\n5.1,3.5,1.4,0.2,0\n4.9,3.0,1.4,0.2,2\n";
-        let t = parse(text, None).unwrap();
-        assert_eq!(t.dataset.dim(), 4);
-        assert_eq!(t.dataset.labels(), Some(&[0, 2][..]));
-        assert_eq!(t.class_names.unwrap().len(), 3);
-
-        // Two integers alone are data, not a header, when the rows are as wide.
-        let t = parse("3,1\n1,0\n2,0\n", None).unwrap();
-        assert_eq!(t.dataset.len(), 3);
-    }
-
-    #[test]
-    fn ragged_rows_name_the_line() {
-        let e = parse("a,b,c\n1,2,3\n4,5\n", None).unwrap_err();
-        assert!(matches!(e, Error::Format { .. }));
-        let m = e.to_string();
-        assert!(
-            m.contains("t.csv") && m.contains("line 3 has 2 fields, expected 3"),
-            "{m}"
-        );
-    }
-
-    #[test]
-    fn missing_infinite_and_text_cells() {
-        for (text, needle) in [
-            ("a,b\n1,\n", "missing value at line 2, column 2 (b)"),
-            ("a,b\n1,2\nNA,3\n", "missing value at line 3, column 1 (a)"),
-            ("1,2\n3,nan\n", "missing value at line 2, column 2 (x1)"),
-            ("1,2\n3,NaN\n", "missing value at line 2, column 2"),
-        ] {
-            let e = parse(text, None).unwrap_err();
-            assert!(matches!(e, Error::Data(_)), "{text}");
-            let m = e.to_string();
-            assert!(m.contains(needle) && m.contains("complete tables"), "{m}");
-            assert!(m.contains("vaekit impute"), "{m}");
-            assert!(m.contains("t.csv"), "{m}");
-        }
-        let e = parse("1,2\n3,inf\n", None).unwrap_err();
-        assert!(matches!(e, Error::Data(_)));
-        assert!(
-            e.to_string()
-                .contains("infinite value 'inf' at line 2, column 2"),
-            "{e}"
-        );
-        let e = parse("1,2\n3,1e300\n", None).unwrap_err();
-        assert!(e.to_string().contains("too large"), "{e}");
-        let e = parse("a,b\n1,2\n3,abc\n", None).unwrap_err();
-        assert!(matches!(e, Error::Format { .. }));
-        let m = e.to_string();
-        assert!(
-            m.contains("line 3, column 2 (b)") && m.contains("'abc'"),
-            "{m}"
-        );
-        let e = parse("a,b,y\n1,2,\n", Some("y")).unwrap_err();
-        assert!(e.to_string().contains("missing label at line 2"), "{e}");
-    }
-
-    #[test]
-    fn missing_cells_are_marked_when_allowed() {
-        let text = "a,b,c,y\n1.5,,3,0\nNA,2.25,nan,1\n?,null,-7e-3,1\n";
-        let t = parse_csv(p(), text.as_bytes(), b',', Some("y"), MissingCells::Mark).unwrap();
-        assert_eq!(
-            t.missing,
-            [false, true, false, true, false, true, true, true, false]
-        );
-        // Observed cells keep their parsed value; missing ones hold the placeholder.
-        assert_eq!(
-            t.dataset.values(),
-            &[1.5, 0.0, 3.0, 0.0, 2.25, 0.0, 0.0, 0.0, -7e-3]
-        );
-        assert_eq!(t.dataset.labels(), Some(&[0, 1, 1][..]));
-        // A complete table has no marks set; refusing gives no marks at all.
-        let t = parse_csv(p(), b"1,2\n3,4\n", b',', None, MissingCells::Mark).unwrap();
-        assert_eq!(t.missing, [false; 4]);
-        let t = parse_csv(p(), b"1,2\n3,4\n", b',', None, MissingCells::Refuse).unwrap();
-        assert!(t.missing.is_empty());
-        // A missing label is still an error, and so is an infinite value.
-        let e = parse_csv(p(), b"a,y\n1,\n", b',', Some("y"), MissingCells::Mark).unwrap_err();
-        assert!(e.to_string().contains("missing label"), "{e}");
-        let e = parse_csv(p(), b"1,inf\n", b',', None, MissingCells::Mark).unwrap_err();
-        assert!(e.to_string().contains("infinite"), "{e}");
-    }
-
-    #[test]
-    fn load_with_missing_reads_tables_and_passes_other_sources_through() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.csv");
-        std::fs::write(&path, "a,b\n1,\n,4\n5,6\n").unwrap();
-        let spec = path.to_str().unwrap();
-        let (source, missing) = load_with_missing(spec, &LoadOptions::default()).unwrap();
-        assert_eq!(source.format, Format::Csv);
-        assert_eq!(source.train.values(), &[1.0, 0.0, 0.0, 4.0, 5.0, 6.0]);
-        assert_eq!(missing.unwrap(), [false, true, true, false, false, false]);
-        // The ordinary loader still refuses the table, and points to impute.
-        let e = super::super::load(spec, &LoadOptions::default()).unwrap_err();
-        assert!(e.to_string().contains("vaekit impute"), "{e}");
-        let (source, missing) = load_with_missing("digits", &LoadOptions::default()).unwrap();
-        assert_eq!(source.format, Format::Digits);
-        assert!(missing.is_none());
-    }
-
-    #[test]
-    fn no_data_rows_and_no_features() {
-        let e = parse("a,b,c\n", None).unwrap_err();
-        assert!(matches!(e, Error::Format { .. }));
-        assert!(e.to_string().contains("no data rows"), "{e}");
-        let e = parse("", None).unwrap_err();
-        assert!(e.to_string().contains("no rows"), "{e}");
-        let e = parse("1\n2\n", Some("0")).unwrap_err();
-        assert!(e.to_string().contains("no feature columns"), "{e}");
-    }
-
-    #[test]
-    fn quoting_blank_lines_and_tabs() {
-        let t = parse("\"a\",\"b\"\n\"1\",2\n\n3,4\n", None).unwrap();
-        assert_eq!(t.dataset.values(), &[1.0, 2.0, 3.0, 4.0]);
-        let t = parse_csv(p(), b"a\tb\n1\t2\n", b'\t', None, MissingCells::Refuse).unwrap();
-        assert_eq!(columns(&t), vec!["a", "b"]);
-        assert_eq!(delimiter_for(Path::new("x.tsv"), b"a,b"), b'\t');
-        assert_eq!(delimiter_for(Path::new("x.txt"), b"a\tb\n"), b'\t');
-        assert_eq!(delimiter_for(Path::new("x.csv"), b"a,b\tc\n"), b',');
-    }
-
-    #[test]
-    fn invalid_utf8_is_a_format_error() {
-        let e = parse_csv(p(), b"a,b\n1,\xff\xfe\n", b',', None, MissingCells::Refuse).unwrap_err();
-        assert!(matches!(e, Error::Format { .. }));
-        assert!(e.to_string().contains("UTF-8"), "{e}");
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300),
-                                       label in proptest::option::of("[a-c0-3]{1,2}")) {
-            let _ = parse_csv(p(), &bytes, b',', label.as_deref(), MissingCells::Refuse);
-        }
-
-        #[test]
-        fn arbitrary_text_never_panics(text in "[0-9a-c.,\\-\n\"? eE]{0,200}",
-                                       label in proptest::option::of("[a-c0-3]{1,2}")) {
-            for missing in [MissingCells::Refuse, MissingCells::Mark] {
-                let _ = parse_csv(p(), text.as_bytes(), b',', label.as_deref(), missing);
-            }
-        }
-
-        #[test]
-        fn numeric_tables_round_trip(rows in proptest::collection::vec(
-            proptest::collection::vec(-1e6f32..1e6, 3), 1..20)) {
-            let text: String = rows
-                .iter()
-                .map(|r| r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n")
-                .collect();
-            let t = parse_csv(p(), text.as_bytes(), b',', None, MissingCells::Refuse).unwrap();
-            let flat: Vec<f32> = rows.concat();
-            prop_assert_eq!(t.dataset.values(), flat.as_slice());
-        }
-    }
-}
+mod tests;

@@ -246,6 +246,7 @@ mod tests {
             classes: None,
             prior: crate::model::prior::Prior::Standard,
             batch_norm: false,
+            table: None,
         };
         // Posterior of z given x: mean (x - b) W^T M^-1, variance sigma^2 M^-1,
         // with M = W W^T + sigma^2 I diagonal here.

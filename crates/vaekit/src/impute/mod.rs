@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use crate::batch::model_device;
 use crate::data::prepare::Split;
-use crate::data::{Dataset, LoadOptions, Scaler, load_with_missing};
+use crate::data::{DataKind, Dataset, LoadOptions, Scaler, TableColumns, load_with_missing};
 use crate::error::{Error, Result};
 use crate::model::Vae;
 use crate::run::Run;
@@ -50,6 +50,8 @@ pub struct Incomplete {
     pub data: Dataset,
     /// Which values are missing.
     pub mask: Mask,
+    /// The run's typed columns, which write the completed rows as cells.
+    pub columns: Option<TableColumns>,
 }
 
 impl Incomplete {
@@ -77,7 +79,12 @@ impl Incomplete {
         }
         let filled = mean_impute(&data, &mask, fill);
         data.values_mut().copy_from_slice(&filled);
-        Ok(Incomplete { raw, data, mask })
+        Ok(Incomplete {
+            raw,
+            data,
+            mask,
+            columns: None,
+        })
     }
 
     /// The completed rows in the source's units: observed values copied from
@@ -294,7 +301,14 @@ pub fn prepare_input(run: &Run, request: &InputRequest) -> Result<Input> {
             }
             let spec = run.config.settings.data.clone().unwrap_or_default();
             let names = own.class_names.clone();
-            (raw, rows, None, names, format!("{split} split of {spec}"))
+            let missing = rows.missing().map(<[bool]>::to_vec);
+            (
+                raw,
+                rows,
+                missing,
+                names,
+                format!("{split} split of {spec}"),
+            )
         }
         Some((spec, options)) => {
             if request.split.is_some() {
@@ -303,7 +317,15 @@ pub fn prepare_input(run: &Run, request: &InputRequest) -> Result<Input> {
                     "a split applies to the run's own data; another source (--data) is used whole",
                 ));
             }
-            let (source, missing) = load_with_missing(spec, options)?;
+            let (source, missing) = match &run.config.model.table {
+                // Typed columns read holes as they train on them.
+                Some(_) => {
+                    let source = run.load_source(Some((spec, options)))?;
+                    let missing = source.train.missing().map(<[bool]>::to_vec);
+                    (source, missing)
+                }
+                None => load_with_missing(spec, options)?,
+            };
             let mut raw = source.train;
             if let Some(test) = &source.test {
                 raw = raw.concat(test)?;
@@ -336,7 +358,18 @@ pub fn prepare_input(run: &Run, request: &InputRequest) -> Result<Input> {
     };
     let missing_in_source = mask.count();
     if let Some(spec) = request.mask {
-        mask = mask.union(&spec.build(rows.kind(), n, request.seed)?)?;
+        let built = match &run.config.model.table {
+            // Typed columns hide whole cells: a category's one-hot values
+            // together.
+            Some(table) => {
+                let cells = DataKind::Table {
+                    columns: table.names(),
+                };
+                cell_mask_to_values(&spec.build(&cells, n, request.seed)?, table)?
+            }
+            None => spec.build(rows.kind(), n, request.seed)?,
+        };
+        mask = mask.union(&built)?;
     }
     if let Some(path) = request.mask_file {
         mask = mask.union(&read_mask_file(path, rows.kind(), n)?)?;
@@ -350,12 +383,27 @@ pub fn prepare_input(run: &Run, request: &InputRequest) -> Result<Input> {
     let truth = (missing_in_source == 0).then(|| rows.clone());
     let reference = own.train;
     let fill = column_means(&reference);
+    let mut incomplete = Incomplete::new(raw, rows, mask, &fill)?;
+    incomplete.columns = run.config.model.table.clone();
     Ok(Input {
-        incomplete: Incomplete::new(raw, rows, mask, &fill)?,
+        incomplete,
         truth,
         reference,
         missing_in_source,
         class_names,
         description,
     })
+}
+
+/// A mask over a typed table's cells as a mask over its values: each
+/// cell's flag repeated over its values (a category's one-hot ones).
+fn cell_mask_to_values(cells: &Mask, table: &TableColumns) -> Result<Mask> {
+    let widths: Vec<usize> = table.columns.iter().map(|c| c.kind.width()).collect();
+    let mut values = Vec::with_capacity(cells.rows() * table.width());
+    for r in 0..cells.rows() {
+        for (&m, &w) in cells.row(r).iter().zip(&widths) {
+            values.extend(std::iter::repeat_n(m, w));
+        }
+    }
+    Mask::new(values, table.width())
 }

@@ -8,7 +8,7 @@ use image::RgbImage;
 use npyz::WriterBuilder;
 
 use super::{Incomplete, Mask};
-use crate::data::DataKind;
+use crate::data::{DataKind, TableColumns};
 use crate::error::{Error, Result};
 use crate::io::write_atomic_with;
 use crate::report::{ImageShape, image_grid, save_png};
@@ -38,7 +38,51 @@ pub fn write_output(
         let picture = comparison_picture(data.raw.values(), &data.mask, completed, kind, show)?;
         return save_png(path, &picture);
     }
+    if let Some(columns) = &data.columns
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return write_typed_csv(path, completed, columns, data.raw.labels(), class_names);
+    }
     write_completed(path, flag, completed, kind, data.raw.labels(), class_names)
+}
+
+/// Writes completed rows of typed columns as the cells of a CSV: each
+/// category by its name, counts as whole numbers, with the label column's
+/// class names where there are labels.
+fn write_typed_csv(
+    path: &Path,
+    values: &[f32],
+    columns: &TableColumns,
+    labels: Option<&[u32]>,
+    class_names: Option<&[String]>,
+) -> Result<()> {
+    let mut header = columns.names();
+    if labels.is_some() {
+        header.push("label".into());
+    }
+    let width = columns.width().max(1);
+    write_atomic_with(path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        out.write_record(&header)?;
+        for (r, row) in values.chunks(width).enumerate() {
+            let mut record = columns.decode_row(row);
+            if let Some(labels) = labels {
+                record.push(label_text(labels[r], class_names));
+            }
+            out.write_record(&record)?;
+        }
+        out.flush()
+    })
+}
+
+/// A label as its class name where known, else its number.
+fn label_text(label: u32, class_names: Option<&[String]>) -> String {
+    class_names
+        .and_then(|names| names.get(label as usize).cloned())
+        .unwrap_or_else(|| label.to_string())
 }
 
 /// Colour of a missing pixel in the masked row of [`comparison_picture`]: a
@@ -152,12 +196,7 @@ pub fn write_completed(
                         .map(|v| v.to_string())
                         .collect();
                     if let Some(labels) = labels {
-                        let l = labels[r];
-                        record.push(
-                            class_names
-                                .and_then(|names| names.get(l as usize).cloned())
-                                .unwrap_or_else(|| l.to_string()),
-                        );
+                        record.push(label_text(labels[r], class_names));
                     }
                     out.write_record(&record)?;
                 }

@@ -249,7 +249,7 @@ pub fn impute_with_vae(
                 EncoderReads::Observed => start,
             };
             let estimate = match options.method {
-                Method::Gibbs => gibbs_step(model, read, options, &mut rng),
+                Method::Gibbs => gibbs_step(model, read, missing, options, &mut rng),
                 Method::Miwae => {
                     let (estimate, next) = miwae_step(
                         model,
@@ -282,6 +282,16 @@ fn tensor(model: &Vae, values: &[f32]) -> Tensor<2> {
     )
 }
 
+/// What the encoder reads of `x`: the values, joined by their observed mask
+/// for a model of typed columns (which tells a hole from a zero).
+fn encoder_rows(model: &Vae, x: Tensor<2>, missing: &[bool]) -> Tensor<2> {
+    if !model.takes_observed() {
+        return x;
+    }
+    let observed: Vec<f32> = missing.iter().map(|&m| if m { 0.0 } else { 1.0 }).collect();
+    Tensor::cat(vec![x, tensor(model, &observed)], 1)
+}
+
 fn to_values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap_or_default()
 }
@@ -291,11 +301,12 @@ fn to_values(t: Tensor<2>) -> Vec<f32> {
 fn gibbs_step(
     model: &Vae,
     read: &[f32],
+    missing: &[bool],
     options: &ImputeOptions,
     rng: &mut random::Rng,
 ) -> Vec<f32> {
     let device = model_device(model);
-    let q = model.encode(tensor(model, read));
+    let q = model.encode(encoder_rows(model, tensor(model, read), missing));
     let [rows, latent] = q.mu.dims();
     let z = match options.gibbs_z {
         Draw::Mean => q.mu,
@@ -341,7 +352,7 @@ fn miwae_step(
     let observed = tensor(model, &observed);
     let [rows, dim] = x.dims();
     let latent = model.latent_dim();
-    let encoded = model.encode(x.clone());
+    let encoded = model.encode(encoder_rows(model, x.clone(), missing));
     // With one sample there is nothing to split, and the encoder draws it.
     let fitted = fitted.filter(|_| samples >= 2);
     let from_fitted = fitted.map_or(0, |_| samples / 2);
@@ -428,6 +439,7 @@ mod tests {
             classes: None,
             prior: Prior::Standard,
             batch_norm: false,
+            table: None,
         }
     }
 

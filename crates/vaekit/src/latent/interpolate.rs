@@ -15,9 +15,9 @@ use image::RgbImage;
 use super::extension;
 use super::paths::{PathKind, check_steps, fractions, path};
 use super::space::{CodeSpace, check_class};
-use crate::data::{DataKind, Dataset, Scaler};
+use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
-use crate::generate::{image_shape, write_examples};
+use crate::generate::{Units, image_shape, write_examples};
 use crate::model::Vae;
 use crate::report::gif::check_frame_ms;
 use crate::report::{GridLabels, annotate_grid, image_grid, save_gif, save_png};
@@ -203,10 +203,10 @@ pub fn interpolation_frames(
 
 /// Writes an interpolation: `out` as a strip (`.png`) or CSV rows in the
 /// data's units (`.csv`), and `gif` as an animation with `frame_ms` per frame.
-pub fn write_interpolation(
+pub fn write_interpolation<'a>(
     interpolation: &Interpolation,
     kind: &DataKind,
-    scaler: Option<&Scaler>,
+    units: impl Into<Units<'a>>,
     out: &Path,
     gif: Option<(&Path, u32)>,
     with_originals: bool,
@@ -224,7 +224,7 @@ pub fn write_interpolation(
             &interpolation_strip(interpolation, kind, with_originals)?,
         )?;
     } else {
-        write_examples(out, &interpolation.values, kind, scaler)?;
+        write_examples(out, &interpolation.values, kind, units)?;
     }
     if let (Some((path, ms)), Some(frames)) = (gif, frames) {
         save_gif(path, &frames, ms)?;

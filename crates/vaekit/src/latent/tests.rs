@@ -41,6 +41,7 @@ fn model(latent_dim: usize, top: Option<usize>) -> Vae {
         classes: None,
         prior: Prior::Standard,
         batch_norm: false,
+        table: None,
     };
     let device = Device::default();
     device.seed(3);

@@ -13,9 +13,9 @@ use image::RgbImage;
 use super::extension;
 use super::paths::{check_steps, dims_by_kl, traversal_codes, traversal_values};
 use super::space::{CodeSpace, check_class};
-use crate::data::{DataKind, Dataset, Scaler};
+use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
-use crate::generate::{image_shape, write_examples};
+use crate::generate::{Units, image_shape, write_examples};
 use crate::model::Vae;
 use crate::report::{GridLabels, annotate_grid, image_grid, save_png};
 
@@ -170,16 +170,16 @@ pub fn traversal_picture(traversal: &Traversal, kind: &DataKind) -> Result<RgbIm
 
 /// Writes a traversal: a labelled grid (`.png`, images) or CSV rows in the
 /// data's units (`.csv`), dimension after dimension.
-pub fn write_traversal(
+pub fn write_traversal<'a>(
     path: &Path,
     traversal: &Traversal,
     kind: &DataKind,
-    scaler: Option<&Scaler>,
+    units: impl Into<Units<'a>>,
 ) -> Result<()> {
     let is_png = extension(path).as_deref() == Some("png");
     if is_png && image_shape(kind).is_some() {
         save_png(path, &traversal_picture(traversal, kind)?)
     } else {
-        write_examples(path, &traversal.decoded, kind, scaler)
+        write_examples(path, &traversal.decoded, kind, units)
     }
 }

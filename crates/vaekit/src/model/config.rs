@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::observation::ObservationModel;
 use super::prior::{GaussianMixture, Prior};
-use super::{Decoder, Encoder, TopLayer, Vae};
+use super::{Decoder, Encoder, TableInput, TopLayer, Vae};
 use crate::data::DataKind;
+use crate::data::TableColumns;
 use crate::data::schema::Schema;
+use crate::data::schema::ValueType;
 use crate::distributions::{GaussianVariance, Likelihood};
 use crate::error::{Error, Result};
 use crate::nn::Activation;
@@ -63,6 +65,12 @@ pub struct ModelConfig {
     /// nonlinearity.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub batch_norm: bool,
+    /// The typed columns of a mixed table: a likelihood per column type
+    /// (`likelihood` is then the real columns' Gaussian), and an encoder that
+    /// reads the values with their missing-cell mask (None: one likelihood
+    /// for every value, complete rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableColumns>,
 }
 
 /// The second stochastic layer of a hierarchical VAE: x -> z1 -> z2 with the
@@ -178,6 +186,33 @@ impl ModelConfig {
                 ));
             }
         }
+        if let Some(table) = &self.table {
+            if table.width() != self.input.dim() {
+                return Err(Error::Data(format!(
+                    "the typed columns take {} values per row but the model's input has {}; the run's config.json is inconsistent",
+                    table.width(),
+                    self.input.dim()
+                )));
+            }
+            if !matches!(
+                self.likelihood,
+                Likelihood::Gaussian {
+                    variance: GaussianVariance::PerPixel,
+                    ..
+                }
+            ) {
+                return Err(Error::setting(
+                    "--likelihood",
+                    "a table of typed columns takes a likelihood per column (Gaussian for reals, negative binomial for counts, Bernoulli for binary, categorical for categories); drop --likelihood and --gaussian-variance",
+                ));
+            }
+            if matches!(self.prior, Prior::Vamp { .. }) {
+                return Err(Error::setting(
+                    "--prior vamp",
+                    "the VampPrior's pseudo-inputs are not built for typed columns; use --prior standard or gmm",
+                ));
+            }
+        }
         if let Likelihood::Gaussian { min_variance, .. } = self.likelihood
             && !(min_variance.is_finite() && min_variance > 0.0)
         {
@@ -195,10 +230,15 @@ impl ModelConfig {
         self.validate()?;
         let dim = self.input.dim();
         let classes = self.classes.unwrap_or(0);
+        // A typed table's encoder reads the values and their mask.
+        let encoded = match self.table {
+            Some(_) => 2 * dim,
+            None => dim,
+        };
         let (encoder, decoder) = match &self.architecture {
             Architecture::Mlp { hidden, activation } => (
                 Encoder::Mlp(
-                    MlpEncoderConfig::new(dim + classes, hidden.clone(), self.latent_dim)
+                    MlpEncoderConfig::new(encoded + classes, hidden.clone(), self.latent_dim)
                         .with_activation(*activation)
                         .with_batch_norm(self.batch_norm)
                         .init(device),
@@ -233,13 +273,39 @@ impl ModelConfig {
             }
         };
         let obs_logvar = match self.likelihood {
-            Likelihood::Bernoulli | Likelihood::Poisson => None,
+            Likelihood::Bernoulli
+            | Likelihood::Poisson
+            | Likelihood::NegativeBinomial
+            | Likelihood::Categorical => None,
             Likelihood::Gaussian { variance, .. } => {
                 let width = match variance {
                     GaussianVariance::Scalar => 1,
                     GaussianVariance::PerPixel => dim,
                 };
-                Some(Param::from_tensor(Tensor::zeros([1, width], device)))
+                // A typed table's counts start at the dispersion of their
+                // data (the parameter is the log of variance or dispersion
+                // above the floor, so it starts at log(r - floor)).
+                let start = match (&self.table, variance) {
+                    (Some(table), GaussianVariance::PerPixel) => {
+                        let floor = match self.likelihood {
+                            Likelihood::Gaussian { min_variance, .. } => min_variance,
+                            _ => 0.0,
+                        };
+                        table
+                            .start_log_scale()
+                            .iter()
+                            .map(|&l| match l {
+                                0.0 => 0.0,
+                                l => (f64::from(l).exp() - floor).max(floor).ln() as f32,
+                            })
+                            .collect()
+                    }
+                    _ => vec![0.0; width],
+                };
+                Some(Param::from_tensor(Tensor::from_data(
+                    burn::tensor::TensorData::new(start, [1, width]),
+                    device,
+                )))
             }
         };
         let top = self.top.as_ref().map(|top| {
@@ -270,7 +336,10 @@ impl ModelConfig {
                 let start = match self.likelihood {
                     Likelihood::Bernoulli => Distribution::Uniform(0.0, 1.0),
                     Likelihood::Gaussian { .. } => Distribution::Normal(0.0, 1.0),
-                    Likelihood::Poisson => Distribution::Uniform(0.0, 3.0),
+                    Likelihood::Poisson | Likelihood::NegativeBinomial => {
+                        Distribution::Uniform(0.0, 3.0)
+                    }
+                    Likelihood::Categorical => Distribution::Uniform(0.0, 1.0),
                 };
                 let shape = [pseudo_inputs, dim + classes];
                 Some(Param::from_tensor(Tensor::random(shape, start, device)))
@@ -284,10 +353,27 @@ impl ModelConfig {
             mixture,
             obs_logvar,
             likelihood: self.likelihood,
-            observation: ObservationModel::uniform(&Schema::of(&self.input), self.likelihood),
+            observation: self.observation_model(),
+            table_input: self.table.as_ref().map(TableInput::of),
             input_dim: dim,
             latent_dim: self.latent_dim,
             classes,
         })
+    }
+}
+
+impl ModelConfig {
+    /// p(x|z): one likelihood for every value, or for typed columns the
+    /// likelihood of each column's type.
+    pub fn observation_model(&self) -> ObservationModel {
+        match &self.table {
+            None => ObservationModel::uniform(&Schema::of(&self.input), self.likelihood),
+            Some(table) => ObservationModel::new(&table.schema(), |block| match block.values {
+                ValueType::Real => self.likelihood,
+                ValueType::Count => Likelihood::NegativeBinomial,
+                ValueType::Binary => Likelihood::Bernoulli,
+                ValueType::Categorical => Likelihood::Categorical,
+            }),
+        }
     }
 }

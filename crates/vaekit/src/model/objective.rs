@@ -145,6 +145,7 @@ mod tests {
             classes: None,
             prior: crate::model::prior::Prior::Standard,
             batch_norm: false,
+            table: None,
         };
         device.seed(11);
         let model = config.init(device).unwrap();

@@ -16,12 +16,13 @@ use std::ops::Range;
 use burn::prelude::*;
 use burn::tensor::activation;
 use rand::RngExt;
-use rand_distr::{Poisson, StandardNormal};
+use rand_distr::{Gamma, Poisson, StandardNormal};
 
 use crate::data::schema::Schema;
 use crate::distributions::{
-    Likelihood, bernoulli_nll_from_logits, bernoulli_nll_per_value, gaussian_nll,
-    gaussian_nll_per_value, poisson_nll_per_value, sum_rows,
+    Likelihood, bernoulli_nll_from_logits, bernoulli_nll_per_value, categorical_nll_per_value,
+    gaussian_nll, gaussian_nll_per_value, negative_binomial_nll_per_value, poisson_nll_per_value,
+    sum_rows,
 };
 use crate::kernels;
 use crate::random::Rng;
@@ -80,8 +81,13 @@ impl ObservationModel {
             .collect();
         let mut spans: Vec<Span> = Vec::new();
         for b in &blocks {
+            // A categorical block's softmax is its own: it never joins a span.
             match spans.last_mut() {
-                Some(s) if s.likelihood == b.likelihood && s.columns.end == b.columns.start => {
+                Some(s)
+                    if s.likelihood == b.likelihood
+                        && b.likelihood != Likelihood::Categorical
+                        && s.columns.end == b.columns.start =>
+                {
                     s.columns.end = b.columns.end;
                 }
                 _ => spans.push(Span {
@@ -124,6 +130,11 @@ impl ObservationModel {
                 gaussian_nll_per_value(raw, logvar, x)
             }
             Likelihood::Poisson => poisson_nll_per_value(raw, x),
+            Likelihood::NegativeBinomial => {
+                let log_r = span_logvar(logvar, &span.columns, self.dim, &raw);
+                negative_binomial_nll_per_value(raw, log_r, x)
+            }
+            Likelihood::Categorical => categorical_nll_per_value(raw, x),
         })
     }
 
@@ -151,7 +162,9 @@ impl ObservationModel {
                     let logvar = span_logvar(logvar, &span.columns, self.dim, &raw);
                     gaussian_nll(raw, logvar, x)
                 }
-                Likelihood::Poisson => sum_rows(poisson_nll_per_value(raw, x)),
+                Likelihood::Poisson | Likelihood::NegativeBinomial | Likelihood::Categorical => {
+                    sum_rows(self.nll_per_value(raw, x, logvar))
+                }
             },
             (_, None) => sum_rows(self.nll_per_value(raw, x, logvar)),
             (_, Some(observed)) => sum_rows(self.nll_per_value(raw, x, logvar) * observed),
@@ -191,8 +204,8 @@ impl ObservationModel {
         Tensor::cat(sums, 1)
     }
 
-    /// The mean of p(x|z): the probabilities of Bernoulli values, the means
-    /// of Gaussian ones.
+    /// The mean of p(x|z): the probabilities of Bernoulli values and of
+    /// each category, the means of Gaussian and count values.
     ///
     /// # Shapes
     /// - `raw`: `[batch, dim]`; returns the same shape
@@ -201,13 +214,16 @@ impl ObservationModel {
         self.per_span(raw, x, |span, raw, _| match span.likelihood {
             Likelihood::Bernoulli => activation::sigmoid(raw),
             Likelihood::Gaussian { .. } => raw,
-            Likelihood::Poisson => raw.exp(),
+            Likelihood::Poisson | Likelihood::NegativeBinomial => raw.exp(),
+            Likelihood::Categorical => activation::softmax(raw, 1),
         })
     }
 
     /// A draw of x from p(x|z), row by row and value by value from `rng`:
     /// 0 or 1 for a Bernoulli value, mean + sd * N(0, 1) for a Gaussian one,
-    /// a count for a Poisson one.
+    /// a count for a Poisson or negative binomial one (a Poisson draw at a
+    /// Gamma(r, mean / r) rate), one category one-hot for a categorical
+    /// block.
     ///
     /// # Shapes
     /// - `raw`: `[batch, dim]`; returns `batch * dim` values, row-major
@@ -223,38 +239,58 @@ impl ObservationModel {
                 .unwrap_or_default(),
             None => Vec::new(),
         };
+        // The sd of a Gaussian value; its square is the dispersion r of a
+        // negative binomial one.
         let sd_of = |col: usize| match sd.len() {
             0 => 1.0,
             1 => sd[0],
             _ => sd.get(col).copied().unwrap_or(1.0),
         };
-        let kinds: Vec<Likelihood> = (0..dim)
-            .map(|col| {
-                self.spans
-                    .iter()
-                    .find(|s| s.columns.contains(&col))
-                    .map_or(Likelihood::Bernoulli, |s| s.likelihood)
-            })
-            .collect();
         let mut values: Vec<f32> = self
             .mean(raw)
             .into_data()
             .try_to_vec::<f32>()
             .unwrap_or_default();
         for row in values.chunks_mut(dim.max(1)) {
-            for (col, v) in row.iter_mut().enumerate() {
-                *v = match kinds[col] {
-                    Likelihood::Bernoulli => f32::from(u8::from(rng.random::<f32>() < *v)),
-                    Likelihood::Gaussian { .. } => {
-                        *v + sd_of(col) * rng.sample::<f32, _>(StandardNormal)
-                    }
-                    Likelihood::Poisson => match Poisson::new(f64::from(*v)) {
-                        Ok(p) => rng.sample::<f64, _>(p) as f32,
-                        // A rate of 0 (or one too small to be positive in
-                        // f64) draws 0.
-                        Err(_) => 0.0,
-                    },
+            for span in &self.spans {
+                let Some(part) = row.get_mut(span.columns.clone()) else {
+                    continue;
                 };
+                let start = span.columns.start;
+                if span.likelihood == Likelihood::Categorical {
+                    let u: f32 = rng.random();
+                    let mut chosen = part.len().saturating_sub(1);
+                    let mut total = 0.0;
+                    for (k, p) in part.iter().enumerate() {
+                        total += *p;
+                        if u < total {
+                            chosen = k;
+                            break;
+                        }
+                    }
+                    for (k, v) in part.iter_mut().enumerate() {
+                        *v = f32::from(u8::from(k == chosen));
+                    }
+                    continue;
+                }
+                for (offset, v) in part.iter_mut().enumerate() {
+                    let col = start + offset;
+                    *v = match span.likelihood {
+                        Likelihood::Bernoulli => f32::from(u8::from(rng.random::<f32>() < *v)),
+                        Likelihood::Gaussian { .. } => {
+                            *v + sd_of(col) * rng.sample::<f32, _>(StandardNormal)
+                        }
+                        Likelihood::Poisson => poisson_draw(f64::from(*v), rng),
+                        Likelihood::NegativeBinomial => {
+                            let r = f64::from(sd_of(col)).powi(2);
+                            match Gamma::new(r, f64::from(*v) / r) {
+                                Ok(g) => poisson_draw(rng.sample::<f64, _>(g), rng),
+                                Err(_) => poisson_draw(f64::from(*v), rng),
+                            }
+                        }
+                        Likelihood::Categorical => unreachable!("handled above"),
+                    };
+                }
             }
         }
         values
@@ -285,6 +321,16 @@ impl ObservationModel {
             })
             .collect();
         Tensor::cat(parts, 1)
+    }
+}
+
+/// A Poisson draw at `rate` (a rate of 0, or one too small or too large to
+/// draw, gives the nearest sensible count: 0, or the rate itself).
+fn poisson_draw(rate: f64, rng: &mut Rng) -> f32 {
+    match Poisson::new(rate) {
+        Ok(p) if rate < 1e12 => rng.sample::<f64, _>(p) as f32,
+        _ if rate.is_finite() && rate > 0.0 => rate.round() as f32,
+        _ => 0.0,
     }
 }
 
@@ -459,5 +505,84 @@ mod tests {
             (mean - 3.0).abs() < 0.05 && (sd - 0.5).abs() < 0.03,
             "{mean} {sd}"
         );
+    }
+
+    #[test]
+    fn negative_binomial_and_categorical_blocks_match_their_pmfs() {
+        // log NegBin(k; m, r) from the product form: prod_{j<k} (r + j) / k!
+        // * (r / (r + m))^r * (m / (r + m))^k.
+        fn negbin(k: u32, m: f64, r: f64) -> f64 {
+            let rising: f64 = (0..k).map(|j| (r + f64::from(j)).ln()).sum();
+            let fact: f64 = (1..=k).map(|j| f64::from(j).ln()).sum();
+            rising - fact + r * (r / (r + m)).ln() + f64::from(k) * (m / (r + m)).ln()
+        }
+        let schema = Schema {
+            kind: DataKind::Table {
+                columns: vec!["n".into(), "c=a".into(), "c=b".into(), "c=c".into()],
+            },
+            blocks: vec![
+                crate::data::schema::Block {
+                    name: "n".into(),
+                    columns: 0..1,
+                    values: crate::data::schema::ValueType::Count,
+                },
+                crate::data::schema::Block {
+                    name: "c".into(),
+                    columns: 1..4,
+                    values: crate::data::schema::ValueType::Categorical,
+                },
+            ],
+        };
+        let model = ObservationModel::new(&schema, |b| match b.columns.len() {
+            1 => Likelihood::NegativeBinomial,
+            _ => Likelihood::Categorical,
+        });
+        let (m, r) = (37.0f64, 0.6f64);
+        let logits = [0.5f64, -1.0, 2.0];
+        let raw = t(
+            &[m.ln() as f32, 0.5, -1.0, 2.0, 3.0f32.ln(), 0.5, -1.0, 2.0],
+            2,
+            4,
+        );
+        let x = t(&[12.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0], 2, 4);
+        let log_r = t(&[r.ln() as f32, 0.0, 0.0, 0.0], 1, 4);
+        let got = v(model.nll_per_block(raw.clone(), x.clone(), Some(&log_r), None));
+        let lse = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
+        let want = [
+            -negbin(12, m, r),
+            lse - logits[1],
+            -negbin(0, 3.0, r),
+            lse - logits[2],
+        ];
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (f64::from(*g) - w).abs() < 2e-4 * w.abs().max(1.0),
+                "{g} vs {w}"
+            );
+        }
+        // Means: the count's mean and the categories' probabilities.
+        let mean = v(model.mean(raw.clone()));
+        assert!((f64::from(mean[0]) - m).abs() < 1e-3);
+        let p: Vec<f64> = logits.iter().map(|l| (l - lse).exp()).collect();
+        for k in 0..3 {
+            assert!((f64::from(mean[1 + k]) - p[k]).abs() < 1e-6);
+        }
+        // Draws: one-hot categories at their probabilities, counts with the
+        // negative binomial's mean m and variance m + m^2 / r.
+        let rows = 6000;
+        let raw = t(&[m.ln() as f32, 0.5, -1.0, 2.0].repeat(rows), rows, 4);
+        let mut rng = crate::random::seeded(3, crate::random::Stream::Sample);
+        let draws = model.sample(raw, Some(&log_r), &mut rng);
+        let counts: Vec<f64> = draws.chunks(4).map(|d| f64::from(d[0])).collect();
+        let mean = counts.iter().sum::<f64>() / rows as f64;
+        let var = counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / rows as f64;
+        assert!((mean - m).abs() < 2.0, "{mean}");
+        let want_var = m + m * m / r;
+        assert!((var / want_var - 1.0).abs() < 0.15, "{var} vs {want_var}");
+        for k in 0..3 {
+            let share = draws.chunks(4).filter(|d| d[1 + k] == 1.0).count() as f64 / rows as f64;
+            assert!((share - p[k]).abs() < 0.02, "{k}: {share} vs {}", p[k]);
+        }
+        assert!(draws.chunks(4).all(|d| d[1] + d[2] + d[3] == 1.0));
     }
 }

@@ -23,6 +23,7 @@ fn mlp_config() -> ModelConfig {
         classes: None,
         prior: Prior::Standard,
         batch_norm: false,
+        table: None,
     }
 }
 

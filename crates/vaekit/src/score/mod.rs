@@ -595,6 +595,7 @@ mod tests {
             classes: None,
             prior: Prior::Standard,
             batch_norm: false,
+            table: None,
         };
         device.seed(5);
         (data, config.init(device).unwrap())

@@ -7,6 +7,7 @@
 //! starts. A run saves its resolved settings, every field set, in `config.json`;
 //! `--resume` compares the settings given again against them field by field.
 
+mod data;
 mod kinds;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::mask::MaskSpec;
 use crate::data::prepare::{Binarize, Preprocessing};
-use crate::data::{DataKind, Format, LoadOptions, ScalerKind};
+use crate::data::{DataKind, Format, ScalerKind};
 use crate::distributions::{GaussianVariance, Likelihood};
 use crate::error::{Error, Result};
 use crate::model::objective::Objective;
@@ -50,6 +51,15 @@ pub struct TrainSettings {
     /// CSV label column (name or 0-based index).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_column: Option<String>,
+    /// CSV column types: `name=type,...`, `auto`, or a file of such lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_types: Option<String>,
+    /// CSV columns left out, by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_columns: Option<Vec<String>>,
+    /// CSV cells that mean "missing" (instead of empty, NA, N/A, NaN, null, none, ?).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_values: Option<Vec<String>>,
     /// Resize an image folder to `[height, width]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_size: Option<[usize; 2]>,
@@ -219,6 +229,9 @@ impl TrainSettings {
             format,
             labels,
             label_column,
+            column_types,
+            drop_columns,
+            missing_values,
             image_size,
             limit,
             only_class,
@@ -278,16 +291,6 @@ impl TrainSettings {
         }
     }
 
-    /// The options for [`crate::data::load`].
-    pub fn load_options(&self) -> LoadOptions {
-        LoadOptions {
-            format: self.format,
-            labels: self.labels.clone(),
-            label_column: self.label_column.clone(),
-            image_size: self.image_size,
-        }
-    }
-
     /// Fills every default and checks every value, given what the data looks
     /// like. The result has every field set.
     pub fn resolve(&self, kind: &DataKind) -> Result<TrainSettings> {
@@ -322,6 +325,9 @@ impl TrainSettings {
             format: self.format,
             labels: self.labels.clone(),
             label_column: self.label_column.clone(),
+            column_types: self.column_types.clone(),
+            drop_columns: self.drop_columns.clone(),
+            missing_values: self.missing_values.clone(),
             image_size: self.image_size,
             limit: self.limit,
             only_class: self.only_class.clone(),
@@ -567,6 +573,8 @@ impl TrainSettings {
                 _ => Prior::Standard,
             },
             batch_norm: self.batch_norm.unwrap_or(false),
+            // Known once the table is read (see `crate::train`).
+            table: None,
         })
     }
 

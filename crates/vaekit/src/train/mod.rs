@@ -336,8 +336,18 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
     })?;
     let source = load(&spec, &given.load_options())?;
     let format = source.format;
+    let typed;
+    let given = match source.columns {
+        Some(_) => {
+            typed = given.clone().for_typed_table()?;
+            &typed
+        }
+        None => given,
+    };
     let settings = given.resolve(source.train.kind())?;
     let mut model_config = settings.model_config(source.train.kind())?;
+    model_config.table = source.columns.clone();
+    model_config.validate()?;
     let data = prepare(source, &settings.preprocessing(), None)?;
     if settings.model == Some(ModelKind::Cvae) {
         model_config.classes = Some(class_count(&data)?);

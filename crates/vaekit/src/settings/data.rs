@@ -1,0 +1,67 @@
+//! What the settings say about reading the data: the loader's options, and
+//! the settings a table of typed columns implies.
+
+use super::{Binarize, GaussianVariance, LikelihoodKind, TrainSettings};
+use crate::data::LoadOptions;
+use crate::error::{Error, Result};
+
+impl TrainSettings {
+    /// The options for [`crate::data::load`].
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            format: self.format,
+            labels: self.labels.clone(),
+            label_column: self.label_column.clone(),
+            image_size: self.image_size,
+            columns: crate::data::ColumnOptions {
+                column_types: self.column_types.clone(),
+                drop_columns: self.drop_columns.clone().unwrap_or_default(),
+                missing_values: self.missing_values.clone(),
+            },
+            reading: crate::data::TableReading::Auto,
+        }
+    }
+
+    /// These settings for a table read through typed columns: the reals'
+    /// likelihood is a Gaussian with a learned variance per value (whose
+    /// parameter also holds each count's dispersion), and nothing that
+    /// needs one likelihood for every value is allowed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] for `--likelihood` other than gaussian, a scalar
+    /// variance, binarization or `--encoder-mask`.
+    pub fn for_typed_table(mut self) -> Result<TrainSettings> {
+        let per_column = "a table with typed columns takes a likelihood per column (Gaussian for reals, negative binomial for counts, Bernoulli for binary, categorical for categories)";
+        if self
+            .likelihood
+            .is_some_and(|l| l != LikelihoodKind::Gaussian)
+        {
+            return Err(Error::setting(
+                "--likelihood",
+                format!("{per_column}; drop --likelihood"),
+            ));
+        }
+        if self.gaussian_variance == Some(GaussianVariance::Scalar) {
+            return Err(Error::setting(
+                "--gaussian-variance",
+                format!("{per_column}, each with its own variance; drop --gaussian-variance"),
+            ));
+        }
+        if self.binarize.is_some_and(|b| b != Binarize::None) {
+            return Err(Error::setting(
+                "--binarize",
+                "binarization is for images; a table's binary columns are found by their values",
+            ));
+        }
+        if self.encoder_mask.is_some() {
+            return Err(Error::setting(
+                "--encoder-mask",
+                "a table with typed columns always trains its encoder on the missing-cell mask; drop --encoder-mask",
+            ));
+        }
+        self.likelihood = Some(LikelihoodKind::Gaussian);
+        self.gaussian_variance = Some(GaussianVariance::PerPixel);
+        Ok(self)
+    }
+}
