@@ -14,6 +14,9 @@
 //!   complement of the pair's joint shares, a numeric column cut into 10
 //!   equal-width bins over each table's own range (see `binned` for the
 //!   exact rule, quirks included).
+//!   Only the pairs whose real columns are associated count, as in
+//!   SDMetrics 0.32: |r| > 0.5 for two numbers, Cramer's V > 0.3 otherwise
+//!   (the mean over every pair, the older definition, is reported too).
 //! * **Quality**, the mean of the mean column shape and the mean pair trend.
 //! * **Distance to the closest record** (privacy): per synthetic row, the
 //!   smallest distance to a real row, the distance being the mean over the
@@ -36,7 +39,7 @@ use serde::Serialize;
 use crate::data::columns::{ColumnKind, TableColumns};
 use std::path::Path;
 
-use crate::data::{Dataset, Format, LoadOptions};
+use crate::data::{Dataset, Format, LoadOptions, TableReading, load};
 use crate::error::{Error, Result};
 use crate::random::{self, Stream};
 use crate::run::Run;
@@ -123,7 +126,20 @@ pub struct PairTrend {
     pub metric: &'static str,
     /// In [0, 1].
     pub score: f64,
+    /// The real rows' own association: |Pearson's r| for two numbers,
+    /// Cramer's V of the contingency table otherwise.
+    pub real_association: f64,
+    /// Whether the pair counts towards the pair-trend score: its real
+    /// association is above [`CORRELATION_THRESHOLD`] or
+    /// [`ASSOCIATION_THRESHOLD`], as in SDMetrics 0.32.
+    pub counted: bool,
 }
+
+/// Numeric pairs count towards the pair trends from this |r| up (exclusive).
+pub const CORRELATION_THRESHOLD: f64 = 0.5;
+
+/// Other pairs count from this Cramer's V up (exclusive).
+pub const ASSOCIATION_THRESHOLD: f64 = 0.3;
 
 /// Distances to the closest real record.
 #[derive(Debug, Clone, Serialize)]
@@ -147,8 +163,11 @@ pub struct SyntheticReport {
     pub synthetic_rows: usize,
     /// The mean of the column shapes.
     pub column_shapes: f64,
-    /// The mean of the pair trends.
+    /// The mean of the trends of the pairs that count (whose real columns
+    /// are associated, see [`PairTrend::counted`]).
     pub column_pair_trends: f64,
+    /// The mean over every pair, as SDMetrics before 0.2x reported it.
+    pub column_pair_trends_all_pairs: f64,
     /// The mean of the two: SDMetrics' overall quality score.
     pub quality: f64,
     /// Each column's shape.
@@ -210,9 +229,15 @@ pub fn judge(
                     ColumnCells::Numeric(rb),
                     ColumnCells::Numeric(sa),
                     ColumnCells::Numeric(sb),
-                ) => correlation(ra, rb)
-                    .zip(correlation(sa, sb))
-                    .map(|(x, y)| ("CorrelationSimilarity", 1.0 - (x - y).abs() / 2.0)),
+                ) => correlation(ra, rb).zip(correlation(sa, sb)).map(|(x, y)| {
+                    let score = 1.0 - (x - y).abs() / 2.0;
+                    (
+                        "CorrelationSimilarity",
+                        score,
+                        x.abs(),
+                        x.abs() > CORRELATION_THRESHOLD,
+                    )
+                }),
                 _ => {
                     let (ra, sa) = binned(&r[i], &s[i]);
                     let (rb, sb) = binned(&r[j], &s[j]);
@@ -222,23 +247,35 @@ pub fn judge(
                             .map(|(x, y)| Some(x.as_ref()? * (MISSING_CODE + 1) + y.as_ref()?))
                             .collect()
                     };
-                    tv_complement(joint(&ra, &rb), joint(&sa, &sb))
-                        .map(|score| ("ContingencySimilarity", score))
+                    let v = cramers_v(&ra, &rb);
+                    tv_complement(joint(&ra, &rb), joint(&sa, &sb)).map(|score| {
+                        let v = v.unwrap_or(f64::NAN);
+                        ("ContingencySimilarity", score, v, v > ASSOCIATION_THRESHOLD)
+                    })
                 }
             };
-            if let Some((metric, score)) = trend {
+            if let Some((metric, score, real_association, counted)) = trend {
                 pairs.push(PairTrend {
                     a: names[i].clone(),
                     b: names[j].clone(),
                     metric,
                     score,
+                    real_association,
+                    counted,
                 });
             }
         }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let column_shapes = mean(&shapes.iter().map(|s| s.score).collect::<Vec<_>>());
-    let column_pair_trends = mean(&pairs.iter().map(|p| p.score).collect::<Vec<_>>());
+    let column_pair_trends = mean(
+        &pairs
+            .iter()
+            .filter(|p| p.counted)
+            .map(|p| p.score)
+            .collect::<Vec<_>>(),
+    );
+    let column_pair_trends_all_pairs = mean(&pairs.iter().map(|p| p.score).collect::<Vec<_>>());
     let closest_records = closest_records(
         &r,
         &s,
@@ -250,6 +287,7 @@ pub fn judge(
         synthetic_rows: synthetic.len(),
         column_shapes,
         column_pair_trends,
+        column_pair_trends_all_pairs,
         quality: (column_shapes + column_pair_trends) / 2.0,
         shapes,
         pairs,
@@ -277,22 +315,31 @@ pub fn judge_files(
             "the run was not trained on a table with typed columns; judge synthetic tables with a run of a mixed table (or one trained with --column-types auto)",
         ));
     };
-    let options = LoadOptions {
-        format: Some(Format::Csv),
-        label_column: run.config.settings.label_column.clone(),
-        ..LoadOptions::default()
-    };
-    let read = |path: &Path| -> Result<Dataset> {
-        let spec = path.to_string_lossy();
-        Ok(run.load_source(Some((&spec, &options)))?.train)
+    // Counts are judged as numbers, so that another program's synthetic
+    // table (TVAE writes negative incomes now and then) can be read.
+    let lenient = columns.with_counts_as_reals();
+    let csv = |spec: &str, given: Option<&LoadOptions>| -> Result<Dataset> {
+        let mut options = given.cloned().unwrap_or_else(|| LoadOptions {
+            format: Some(Format::Csv),
+            label_column: run.config.settings.label_column.clone(),
+            ..LoadOptions::default()
+        });
+        options.reading = TableReading::Typed(lenient.clone());
+        options.columns = Default::default();
+        Ok(load(spec, &options)?.train)
     };
     let real = match real {
-        Some(other) => run.load_source(Some(other))?.train,
-        None => run.load_source(None)?.train,
+        Some((spec, options)) => csv(spec, Some(options))?,
+        None => csv(
+            run.config.settings.data.as_deref().unwrap_or_default(),
+            Some(&run.config.settings.load_options()),
+        )?,
     };
-    let synthetic = read(synthetic)?;
-    let holdout = holdout.map(read).transpose()?;
-    judge(columns, &real, &synthetic, holdout.as_ref(), 0)
+    let synthetic = csv(&synthetic.to_string_lossy(), None)?;
+    let holdout = holdout
+        .map(|h| csv(&h.to_string_lossy(), None))
+        .transpose()?;
+    judge(&lenient, &real, &synthetic, holdout.as_ref(), 0)
 }
 
 fn observed(v: &[Option<f64>]) -> Vec<f64> {
@@ -348,6 +395,36 @@ fn tv_complement(
         .sum::<f64>()
         / 2.0;
     Some(1.0 - tv)
+}
+
+/// Cramer's V of two columns' contingency table (scipy's
+/// `association(..., method="cramer")`, no continuity correction):
+/// sqrt(chi^2 / (n (min(rows, columns) - 1))); None for a table with fewer
+/// than two rows or columns.
+fn cramers_v(a: &[Option<usize>], b: &[Option<usize>]) -> Option<f64> {
+    let mut table: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    let (mut rows, mut cols): (BTreeMap<usize, f64>, BTreeMap<usize, f64>) = Default::default();
+    let mut n = 0.0;
+    for (x, y) in a.iter().zip(b) {
+        let (Some(x), Some(y)) = (x, y) else { continue };
+        *table.entry((*x, *y)).or_default() += 1.0;
+        *rows.entry(*x).or_default() += 1.0;
+        *cols.entry(*y).or_default() += 1.0;
+        n += 1.0;
+    }
+    let k = rows.len().min(cols.len());
+    if k < 2 {
+        return None;
+    }
+    let mut chi2 = 0.0;
+    for (x, rx) in &rows {
+        for (y, cy) in &cols {
+            let expected = rx * cy / n;
+            let observed = table.get(&(*x, *y)).copied().unwrap_or(0.0);
+            chi2 += (observed - expected).powi(2) / expected;
+        }
+    }
+    Some((chi2 / (n * (k - 1) as f64)).sqrt())
 }
 
 /// Pearson's r over the rows where both are present (None when either

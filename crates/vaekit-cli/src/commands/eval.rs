@@ -122,9 +122,11 @@ fn judge_synthetic(args: &EvalArgs, synthetic: &std::path::Path) -> Result<()> {
         say(format!("  {:<18} {:.4}  {}", s.column, s.score, s.metric))?;
     }
     say(format!(
-        "column pair trends  {:.4} (over {} pairs)",
+        "column pair trends  {:.4} (over the {} of {} pairs whose real columns are associated; {:.4} over all)",
         report.column_pair_trends,
-        report.pairs.len()
+        report.pairs.iter().filter(|p| p.counted).count(),
+        report.pairs.len(),
+        report.column_pair_trends_all_pairs
     ))?;
     let c = &report.closest_records;
     say(format!(

@@ -615,6 +615,19 @@ impl TableColumns {
         cells
     }
 
+    /// The same columns with every count read as a real number: how a
+    /// synthetic table from another program (whose counts may come out
+    /// negative or fractional) is read to be judged.
+    pub fn with_counts_as_reals(&self) -> TableColumns {
+        let mut out = self.clone();
+        for c in &mut out.columns {
+            if matches!(c.kind, ColumnKind::Count { .. }) {
+                c.kind = ColumnKind::Real { integer: true };
+            }
+        }
+        out
+    }
+
     /// The names of the columns, for a CSV header.
     pub fn names(&self) -> Vec<String> {
         self.columns.iter().map(|c| c.name.clone()).collect()

@@ -593,3 +593,34 @@ fn real_tabular_csvs() {
     );
     assert!(s.test.is_none());
 }
+
+#[test]
+fn missing_flags_follow_their_rows_through_subset_partition_and_concat() {
+    let data = Dataset::new((0..8).map(|v| v as f32).collect(), table(2), None)
+        .unwrap()
+        .with_missing(Some(vec![
+            false, true, false, false, true, false, false, false,
+        ]))
+        .unwrap();
+    assert_eq!(data.missing_row(0), Some(&[false, true][..]));
+    let picked = data.subset(&[2, 0]);
+    assert_eq!(picked.missing().unwrap(), [true, false, false, true]);
+    // Rows without a hole drop the flags altogether.
+    assert!(data.subset(&[1, 3]).missing().is_none());
+    let (kept, held) = data.clone().partition(&[1, 2]);
+    assert_eq!(kept.missing().unwrap(), [false, true, false, false]);
+    assert!(held.missing().unwrap() == [false, false, true, false]);
+    let joined = kept
+        .concat(&Dataset::new(vec![9.0, 9.0], table(2), None).unwrap())
+        .unwrap();
+    assert_eq!(
+        joined.missing().unwrap(),
+        [false, true, false, false, false, false]
+    );
+    // The flags are part of the fingerprint, and must fit the values.
+    assert_ne!(
+        data.fingerprint(),
+        data.clone().with_missing(None).unwrap().fingerprint()
+    );
+    assert!(data.with_missing(Some(vec![true])).is_err());
+}
