@@ -40,13 +40,25 @@ pub struct Units<'a> {
     pub scaler: Option<&'a Scaler>,
     /// The run's typed columns.
     pub columns: Option<&'a TableColumns>,
+    /// A typed table's label column; without it labels are written as a
+    /// `label` column of class numbers.
+    pub label: Option<LabelColumn<'a>>,
+}
+
+/// A label column written back as the table had it.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelColumn<'a> {
+    /// The header's name.
+    pub name: &'a str,
+    /// Class `i`'s name.
+    pub class_names: &'a [String],
 }
 
 impl<'a> From<Option<&'a Scaler>> for Units<'a> {
     fn from(scaler: Option<&'a Scaler>) -> Units<'a> {
         Units {
             scaler,
-            columns: None,
+            ..Units::default()
         }
     }
 }
@@ -126,6 +138,66 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
             )
         }
     };
+    let columns = match (&labels, class) {
+        (Some(_), None) => n,
+        _ => grid_columns(labels.as_ref().map_or(n, Vec::len)),
+    };
+    draw(model, n, labels, seed, columns)
+}
+
+/// `n` samples of a conditional model with its classes at the shares of
+/// `counts` (its training rows per class: [`crate::run::DataSummary::class_counts`]),
+/// class after class: a synthetic table of the whole data, as p(y) p(x|y).
+/// Each class gets its quota n * share rounded by largest remainder, so the
+/// shares are kept to one row.
+///
+/// # Errors
+///
+/// [`Error::Setting`] for an unconditional model or a bad count,
+/// [`Error::Data`] when `counts` does not fit the model's classes.
+pub fn sample_at_shares(model: &Vae, n: usize, seed: u64, counts: &[usize]) -> Result<Samples> {
+    check_count(n)?;
+    let Some(classes) = model.classes() else {
+        return Err(Error::setting(
+            "--class-shares",
+            "the model is not conditional on a label; train it with --model cvae and --label-column, or drop --class-shares",
+        ));
+    };
+    let total: usize = counts.iter().sum();
+    if counts.len() != classes || total == 0 {
+        return Err(Error::Data(format!(
+            "the run records {} classes with {total} training rows for a model of {classes} classes (runs trained before vaekit counted them record none); retrain it to draw at the class shares",
+            counts.len()
+        )));
+    }
+    let labels = apportion(counts, n);
+    draw(model, n, Some(labels), seed, grid_columns(n))
+}
+
+/// Class after class, `n` labels with class c's count as near n * counts[c] /
+/// sum as whole numbers allow (largest remainder, ties to the lower class).
+fn apportion(counts: &[usize], n: usize) -> Vec<u32> {
+    let total: usize = counts.iter().sum();
+    let mut quota: Vec<usize> = counts.iter().map(|&c| c * n / total).collect();
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&c| std::cmp::Reverse(counts[c] * n % total));
+    let short = n - quota.iter().sum::<usize>();
+    for &c in order.iter().take(short) {
+        quota[c] += 1;
+    }
+    (0..counts.len() as u32)
+        .flat_map(|c| std::iter::repeat_n(c, quota[c as usize]))
+        .collect()
+}
+
+/// Draws for `labels` (a conditional model) or `n` codes (an unconditional one).
+fn draw(
+    model: &Vae,
+    n: usize,
+    labels: Option<Vec<u32>>,
+    seed: u64,
+    columns: usize,
+) -> Result<Samples> {
     let count = labels.as_ref().map_or(n, Vec::len);
     let device = model_device(model);
     let mut rng = random::seeded(seed, Stream::Sample);
@@ -152,10 +224,6 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
             .observation()
             .sample(raw, model.observation_logvar().as_ref(), &mut rng),
         false => to_values(model.likelihood_mean(raw)),
-    };
-    let columns = match (&labels, class) {
-        (Some(_), None) => n,
-        _ => grid_columns(count),
     };
     Ok(Samples {
         values,
@@ -315,9 +383,14 @@ fn write_output(
                 }
             }
             if let Some(labels) = labels {
-                header.push("label".into());
-                for (row, label) in rows.iter_mut().zip(labels) {
-                    row.push(label.to_string());
+                header.push(units.label.map_or("label", |l| l.name).into());
+                for (row, &label) in rows.iter_mut().zip(labels) {
+                    row.push(
+                        units
+                            .label
+                            .and_then(|l| l.class_names.get(label as usize))
+                            .map_or_else(|| label.to_string(), String::clone),
+                    );
                 }
             }
             write_atomic_with(path, |w| {

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::data::columns::{ColumnKind, TableColumns};
 use crate::data::{DataKind, Dataset, Format, LoadOptions, load};
 use crate::error::Result;
 use crate::run::{Run, RunConfig, files, read_metrics};
@@ -41,6 +42,126 @@ pub struct SourceInfo {
     /// The blocks of an example and their types (read from the training
     /// split's values).
     pub schema: crate::data::schema::Schema,
+    /// A table read through typed columns: each column as the training split
+    /// holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<ColumnInfo>>,
+}
+
+/// One typed column of a table, as its training split holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnInfo {
+    /// The header's name.
+    pub name: String,
+    /// `real`, `integer` (a real column of whole numbers), `count`, `modes`
+    /// (a real column coded by modes), `binary` or `categorical`.
+    pub kind: String,
+    /// Cells missing.
+    pub missing: usize,
+    /// Smallest and largest observed value of a numeric column.
+    pub range: Option<(f32, f32)>,
+    /// The modes of a column coded by them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modes: Option<usize>,
+    /// A categorical or binary column's values with their counts, most
+    /// frequent first.
+    pub values: Option<Vec<(String, usize)>>,
+}
+
+/// Categories shown on a column's line before the rest are counted.
+const CATEGORIES_SHOWN: usize = 6;
+
+fn column_info(table: &TableColumns, data: &Dataset) -> Vec<ColumnInfo> {
+    let mut offset = 0;
+    let mut out = Vec::with_capacity(table.columns.len());
+    for column in &table.columns {
+        let width = column.kind.width();
+        let observed: Vec<&[f32]> = (0..data.len())
+            .filter(|&i| !data.missing_row(i).is_some_and(|m| m[offset]))
+            .map(|i| &data.row(i)[offset..offset + width])
+            .collect();
+        let counted = |names: Vec<String>| {
+            let mut counts = vec![0usize; names.len()];
+            for cells in &observed {
+                let best = (0..cells.len()).fold(0, |b, k| if cells[k] > cells[b] { k } else { b });
+                let k = if cells.len() == 1 {
+                    cells[0].round() as usize
+                } else {
+                    best
+                };
+                counts[k.min(names.len() - 1)] += 1;
+            }
+            let mut pairs: Vec<(String, usize)> = names.into_iter().zip(counts).collect();
+            pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
+            Some(pairs)
+        };
+        let (kind, range, values) = match &column.kind {
+            ColumnKind::Categorical { categories } => {
+                ("categorical", None, counted(categories.clone()))
+            }
+            ColumnKind::Binary => ("binary", None, counted(vec!["0".into(), "1".into()])),
+            numeric => {
+                let value = |c: &[f32]| match numeric {
+                    ColumnKind::Modes(modes) => modes.value_of(c),
+                    _ => c[0],
+                };
+                let range =
+                    observed
+                        .iter()
+                        .map(|c| value(c))
+                        .fold(None, |r: Option<(f32, f32)>, v| {
+                            Some(r.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+                        });
+                let kind = match numeric {
+                    ColumnKind::Real { integer: true } => "integer",
+                    ColumnKind::Real { .. } => "real",
+                    ColumnKind::Modes(_) => "modes",
+                    _ => "count",
+                };
+                (kind, range, None)
+            }
+        };
+        out.push(ColumnInfo {
+            name: column.name.clone(),
+            kind: kind.to_string(),
+            missing: data.len() - observed.len(),
+            range,
+            modes: match &column.kind {
+                ColumnKind::Modes(modes) => Some(modes.len()),
+                _ => None,
+            },
+            values,
+        });
+        offset += width;
+    }
+    out
+}
+
+impl fmt::Display for ColumnInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<12}", self.kind)?;
+        if let Some(modes) = self.modes {
+            write!(f, "{modes} modes, ")?;
+        }
+        if let Some((lo, hi)) = self.range {
+            write!(f, "{lo} to {hi}")?;
+        }
+        if let Some(values) = &self.values {
+            let shown: Vec<String> = values
+                .iter()
+                .take(CATEGORIES_SHOWN)
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect();
+            write!(f, "{} values: {}", values.len(), shown.join(", "))?;
+            if values.len() > CATEGORIES_SHOWN {
+                write!(f, ", ... ({} more)", values.len() - CATEGORIES_SHOWN)?;
+            }
+        }
+        if self.missing > 0 {
+            write!(f, "; {} missing", self.missing)?;
+        }
+        Ok(())
+    }
 }
 
 /// A run directory.
@@ -115,6 +236,10 @@ pub fn inspect(target: &str, options: &LoadOptions) -> Result<Info> {
             Some(columns) => columns.schema(),
             None => crate::data::schema::Schema::inferred(&source.train),
         },
+        columns: source
+            .columns
+            .as_ref()
+            .map(|table| column_info(table, &source.train)),
         splits,
         class_names: source.class_names,
     }))
@@ -125,12 +250,20 @@ impl fmt::Display for Info {
         match self {
             Info::Source(s) => {
                 writeln!(f, "source:  {} ({})", s.spec, s.format)?;
-                writeln!(
-                    f,
-                    "shape:   {} ({} values each)",
-                    s.kind.describe(),
-                    s.kind.dim()
-                )?;
+                match &s.columns {
+                    Some(columns) => writeln!(
+                        f,
+                        "shape:   table of {} typed columns ({} values to the model)",
+                        columns.len(),
+                        s.kind.dim()
+                    )?,
+                    None => writeln!(
+                        f,
+                        "shape:   {} ({} values each)",
+                        s.kind.describe(),
+                        s.kind.dim()
+                    )?,
+                }
                 for split in &s.splits {
                     write!(
                         f,
@@ -148,7 +281,13 @@ impl fmt::Display for Info {
                 if let Some(names) = &s.class_names {
                     writeln!(f, "classes: {}", names.join(", "))?;
                 }
-                if !s.kind.is_image() {
+                if let Some(columns) = &s.columns {
+                    let wide = columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+                    writeln!(f, "columns:")?;
+                    for c in columns {
+                        writeln!(f, "  {:<wide$}  {c}", c.name)?;
+                    }
+                } else if !s.kind.is_image() {
                     let columns: Vec<String> = s
                         .schema
                         .blocks
@@ -213,14 +352,7 @@ impl fmt::Display for Info {
                         .blocks
                         .iter()
                         .zip(c.model.observation_model().blocks())
-                        .map(|(b, o)| {
-                            format!(
-                                "{} ({}, {})",
-                                b.name,
-                                b.values.as_str(),
-                                o.likelihood.name()
-                            )
-                        })
+                        .map(|(b, o)| format!("{} ({})", b.name, o.likelihood.name()))
                         .collect();
                     writeln!(f, "columns:  {}", columns.join(", "))?;
                 }

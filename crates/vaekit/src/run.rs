@@ -61,6 +61,10 @@ pub struct DataSummary {
     pub test_examples: Option<usize>,
     /// Class names, where the source has them.
     pub class_names: Option<Vec<String>>,
+    /// Training rows of each class, where the rows are labelled: the shares
+    /// `sample --class-shares` draws a conditional model's classes at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_counts: Option<Vec<usize>>,
     /// Fingerprint of the training rows after preprocessing: tells whether the
     /// data changed before a resume.
     pub train_fingerprint: u64,
@@ -234,7 +238,22 @@ impl Run {
         crate::generate::Units {
             scaler: self.scaler.as_ref(),
             columns: self.config.model.table.as_ref(),
+            label: self.label_column(),
         }
+    }
+
+    /// How a typed table's label column is written back: under its header's
+    /// name (`--label-column income`), the classes by their names. None for
+    /// every other run, whose CSVs keep a `label` column of class numbers.
+    fn label_column(&self) -> Option<crate::generate::LabelColumn<'_>> {
+        let name = self.config.settings.label_column.as_deref()?;
+        let names = self.config.data.class_names.as_deref()?;
+        (self.config.model.table.is_some() && name.parse::<usize>().is_err()).then_some(
+            crate::generate::LabelColumn {
+                name,
+                class_names: names,
+            },
+        )
     }
 
     /// How the run reads a table's cells.

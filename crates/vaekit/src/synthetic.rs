@@ -75,6 +75,16 @@ fn column_cells(data: &Dataset, columns: &TableColumns) -> Result<Vec<ColumnCell
         let w = c.kind.width();
         let missing = |r: usize| data.missing_row(r).is_some_and(|m| m[at]);
         let cells = match &c.kind {
+            // Judged tables are read with their modes as reals
+            // (TableColumns::with_counts_as_reals); a column still coded by
+            // modes is read as the values it codes.
+            ColumnKind::Modes(modes) => ColumnCells::Numeric(
+                (0..data.len())
+                    .map(|r| {
+                        (!missing(r)).then(|| f64::from(modes.value_of(&data.row(r)[at..at + w])))
+                    })
+                    .collect(),
+            ),
             ColumnKind::Real { .. } | ColumnKind::Count { .. } => ColumnCells::Numeric(
                 (0..data.len())
                     .map(|r| (!missing(r)).then(|| f64::from(data.row(r)[at])))

@@ -87,6 +87,7 @@ Examples:
 Examples:
   vaekit sample --run runs/mnist --n 64 --out samples.png
   vaekit sample --run runs/table --n 500 --out synthetic.csv --seed 3
+  vaekit sample --run runs/adult-cvae --n 32561 --class-shares --out synthetic.csv
   vaekit sample --run runs/cvae --class 7 --n 16 --out sevens.png
   vaekit sample --run runs/cvae --n 10 --out per-class.png     10 of every class, a row each")]
     Sample(SampleArgs),
@@ -346,6 +347,9 @@ pub struct SampleArgs {
     /// A conditional model (cvae): draw --n samples of this class; without it, --n of every class, one grid row per class.
     #[arg(long, value_name = "C")]
     pub class: Option<u32>,
+    /// A conditional model: --n samples in all, its classes at their shares of the training rows (a synthetic table of the whole data, the label column written as the table had it).
+    #[arg(long, conflicts_with = "class")]
+    pub class_shares: bool,
 }
 
 #[derive(Debug, Args)]

@@ -196,7 +196,7 @@ pub fn render_scatter(plot: &ScatterPlot) -> Result<RgbImage> {
         }
         // The legend: a dot and a name per class, or one entry for unlabelled data.
         let entries: Vec<(RGBColor, String)> = if classes.is_empty() {
-            vec![(class_color(None), format!("{n} examples (unlabelled)"))]
+            vec![(class_color(None), format!("{n} examples"))]
         } else {
             classes
                 .iter()
@@ -204,7 +204,11 @@ pub fn render_scatter(plot: &ScatterPlot) -> Result<RgbImage> {
                 .collect()
         };
         legend_area.draw(&Text::new(
-            if classes.is_empty() { "" } else { "class" },
+            if classes.is_empty() {
+                "no labels"
+            } else {
+                "class"
+            },
             (12, 24),
             (FONT, 17, FontStyle::Bold),
         ))?;

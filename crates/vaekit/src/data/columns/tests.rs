@@ -24,20 +24,32 @@ fn fit(names: &[&str], rows: &[&[&str]], options: &ColumnOptions) -> Result<Tabl
 }
 
 const ROWS: &[&[&str]] = &[
-    &["red", "1", "3", "0.5", "2007", "12"],
-    &["blue", "0", "4", "1.25", "2008", "140"],
-    &["", "1", "NA", "-2", "2009", "0"],
-    &["red", "?", "15", "3", "2007", "7"],
-    &["green", "0", "2", "0", "2008", "11"],
-    &["blue", "1", "3", "7", "2009", "99"],
-    &["red", "1", "3", "0.5", "2007", "21"],
-    &["blue", "0", "4", "1.25", "2008", "30"],
-    &["red", "1", "2", "-2", "2009", "31"],
-    &["red", "0", "15", "3", "2007", "8"],
-    &["green", "0", "2", "0", "2008", "55"],
-    &["blue", "1", "3", "7", "2009", "60"],
+    &["red", "1", "3", "0.5", "2007", "12", "180"],
+    &["blue", "0", "4", "1.25", "2008", "140", "187"],
+    &["", "1", "NA", "-2", "2009", "0", "194"],
+    &["red", "?", "15", "3", "2007", "7", "201"],
+    &["green", "0", "2", "0", "2008", "11", "208"],
+    &["blue", "1", "3", "7", "2009", "99", "186"],
+    &["red", "1", "3", "0.5", "2007", "21", "193"],
+    &["blue", "0", "4", "1.25", "2008", "30", "200"],
+    &["red", "1", "2", "-2", "2009", "31", "207"],
+    &["red", "0", "15", "3", "2007", "8", "185"],
+    &["green", "0", "2", "0", "2008", "55", "192"],
+    &["blue", "1", "3", "7", "2009", "60", "199"],
+    &["red", "1", "3", "0.5", "2007", "1", "206"],
+    &["blue", "0", "4", "1.25", "2008", "2", "184"],
+    &["", "1", "NA", "-2", "2009", "3", "191"],
+    &["red", "?", "15", "3", "2007", "4", "198"],
+    &["green", "0", "2", "0", "2008", "5", "205"],
+    &["blue", "1", "3", "7", "2009", "6", "183"],
+    &["red", "1", "3", "0.5", "2007", "9", "190"],
+    &["blue", "0", "4", "1.25", "2008", "10", "197"],
+    &["", "1", "NA", "-2", "2009", "13", "204"],
+    &["red", "?", "15", "3", "2007", "14", "182"],
+    &["green", "0", "2", "0", "2008", "15", "189"],
+    &["blue", "1", "3", "7", "2009", "16", "196"],
 ];
-const NAMES: &[&str] = &["colour", "flag", "visits", "score", "year", "n"];
+const NAMES: &[&str] = &["colour", "flag", "visits", "score", "year", "n", "length"];
 
 #[test]
 fn types_are_inferred_from_the_observed_cells() {
@@ -48,7 +60,9 @@ fn types_are_inferred_from_the_observed_cells() {
         .iter()
         .map(|b| b.values.as_str())
         .collect();
-    // visits: whole numbers, few distinct -> categorical; n: many distinct -> count.
+    // visits: whole numbers, few distinct -> categorical; n: many distinct,
+    // zeros among them -> count; length: many distinct far from zero -> a
+    // real written as whole numbers.
     assert_eq!(
         types,
         [
@@ -57,9 +71,14 @@ fn types_are_inferred_from_the_observed_cells() {
             "categorical",
             "real",
             "categorical",
-            "count"
+            "count",
+            "real"
         ]
     );
+    assert!(matches!(
+        t.columns[6].kind,
+        ColumnKind::Real { integer: true }
+    ));
     let ColumnKind::Categorical { categories } = &t.columns[0].kind else {
         panic!()
     };
@@ -69,7 +88,7 @@ fn types_are_inferred_from_the_observed_cells() {
         panic!()
     };
     assert_eq!(categories, &["2", "3", "4", "15"]);
-    assert_eq!(t.width(), 3 + 1 + 4 + 1 + 3 + 1);
+    assert_eq!(t.width(), 3 + 1 + 4 + 1 + 3 + 1 + 1);
     let schema = t.schema();
     assert_eq!(schema.blocks[2].columns, 4..8);
     assert_eq!(schema.dim(), t.width());
@@ -83,15 +102,14 @@ fn types_are_inferred_from_the_observed_cells() {
     else {
         panic!()
     };
-    let v = [
-        12.0f64, 140.0, 0.0, 7.0, 11.0, 99.0, 21.0, 30.0, 31.0, 8.0, 55.0, 60.0,
-    ];
+    let v: Vec<f64> = ROWS.iter().map(|r| r[5].parse().unwrap()).collect();
+    assert_eq!(v.len(), 24);
     let logs: Vec<f64> = v.iter().map(|x| x.ln_1p()).collect();
-    let m = logs.iter().sum::<f64>() / 12.0;
+    let m = logs.iter().sum::<f64>() / 24.0;
     assert!((f64::from(log_mean) - m).abs() < 1e-5);
     assert!(log_sd > 0.0);
-    let mean = v.iter().sum::<f64>() / 12.0;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 12.0;
+    let mean = v.iter().sum::<f64>() / 24.0;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 24.0;
     assert!((f64::from(dispersion) - mean * mean / (var - mean)).abs() < 1e-3);
 }
 
@@ -108,11 +126,11 @@ fn rows_encode_with_their_mask_and_decode_to_cells() {
     let (values, missing) = t.encode(&table).unwrap();
     let w = t.width();
     assert_eq!(values.len(), ROWS.len() * w);
-    // Row 0: red one-hot, flag 1, visits 3, score 0.5, 2007, 12.
+    // Row 0: red one-hot, flag 1, visits 3, score 0.5, 2007, 12, 180.
     assert_eq!(
         &values[..w],
         &[
-            0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.5, 1.0, 0.0, 0.0, 12.0
+            0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.5, 1.0, 0.0, 0.0, 12.0, 180.0
         ]
     );
     // Row 2's colour and visits are missing: every one of their values.
@@ -129,15 +147,19 @@ fn rows_encode_with_their_mask_and_decode_to_cells() {
     // Probabilities decode to their likeliest category, counts round.
     let mut soft = values[..w].to_vec();
     soft[..3].copy_from_slice(&[0.2, 0.7, 0.1]);
-    soft[w - 1] = 11.6;
+    soft[w - 2] = 11.6;
+    soft[w - 1] = 179.7;
     let cells = t.decode_row(&soft);
-    assert_eq!((cells[0].as_str(), cells[5].as_str()), ("green", "12"));
+    assert_eq!(
+        (cells[0].as_str(), cells[5].as_str(), cells[6].as_str()),
+        ("green", "12", "180")
+    );
 }
 
 #[test]
 fn an_unseen_category_and_a_bad_count_name_their_cell() {
     let t = fit(NAMES, ROWS, &ColumnOptions::default()).unwrap();
-    let (n, c, l) = cells(NAMES, &[&["purple", "1", "3", "0", "2007", "1"]]);
+    let (n, c, l) = cells(NAMES, &[&["purple", "1", "3", "0", "2007", "1", "181"]]);
     let e = t
         .encode(&TextCells {
             names: &n,
@@ -153,7 +175,7 @@ fn an_unseen_category_and_a_bad_count_name_their_cell() {
             && m.contains("blue, green, red"),
         "{m}"
     );
-    let (n, c, l) = cells(NAMES, &[&["red", "1", "3", "0", "2007", "-4"]]);
+    let (n, c, l) = cells(NAMES, &[&["red", "1", "3", "0", "2007", "-4", "181"]]);
     let e = t
         .encode(&TextCells {
             names: &n,
@@ -184,7 +206,10 @@ fn overrides_drops_and_markers() {
         missing_values: None,
     };
     let t = fit(NAMES, ROWS, &options).unwrap();
-    assert_eq!(t.names(), ["colour", "visits", "score", "year", "n"]);
+    assert_eq!(
+        t.names(),
+        ["colour", "visits", "score", "year", "n", "length"]
+    );
     let types: Vec<&str> = t
         .schema()
         .blocks
@@ -193,7 +218,14 @@ fn overrides_drops_and_markers() {
         .collect();
     assert_eq!(
         types,
-        ["categorical", "count", "real", "real", "categorical"]
+        [
+            "categorical",
+            "count",
+            "real",
+            "real",
+            "categorical",
+            "real"
+        ]
     );
     assert!(matches!(
         t.columns[3].kind,
