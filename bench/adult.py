@@ -142,7 +142,7 @@ def efficacy(train, test):
 
 def vaekit_judge(vaekit, run, synthetic, holdout):
     out, _, _ = timed([vaekit, "eval", "--run", run, "--synthetic", synthetic,
-                       "--holdout", holdout, "--json"])
+                       "--holdout", holdout, "--target", LABEL, "--json"])
     return json.loads(out)
 
 

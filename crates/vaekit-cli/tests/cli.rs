@@ -2855,6 +2855,58 @@ fn penguins_with_their_na_cells_train_sample_impute_and_are_judged() {
         (score(&apart, "column_shapes") - 1.0).abs() < 1e-9,
         "shuffled rows keep every column's shape: {apart}"
     );
+    // Efficacy: the species is told from the bills and flippers, on real
+    // rows near always; trained on the samples nearly as well, and not at
+    // all on the shuffled table, whose species go with nothing.
+    let efficacy = |file: &str| -> serde_json::Value {
+        let out = ok(
+            d,
+            &[
+                "eval",
+                "--run",
+                "run",
+                "--synthetic",
+                file,
+                "--holdout",
+                data,
+                "--target",
+                "species",
+                "--json",
+            ],
+        );
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["efficacy"].clone()
+    };
+    let (model_f1, apart_f1) = (efficacy("s.csv"), efficacy("shuffled.csv"));
+    eprintln!("penguins efficacy: samples {model_f1}, shuffled {apart_f1}");
+    assert!(model_f1["real_f1"].as_f64().unwrap() > 0.95, "{model_f1}");
+    assert!(
+        model_f1["synthetic_f1"].as_f64().unwrap() > 0.8,
+        "{model_f1}"
+    );
+    assert!(
+        apart_f1["synthetic_f1"].as_f64().unwrap() < 0.6,
+        "{apart_f1}"
+    );
+    assert_eq!(
+        model_f1["positive"],
+        serde_json::Value::Null,
+        "three species: macro F1"
+    );
+    bad_input(
+        d,
+        &[
+            "eval",
+            "--run",
+            "run",
+            "--synthetic",
+            "s.csv",
+            "--holdout",
+            data,
+            "--target",
+            "bill_length_mm",
+        ],
+        &["--target", "numeric"],
+    );
 
     // The latent-space commands read the table through its columns.
     ok(d, &["latent", "--run", "run", "--out", "map.png"]);

@@ -27,11 +27,16 @@
 //!   how close new rows from the same source fall by nature: a synthetic
 //!   median far below it means copies of training rows.
 //!
+//! * **Machine-learning efficacy** ([`efficacy`]): F1 of a classifier of a
+//!   target column trained on the synthetic rows and tested on held-out real
+//!   rows, beside the same classifier trained on the real rows.
+//!
 //! Missing cells are left out of the column shapes and correlations and are
 //! a category of their own in a contingency table, as SDMetrics counts them.
 
 use std::collections::BTreeMap;
 
+use burn::tensor::Device;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -43,6 +48,8 @@ use crate::data::{Dataset, Format, LoadOptions, TableReading, load};
 use crate::error::{Error, Result};
 use crate::random::{self, Stream};
 use crate::run::Run;
+
+pub mod efficacy;
 
 /// Number of bins a numeric column is cut into for contingency similarity.
 pub const CONTINGENCY_BINS: usize = 10;
@@ -76,7 +83,7 @@ fn column_cells(data: &Dataset, columns: &TableColumns) -> Result<Vec<ColumnCell
         let missing = |r: usize| data.missing_row(r).is_some_and(|m| m[at]);
         let cells = match &c.kind {
             // Judged tables are read with their modes as reals
-            // (TableColumns::with_counts_as_reals); a column still coded by
+            // (TableColumns::for_judging); a column still coded by
             // modes is read as the values it codes.
             ColumnKind::Modes(modes) => ColumnCells::Numeric(
                 (0..data.len())
@@ -186,6 +193,9 @@ pub struct SyntheticReport {
     pub pairs: Vec<PairTrend>,
     /// Distance to the closest record.
     pub closest_records: ClosestRecords,
+    /// Machine-learning efficacy, where a target and held-out rows are given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub efficacy: Option<efficacy::Efficacy>,
 }
 
 /// Scores `synthetic` rows against `real` ones (and `holdout` real rows
@@ -302,6 +312,7 @@ pub fn judge(
         shapes,
         pairs,
         closest_records,
+        efficacy: None,
     })
 }
 
@@ -318,7 +329,15 @@ pub fn judge_files(
     real: Option<(&str, &LoadOptions)>,
     synthetic: &Path,
     holdout: Option<&Path>,
+    target: Option<&str>,
+    device: &Device,
 ) -> Result<SyntheticReport> {
+    if target.is_some() && holdout.is_none() {
+        return Err(Error::setting(
+            "--target",
+            "efficacy is tested on real rows held out of training; give them with --holdout",
+        ));
+    }
     let Some(columns) = &run.config.model.table else {
         return Err(Error::setting(
             "--synthetic",
@@ -327,7 +346,7 @@ pub fn judge_files(
     };
     // Counts are judged as numbers, so that another program's synthetic
     // table (TVAE writes negative incomes now and then) can be read.
-    let lenient = columns.with_counts_as_reals();
+    let lenient = columns.for_judging();
     let csv = |spec: &str, given: Option<&LoadOptions>| -> Result<Dataset> {
         let mut options = given.cloned().unwrap_or_else(|| LoadOptions {
             format: Some(Format::Csv),
@@ -349,7 +368,13 @@ pub fn judge_files(
     let holdout = holdout
         .map(|h| csv(&h.to_string_lossy(), None))
         .transpose()?;
-    judge(&lenient, &real, &synthetic, holdout.as_ref(), 0)
+    let mut report = judge(&lenient, &real, &synthetic, holdout.as_ref(), 0)?;
+    if let (Some(target), Some(holdout)) = (target, &holdout) {
+        report.efficacy = Some(efficacy::efficacy(
+            &lenient, target, &real, &synthetic, holdout, device,
+        )?);
+    }
+    Ok(report)
 }
 
 fn observed(v: &[Option<f64>]) -> Vec<f64> {

@@ -329,6 +329,9 @@ pub struct EvalArgs {
     /// With --synthetic: real rows held out of training (CSV), whose distance to the training rows is the privacy baseline.
     #[arg(long, value_name = "FILE", requires = "synthetic")]
     pub holdout: Option<PathBuf>,
+    /// With --synthetic and --holdout: machine-learning efficacy, the F1 of a logistic regression that predicts this column (binary or categorical) from the others, trained on the synthetic rows and on the real ones, tested on the held-out rows.
+    #[arg(long, value_name = "COLUMN", requires = "holdout")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Args)]

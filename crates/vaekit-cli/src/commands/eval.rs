@@ -9,7 +9,7 @@ use crate::progress::counter;
 
 pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
     if let Some(synthetic) = &args.synthetic {
-        return judge_synthetic(args, synthetic);
+        return judge_synthetic(args, synthetic, &device);
     }
     let (run, model) = open_run(&args.run, &device)?;
     let other = args.data.other();
@@ -100,7 +100,7 @@ pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
 }
 
 /// `eval --synthetic`: a synthetic table's scores against the real rows.
-fn judge_synthetic(args: &EvalArgs, synthetic: &std::path::Path) -> Result<()> {
+fn judge_synthetic(args: &EvalArgs, synthetic: &std::path::Path, device: &Device) -> Result<()> {
     let run = vaekit::run::Run::open(&args.run.run)?;
     let other = args.data.other();
     let report = vaekit::synthetic::judge_files(
@@ -108,6 +108,8 @@ fn judge_synthetic(args: &EvalArgs, synthetic: &std::path::Path) -> Result<()> {
         other.as_ref().map(|(s, o)| (s.as_str(), o)),
         synthetic,
         args.holdout.as_deref(),
+        args.target.as_deref(),
+        device,
     )?;
     if args.json {
         return say(serde_json::to_value(&report)?);
@@ -128,6 +130,20 @@ fn judge_synthetic(args: &EvalArgs, synthetic: &std::path::Path) -> Result<()> {
         report.pairs.len(),
         report.column_pair_trends_all_pairs
     ))?;
+    if let Some(e) = &report.efficacy {
+        say(format!(
+            "efficacy (F1{} of {}, {} on {} held-out rows): trained on synthetic rows {:.4}, on real rows {:.4}",
+            e.positive
+                .as_ref()
+                .map(|p| format!(" of '{p}'"))
+                .unwrap_or_else(|| " macro".into()),
+            e.target,
+            e.classifier,
+            e.test_rows,
+            e.synthetic_f1,
+            e.real_f1
+        ))?;
+    }
     let c = &report.closest_records;
     say(format!(
         "closest real record median distance {:.4} over {} synthetic rows ({:.1} % exact copies){}",

@@ -679,11 +679,13 @@ impl TableColumns {
         cells
     }
 
-    /// The same columns with every count (and every column coded by modes)
-    /// read as a real number: how a synthetic table from another program
-    /// (whose counts may come out negative or fractional) is read to be
-    /// judged.
-    pub fn with_counts_as_reals(&self) -> TableColumns {
+    /// The same columns as a judge of synthetic tables reads them: every
+    /// count, every column coded by modes and every categorical column of
+    /// numbers (education_num's levels) as a real number. Another program's
+    /// synthetic table may hold counts that are negative or fractional, or a
+    /// level never seen (TVAE writes education_num 0), and SDMetrics judges
+    /// such columns as numbers too.
+    pub fn for_judging(&self) -> TableColumns {
         let mut out = self.clone();
         for c in &mut out.columns {
             c.kind = match &c.kind {
@@ -691,6 +693,13 @@ impl TableColumns {
                 ColumnKind::Modes(modes) => ColumnKind::Real {
                     integer: modes.integer,
                 },
+                ColumnKind::Categorical { categories }
+                    if categories.iter().all(|c| number(c).is_some()) =>
+                {
+                    ColumnKind::Real {
+                        integer: categories.iter().all(|c| number(c).is_some_and(is_whole)),
+                    }
+                }
                 other => other.clone(),
             };
         }

@@ -49,17 +49,21 @@ const ROWS: &[&[&str]] = &[
     &["green", "0", "2", "0", "2008", "15", "189"],
     &["blue", "1", "3", "7", "2009", "16", "196"],
 ];
+/// The value type of each schema block.
+fn block_types(t: &TableColumns) -> Vec<&'static str> {
+    t.schema()
+        .blocks
+        .iter()
+        .map(|b| b.values.as_str())
+        .collect()
+}
+
 const NAMES: &[&str] = &["colour", "flag", "visits", "score", "year", "n", "length"];
 
 #[test]
 fn types_are_inferred_from_the_observed_cells() {
     let t = fit(NAMES, ROWS, &ColumnOptions::default()).unwrap();
-    let types: Vec<&str> = t
-        .schema()
-        .blocks
-        .iter()
-        .map(|b| b.values.as_str())
-        .collect();
+    let types = block_types(&t);
     // visits: whole numbers, few distinct -> categorical; n: many distinct,
     // zeros among them -> count; length: many distinct far from zero -> a
     // real written as whole numbers.
@@ -210,12 +214,7 @@ fn overrides_drops_and_markers() {
         t.names(),
         ["colour", "visits", "score", "year", "n", "length"]
     );
-    let types: Vec<&str> = t
-        .schema()
-        .blocks
-        .iter()
-        .map(|b| b.values.as_str())
-        .collect();
+    let types = block_types(&t);
     assert_eq!(
         types,
         [
