@@ -2588,17 +2588,7 @@ fn a_mixed_table_with_holes_trains_and_every_command_speaks_its_columns() {
             ["red", "green", "blue"].contains(&f[0]) && ["0", "1"].contains(&f[1]),
             "{f:?}"
         );
-        for (fc, oc) in f.iter().zip(&o) {
-            if oc.is_empty() || *oc == "NA" {
-                continue;
-            }
-            match (fc.parse::<f64>(), oc.parse::<f64>()) {
-                (Ok(a), Ok(b)) => {
-                    assert!((a - b).abs() < 1e-6, "an observed cell changed: {a} {b}")
-                }
-                _ => assert_eq!(fc, oc, "an observed cell changed"),
-            }
-        }
+        assert_imputed_row(&f, &o, &["", "NA"]);
         assert_eq!(f[2], o[2], "observed visits are kept");
     }
 
@@ -2687,9 +2677,9 @@ fn a_mixed_table_with_holes_trains_and_every_command_speaks_its_columns() {
     );
 }
 
-/// A file under `../shared/data/tabular`; None, after saying why, when the
-/// shared data folder does not hold it.
-fn shared_table(name: &str) -> Option<PathBuf> {
+/// A file under `../shared/data/tabular` and a temporary folder to work in;
+/// None, after saying why, when the shared data folder does not hold it.
+fn shared_table(name: &str) -> Option<(tempfile::TempDir, String)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .map(|a| a.join("shared/data/tabular").join(name))
@@ -2697,7 +2687,31 @@ fn shared_table(name: &str) -> Option<PathBuf> {
     if path.is_none() {
         eprintln!("skipped: ../shared/data/tabular/{name} is absent");
     }
-    path
+    Some((tempfile::tempdir().unwrap(), path?.display().to_string()))
+}
+
+/// Checks a row that `impute` wrote against the row it was given: every
+/// observed cell kept (numbers to 1e-6), every `missing` one filled.
+fn assert_imputed_row(filled: &[&str], given: &[&str], missing: &[&str]) {
+    for (f, g) in filled.iter().zip(given) {
+        if missing.contains(g) {
+            assert!(
+                !missing.contains(f),
+                "a missing cell stayed empty: {filled:?}"
+            );
+            continue;
+        }
+        match (f.parse::<f64>(), g.parse::<f64>()) {
+            (Ok(a), Ok(b)) => assert!(
+                (a - b).abs() < 1e-6,
+                "an observed cell changed: {given:?} became {filled:?}"
+            ),
+            _ => assert_eq!(
+                f, g,
+                "an observed cell changed: {given:?} became {filled:?}"
+            ),
+        }
+    }
 }
 
 /// Rows of a headed CSV without quotes, split into cells.
@@ -2710,13 +2724,11 @@ fn csv_cells(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
 
 #[test]
 fn penguins_with_their_na_cells_train_sample_impute_and_are_judged() {
-    let Some(penguins) = shared_table("penguins.csv") else {
+    let Some((dir, data)) = shared_table("penguins.csv") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let data = penguins.to_str().unwrap();
-    let (header, rows) = csv_cells(&std::fs::read_to_string(&penguins).unwrap());
+    let (d, data) = (dir.path(), data.as_str());
+    let (header, rows) = csv_cells(&std::fs::read_to_string(data).unwrap());
 
     // Info: the types a reader would give, and the NA cells counted in the file.
     let info: serde_json::Value = serde_json::from_str(&ok(d, &["info", data, "--json"])).unwrap();
@@ -3026,26 +3038,20 @@ fn penguins_with_their_na_cells_train_sample_impute_and_are_judged() {
     assert_eq!(filled.len(), rows.len());
     for (f, o) in filled.iter().zip(&rows) {
         assert!(["male", "female"].contains(&f[6].as_str()), "{f:?}");
-        for j in 0..header.len() {
-            match o[j].as_str() {
-                "NA" => assert!(f[j] != "NA" && !f[j].is_empty(), "{f:?}"),
-                cell => match (cell.parse::<f64>(), f[j].parse::<f64>()) {
-                    (Ok(a), Ok(b)) => assert!((a - b).abs() < 1e-6, "{o:?} became {f:?}"),
-                    _ => assert_eq!(cell, f[j], "{o:?} became {f:?}"),
-                },
-            }
-        }
+        let (f, o): (Vec<&str>, Vec<&str>) = (
+            f.iter().map(String::as_str).collect(),
+            o.iter().map(String::as_str).collect(),
+        );
+        assert_imputed_row(&f, &o, &["NA", ""]);
     }
 }
 
 #[test]
 fn uci_adult_data_as_shipped_reads_with_its_separators_and_question_marks() {
-    let Some(adult) = shared_table("adult/adult.data") else {
+    let Some((dir, data)) = shared_table("adult/adult.data") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let data = adult.to_str().unwrap();
+    let (d, data) = (dir.path(), data.as_str());
     let info: serde_json::Value =
         serde_json::from_str(&ok(d, &["info", data, "--format", "csv", "--json"])).unwrap();
     assert_eq!(info["splits"][0]["examples"], 32_561);

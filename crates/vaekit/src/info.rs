@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::data::columns::{ColumnKind, TableColumns};
+use crate::data::columns::{ColumnKind, TableColumns, likeliest};
 use crate::data::{DataKind, Dataset, Format, LoadOptions, load};
 use crate::error::Result;
 use crate::run::{Run, RunConfig, files, read_metrics};
@@ -83,11 +83,9 @@ fn column_info(table: &TableColumns, data: &Dataset) -> Vec<ColumnInfo> {
         let counted = |names: Vec<String>| {
             let mut counts = vec![0usize; names.len()];
             for cells in &observed {
-                let best = (0..cells.len()).fold(0, |b, k| if cells[k] > cells[b] { k } else { b });
-                let k = if cells.len() == 1 {
-                    cells[0].round() as usize
-                } else {
-                    best
+                let k = match cells.len() {
+                    1 => cells[0].round() as usize,
+                    _ => likeliest(cells),
                 };
                 counts[k.min(names.len() - 1)] += 1;
             }
@@ -191,13 +189,9 @@ pub enum Info {
 
 fn split_info(name: &str, data: &Dataset) -> SplitInfo {
     let (min, max) = data.value_range();
-    let label_counts = data.labels().map(|labels| {
-        let mut counts = std::collections::BTreeMap::new();
-        for &l in labels {
-            *counts.entry(l).or_insert(0usize) += 1;
-        }
-        counts.into_iter().collect()
-    });
+    let label_counts = data
+        .label_counts()
+        .map(|counts| (0..).zip(counts).filter(|&(_, n)| n > 0).collect());
     SplitInfo {
         name: name.to_string(),
         examples: data.len(),

@@ -41,7 +41,7 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::data::columns::{ColumnKind, TableColumns};
+use crate::data::columns::{ColumnKind, TableColumns, likeliest};
 use std::path::Path;
 
 use crate::data::{Dataset, Format, LoadOptions, TableReading, load};
@@ -104,14 +104,7 @@ fn column_cells(data: &Dataset, columns: &TableColumns) -> Result<Vec<ColumnCell
             ),
             ColumnKind::Categorical { .. } => ColumnCells::Categorical(
                 (0..data.len())
-                    .map(|r| {
-                        (!missing(r)).then(|| {
-                            let part = &data.row(r)[at..at + w];
-                            (0..w)
-                                .max_by(|&a, &b| part[a].total_cmp(&part[b]))
-                                .unwrap_or(0)
-                        })
-                    })
+                    .map(|r| (!missing(r)).then(|| likeliest(&data.row(r)[at..at + w])))
                     .collect(),
             ),
         };

@@ -609,13 +609,13 @@ impl TableColumns {
                                 preview(categories)
                             ))
                         })?;
-                        values.extend((0..w).map(|j| if j == k { 1.0 } else { 0.0 }));
+                        one_hot(&mut values, k, w);
                     }
                     (ColumnKind::Modes(modes), _) => {
                         let v = number(cell).ok_or_else(|| need("a number"))?;
                         let (mode, offset) = modes.encode(v);
                         values.push(offset);
-                        values.extend((0..modes.len()).map(|j| if j == mode { 1.0 } else { 0.0 }));
+                        one_hot(&mut values, mode, modes.len());
                     }
                     _ => {
                         let v = number(cell).ok_or_else(|| need("a number"))?;
@@ -656,15 +656,6 @@ impl TableColumns {
             let part = values.get(at..at + w).unwrap_or(&[]);
             at += w;
             let v = part.first().copied().unwrap_or(0.0);
-            let likeliest = |part: &[f32]| {
-                part.iter()
-                    .enumerate()
-                    .fold(
-                        (0, f32::NEG_INFINITY),
-                        |b, (i, &p)| if p > b.1 { (i, p) } else { b },
-                    )
-                    .0
-            };
             cells.push(match &c.kind {
                 ColumnKind::Real { integer: false } => format!("{v}"),
                 ColumnKind::Real { integer: true } => format!("{}", v.round()),
@@ -710,6 +701,23 @@ impl TableColumns {
     pub fn names(&self) -> Vec<String> {
         self.columns.iter().map(|c| c.name.clone()).collect()
     }
+}
+
+/// The index of the largest of a one-hot (or probability) span, the first
+/// on a tie: the category, or mode, that the span stands for.
+pub fn likeliest(part: &[f32]) -> usize {
+    part.iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |b, (i, &p)| if p > b.1 { (i, p) } else { b },
+        )
+        .0
+}
+
+/// `width` values, 1 at `hot` and 0 elsewhere.
+fn one_hot(values: &mut Vec<f32>, hot: usize, width: usize) {
+    values.extend((0..width).map(|j| if j == hot { 1.0 } else { 0.0 }));
 }
 
 fn default_dispersion() -> f32 {

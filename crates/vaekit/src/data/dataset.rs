@@ -157,6 +157,16 @@ impl Dataset {
         self.labels.as_deref()
     }
 
+    /// Examples per label `0..=largest` (None without labels).
+    pub fn label_counts(&self) -> Option<Vec<usize>> {
+        let labels = self.labels.as_deref()?;
+        let mut counts = vec![0; labels.iter().max().map_or(0, |&m| m as usize + 1)];
+        for &l in labels {
+            counts[l as usize] += 1;
+        }
+        Some(counts)
+    }
+
     /// A new data set holding the given rows in the given order (repeats allowed).
     ///
     /// # Panics

@@ -361,14 +361,7 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
             val_examples: data.val.as_ref().map_or(0, Dataset::len),
             test_examples: data.test.as_ref().map(Dataset::len),
             class_names: data.class_names.clone(),
-            class_counts: data.train.labels().map(|labels| {
-                let classes = labels.iter().max().map_or(0, |&m| m as usize + 1);
-                let mut counts = vec![0; classes];
-                for &l in labels {
-                    counts[l as usize] += 1;
-                }
-                counts
-            }),
+            class_counts: data.train.label_counts(),
             train_fingerprint: data.train.fingerprint(),
         },
         model: model_config,

@@ -118,9 +118,7 @@ impl Modes {
     /// then one value per mode (one-hot, or probabilities), the likeliest
     /// mode taken.
     pub fn value_of(&self, part: &[f32]) -> f32 {
-        let mode = (1..part.len())
-            .max_by(|&a, &b| part[a].total_cmp(&part[b]))
-            .map_or(0, |m| m - 1);
+        let mode = super::likeliest(part.get(1..).unwrap_or(&[]));
         self.decode(mode, part.first().copied().unwrap_or(0.0))
     }
 
