@@ -404,3 +404,29 @@ fn write_output(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::apportion;
+
+    fn quotas(labels: &[u32], classes: usize) -> Vec<usize> {
+        (0..classes as u32)
+            .map(|c| labels.iter().filter(|&&l| l == c).count())
+            .collect()
+    }
+
+    #[test]
+    fn classes_are_apportioned_by_largest_remainder() {
+        // Penguins' 152, 124, 68 of 344 drawn 688 times: exactly twice each;
+        // a class with no training rows gets none.
+        let labels = apportion(&[152, 124, 68, 0], 688);
+        assert_eq!(quotas(&labels, 4), [304, 248, 136, 0]);
+        assert!(labels.windows(2).all(|w| w[0] <= w[1]), "class after class");
+        // 10 of 3:3:1 -> 4.29, 4.29, 1.43: floors 4, 4, 1, and the row left
+        // goes to the largest remainder, class 2's 0.43.
+        assert_eq!(quotas(&apportion(&[3, 3, 1], 10), 3), [4, 4, 2]);
+        // Equal remainders go to the lower class.
+        assert_eq!(quotas(&apportion(&[1, 1, 1], 2), 3), [1, 1, 0]);
+        assert_eq!(apportion(&[5], 3), [0, 0, 0]);
+    }
+}

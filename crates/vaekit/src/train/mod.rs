@@ -361,7 +361,12 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
             val_examples: data.val.as_ref().map_or(0, Dataset::len),
             test_examples: data.test.as_ref().map(Dataset::len),
             class_names: data.class_names.clone(),
-            class_counts: data.train.label_counts(),
+            // As many as the model has classes: a class named, or seen in
+            // another split, but absent from the training rows has share 0.
+            class_counts: data.train.label_counts().map(|mut counts| {
+                counts.resize(counts.len().max(model_config.classes.unwrap_or(0)), 0);
+                counts
+            }),
             train_fingerprint: data.train.fingerprint(),
         },
         model: model_config,
