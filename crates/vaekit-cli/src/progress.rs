@@ -52,6 +52,9 @@ pub fn counter(total: usize, quiet: bool, what: &str) -> Option<ProgressBar> {
 }
 
 impl TrainObserver for Progress {
+    fn on_line(&mut self, text: &str) {
+        self.line(text);
+    }
     fn on_start(&mut self, summary: &str) {
         self.line(summary);
     }

@@ -100,6 +100,7 @@ pub mod score;
 pub mod settings;
 pub mod stats;
 pub mod synthetic;
+pub mod text;
 pub mod train;
 
 pub use burn;

@@ -136,6 +136,14 @@ impl Run {
                 ),
             ));
         }
+        if family_of(dir).as_deref() == Some(TEXT_FAMILY) {
+            return Err(Error::run(
+                dir,
+                "is a text run (a sentence VAE or language model); this command works on image \
+                 and table runs: use train, eval, sample, reconstruct, interpolate, encode, score \
+                 or info with it",
+            ));
+        }
         let mut config: RunConfig = read_json(&config_path)?;
         // Runs made before `--arch` existed kept the architecture only in the
         // model config (their `model` setting reads as `vae`).
@@ -298,6 +306,20 @@ impl Run {
         read_metrics(&self.path(files::METRICS))
     }
 }
+
+/// The `family` a run's `config.json` names, where it names one (text
+/// runs do; image and table runs, the first family, do not).
+pub fn family_of(dir: &Path) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Family {
+        family: Option<String>,
+    }
+    let bytes = std::fs::read(dir.join(files::CONFIG)).ok()?;
+    serde_json::from_slice::<Family>(&bytes).ok()?.family
+}
+
+/// The family of a text run (a sentence VAE or a language model).
+pub const TEXT_FAMILY: &str = "text";
 
 /// Reads a JSON file, naming it in errors.
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {

@@ -1,11 +1,13 @@
 //! The command line: clap types, and their translation into library settings
 //! (the one place where the two meet).
 
+mod text;
 mod train;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+pub use text::{DecodeArgs, text_settings};
 pub use train::TrainArgs;
 use vaekit::augment::AugmentFormat;
 use vaekit::data::prepare::Split;
@@ -338,6 +340,8 @@ pub struct EvalArgs {
 pub struct SampleArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     /// Number of samples.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub n: usize,
@@ -359,6 +363,8 @@ pub struct SampleArgs {
 pub struct ReconstructArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     #[command(flatten)]
     pub data: OtherDataArgs,
     /// Number of examples, taken from the start of the split.
@@ -651,6 +657,8 @@ pub struct LatentArgs {
 pub struct InterpolateArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     #[command(flatten)]
     pub data: OtherDataArgs,
     /// train, val or test [default: test where the source has one, else val].

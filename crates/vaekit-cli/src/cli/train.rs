@@ -19,7 +19,7 @@ use super::DataArgs;
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
-    /// The data: `digits` (embedded), a folder of IDX files, an IDX, NPY or CSV file, or a folder of images.
+    /// The data: `digits` (embedded), a folder of IDX files, an IDX, NPY or CSV file, a folder of images, or text (a .txt file, a sentence a line).
     #[arg(long, value_name = "SOURCE")]
     pub data: Option<String>,
     /// The run directory to create (or to continue with --resume).
@@ -36,6 +36,8 @@ pub struct TrainArgs {
     pub init_from: Option<PathBuf>,
     #[command(flatten)]
     pub source: DataArgs,
+    #[command(flatten)]
+    pub text: super::text::TextArgs,
     /// Use only the first N training examples of the source (quick trials).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -51,7 +53,7 @@ pub struct TrainArgs {
     /// Scaler for tables: min-max, standard or none [default: min-max for Bernoulli, standard for Gaussian, none for Poisson].
     #[arg(long, value_name = "KIND")]
     pub scaler: Option<ScalerKind>,
-    /// Model: vae (with --beta the beta-VAE), iwae (trained on the importance-weighted bound), hvae (two latent layers) or cvae (conditional on the label, which goes into the encoder and decoder; needs labelled data) [default: vae].
+    /// Model: vae (with --beta the beta-VAE), iwae (trained on the importance-weighted bound), hvae (two latent layers), cvae (conditional on the label, which goes into the encoder and decoder; needs labelled data) or lm (the language model of a text source: the sentence VAE's decoder without z) [default: vae].
     #[arg(long, value_name = "MODEL")]
     pub model: Option<ModelKind>,
     /// Training objective: elbo or iw (the importance-weighted bound of --train-samples) [default: iw for iwae, else elbo].

@@ -6,6 +6,9 @@ use super::{chosen_rows, open_run, say};
 use crate::cli::EncodeArgs;
 
 pub fn run(args: &EncodeArgs, device: Device) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::encode(args, device);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let rows = chosen_rows(&run, &args.data, args.split)?;
     let encoded = encode_dataset(&model, &rows, args.batch_size)?;

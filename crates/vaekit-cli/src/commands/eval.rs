@@ -8,6 +8,9 @@ use crate::cli::EvalArgs;
 use crate::progress::counter;
 
 pub fn run(args: &EvalArgs, device: Device, quiet: bool) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::eval(args, device);
+    }
     if let Some(synthetic) = &args.synthetic {
         return judge_synthetic(args, synthetic, &device);
     }

@@ -9,6 +9,9 @@ use super::{open_run, say};
 use crate::cli::ImputeArgs;
 
 pub fn run(args: &ImputeArgs, device: Device) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::impute(args, device);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let options = ImputeOptions {
         method: args.method,

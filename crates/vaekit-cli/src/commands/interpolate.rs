@@ -7,6 +7,9 @@ use super::{open_run, say};
 use crate::cli::InterpolateArgs;
 
 pub fn run(args: &InterpolateArgs, device: Device) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::interpolate(args, device);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let kind = &run.config.model.input;
     let gif = args.gif.as_deref().map(|p| (p, args.frame_ms));

@@ -35,6 +35,9 @@ pub fn split_data(
 }
 
 pub fn run(args: &LatentArgs, device: Device) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::latent(args, device);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let kind = &run.config.model.input;
     // Every setting is checked before anything is computed or written.

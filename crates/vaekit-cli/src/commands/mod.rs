@@ -14,6 +14,7 @@ pub mod probe;
 pub mod reconstruct;
 pub mod sample;
 pub mod score;
+pub mod text;
 pub mod train;
 pub mod traverse;
 

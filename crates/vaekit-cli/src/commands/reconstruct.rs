@@ -6,6 +6,9 @@ use super::{open_run, say};
 use crate::cli::ReconstructArgs;
 
 pub fn run(args: &ReconstructArgs, device: Device) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::reconstruct(args, device);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let other = args.data.other();
     let data = run.prepare_data(other.as_ref().map(|(s, o)| (s.as_str(), o)))?;

@@ -6,6 +6,9 @@ use super::{open_run, say};
 use crate::cli::SampleArgs;
 
 pub fn run(args: &SampleArgs, device: Device) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::sample(args, device);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let samples = match args.class_shares {
         // A run from before class counts were recorded has none: the

@@ -7,6 +7,9 @@ use crate::cli::ScoreArgs;
 use crate::progress::counter;
 
 pub fn run(args: &ScoreArgs, device: Device, quiet: bool) -> Result<()> {
+    if super::text::is_text(&args.run) {
+        return super::text::score(args, device);
+    }
     let (run, model) = open_run(&args.run, &device)?;
     let request = args.request(&run.config.settings)?;
     let bar = counter(0, quiet, &format!("scoring ({})", args.score));

@@ -8,6 +8,9 @@ use crate::cli::TrainArgs;
 use crate::progress::Progress;
 
 pub fn run(args: &TrainArgs, device: Device, quiet: bool) -> Result<()> {
+    if super::text::is_text_source(args) {
+        return super::text::train(args, device, quiet);
+    }
     let mut settings = TrainSettings::default();
     if let Some(path) = &args.config {
         settings = TrainSettings::from_toml_file(path)?;

@@ -31,11 +31,14 @@ pub enum ModelKind {
     /// Conditional on the label: the one-hot label goes into the encoder and
     /// the decoder, so samples can be drawn for a chosen class.
     Cvae,
+    /// The recurrent language model of text: the sentence VAE's decoder
+    /// without z, its baseline (text sources only).
+    Lm,
 }
 
 impl ModelKind {
     /// Every model, in the order the help lists them.
-    pub const ALL: [ModelKind; 4] = [Self::Vae, Self::Iwae, Self::Hvae, Self::Cvae];
+    pub const ALL: [ModelKind; 5] = [Self::Vae, Self::Iwae, Self::Hvae, Self::Cvae, Self::Lm];
 }
 
 /// The prior p(z), as the user names it.
@@ -119,11 +122,12 @@ impl std::str::FromStr for ModelKind {
             "iwae" => Ok(Self::Iwae),
             "hvae" => Ok(Self::Hvae),
             "cvae" => Ok(Self::Cvae),
+            "lm" => Ok(Self::Lm),
             "mlp" | "conv" => Err(format!(
-                "'{s}' is an architecture; use --arch {s} (--model picks vae, iwae, hvae or cvae)"
+                "'{s}' is an architecture; use --arch {s} (--model picks vae, iwae, hvae, cvae or lm)"
             )),
             other => Err(format!(
-                "unknown model '{other}'; use vae, iwae, hvae or cvae"
+                "unknown model '{other}'; use vae, iwae, hvae, cvae or lm"
             )),
         }
     }
@@ -136,6 +140,7 @@ impl std::fmt::Display for ModelKind {
             Self::Iwae => "iwae",
             Self::Hvae => "hvae",
             Self::Cvae => "cvae",
+            Self::Lm => "lm",
         })
     }
 }

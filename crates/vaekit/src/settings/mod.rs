@@ -448,6 +448,13 @@ impl TrainSettings {
             self.free_bits,
             "nats per latent dimension; 0 turns it off",
         )?;
+        if self.model == Some(ModelKind::Lm) {
+            return Err(Error::setting(
+                "--model",
+                "lm is the language model of text; give a text source (a .txt file, or a CSV \
+                 with --text-column), or pick vae, iwae, hvae or cvae for images and tables",
+            ));
+        }
         if self.model == Some(ModelKind::Iwae) && self.objective == Some(ObjectiveKind::Elbo) {
             return Err(Error::setting(
                 "--objective",

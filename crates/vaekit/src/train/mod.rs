@@ -162,6 +162,8 @@ pub trait TrainObserver {
     fn on_step(&mut self, _step: usize, _output: &StepOutput) {}
     /// An epoch finished and was saved.
     fn on_epoch_end(&mut self, _metrics: &EpochMetrics) {}
+    /// A line of news that has no structured form (a text run's epoch).
+    fn on_line(&mut self, _text: &str) {}
 }
 
 /// An observer that ignores everything.

@@ -1,0 +1,496 @@
+//! The sentence VAE of Bowman et al. (2016) and, with no latent code, the
+//! recurrent language model it is judged against.
+//!
+//! Parts: a token embedding shared by both networks; the encoder, a GRU
+//! whose state after a sentence's last token gives mu and logvar of q(z|x);
+//! the decoder, a GRU that starts from a linear map of z and reads z beside
+//! every input token (the start token, then the sentence, each dropped to
+//! `<unk>` at the word-dropout rate in training), and the token observation
+//! model, a softmax over the vocabulary at every step ([`token_nll`]).
+
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::{Int, TensorData, activation};
+use serde::{Deserialize, Serialize};
+
+use super::corpus::{BOS, EOS, PAD, UNK};
+use super::rnn::{Gru, GruConfig};
+use crate::distributions::DiagonalGaussian;
+use crate::error::{Error, Result};
+use crate::nn::dense;
+use crate::random::Rng;
+use rand::RngExt;
+
+/// The shapes of a [`SentenceVae`]; saved in the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentenceVaeConfig {
+    /// Tokens in the vocabulary.
+    pub vocab: usize,
+    /// Width of the token embedding.
+    pub embed: usize,
+    /// Size of the GRUs' hidden state.
+    pub hidden: usize,
+    /// GRU layers in each network.
+    pub layers: usize,
+    /// Size of z; 0 makes the model the language model (no encoder, no z).
+    pub latent: usize,
+}
+
+impl SentenceVaeConfig {
+    /// Checks the shapes.
+    pub fn validate(&self) -> Result<()> {
+        let check = |name: &str, v: usize, max: usize| {
+            if v == 0 || v > max {
+                return Err(Error::setting(name, format!("{v}; use 1 to {max}")));
+            }
+            Ok(())
+        };
+        check("--embed", self.embed, 4096)?;
+        check("--hidden", self.hidden, 4096)?;
+        check("--rnn-layers", self.layers, 4)?;
+        if self.latent > 1024 {
+            return Err(Error::setting(
+                "--latent",
+                format!(
+                    "{}; use 1 to 1024 (32 is the published setting)",
+                    self.latent
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the model (initialization as PyTorch's: embeddings N(0, 1),
+    /// linear layers uniform in +-1/sqrt(fan_in), the GRUs as [`GruConfig`]).
+    pub fn init(&self, device: &Device) -> SentenceVae {
+        let z = self.latent;
+        let linear = |from: usize, to: usize| {
+            let k = 1.0 / (from.max(1) as f64).sqrt();
+            LinearConfig::new(from, to)
+                .with_initializer(Initializer::Uniform { min: -k, max: k })
+                .init(device)
+        };
+        let gru = |input: usize| {
+            GruConfig::new(input, self.hidden)
+                .with_layers(self.layers)
+                .init(device)
+        };
+        SentenceVae {
+            embedding: EmbeddingConfig::new(self.vocab, self.embed).init(device),
+            encoder: (z > 0).then(|| gru(self.embed)),
+            mu: (z > 0).then(|| linear(self.hidden, z)),
+            logvar: (z > 0).then(|| linear(self.hidden, z)),
+            init_state: (z > 0).then(|| linear(z, self.hidden)),
+            decoder: gru(self.embed + z),
+            out: linear(self.hidden, self.vocab),
+            latent: z,
+            vocab: self.vocab,
+        }
+    }
+}
+
+/// The sentence VAE (or, with `latent` 0, the language model).
+#[derive(Module, Debug)]
+pub struct SentenceVae {
+    embedding: Embedding,
+    encoder: Option<Gru>,
+    mu: Option<Linear>,
+    logvar: Option<Linear>,
+    /// z to the decoder's initial state.
+    init_state: Option<Linear>,
+    decoder: Gru,
+    /// The decoder's state to the logits of the next token.
+    out: Linear,
+    #[module(skip)]
+    latent: usize,
+    #[module(skip)]
+    vocab: usize,
+}
+
+/// Dropout applied while training: each value zeroed with probability
+/// `rate`, the rest scaled by 1 / (1 - rate), the draws from the run's
+/// generator (burn's own dropout draws from the device's).
+pub struct Dropout<'a> {
+    /// The probability of zeroing a value.
+    pub rate: f64,
+    /// Where the draws come from.
+    pub rng: &'a mut Rng,
+}
+
+impl Dropout<'_> {
+    fn apply<const D: usize>(&mut self, x: Tensor<D>) -> Tensor<D> {
+        if self.rate <= 0.0 {
+            return x;
+        }
+        let dims = x.dims();
+        let keep = 1.0 - self.rate;
+        let scale = (1.0 / keep) as f32;
+        let n: usize = dims.iter().product();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| {
+                if self.rng.random::<f64>() < keep {
+                    scale
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let device = x.device();
+        x * Tensor::<D>::from_data(TensorData::new(mask, dims), &device)
+    }
+}
+
+/// A batch of sentences as the networks read them, padded to its longest.
+#[derive(Debug, Clone)]
+pub struct TokenBatch {
+    /// The sentences' tokens, `[batch, steps]`, padded with `PAD`.
+    pub tokens: Vec<u32>,
+    /// The decoder's targets: tokens then `EOS`, `[batch, steps + 1]`.
+    pub targets: Vec<u32>,
+    /// Rows.
+    pub rows: usize,
+    /// The longest sentence's tokens.
+    pub steps: usize,
+    /// Tokens of each row, its end token included.
+    pub lengths: Vec<usize>,
+}
+
+impl TokenBatch {
+    /// The batch of `sentences` (each non-empty).
+    pub fn new(sentences: &[&[u32]]) -> TokenBatch {
+        let rows = sentences.len();
+        let steps = sentences.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
+        let mut tokens = vec![PAD; rows * steps];
+        let mut targets = vec![PAD; rows * (steps + 1)];
+        for (i, s) in sentences.iter().enumerate() {
+            tokens[i * steps..i * steps + s.len()].copy_from_slice(s);
+            let t = &mut targets[i * (steps + 1)..(i + 1) * (steps + 1)];
+            t[..s.len()].copy_from_slice(s);
+            t[s.len()] = EOS;
+        }
+        TokenBatch {
+            tokens,
+            targets,
+            rows,
+            steps,
+            lengths: sentences.iter().map(|s| s.len() + 1).collect(),
+        }
+    }
+
+    /// Tokens predicted in the batch (end tokens included): the words of
+    /// per-word figures.
+    pub fn words(&self) -> usize {
+        self.lengths.iter().sum()
+    }
+
+    /// The decoder's inputs: the start token then the sentence, each token
+    /// replaced by `UNK` with probability `word_dropout` (drawn from `rng`;
+    /// none at 0), `[batch, steps + 1]`.
+    pub fn decoder_inputs(&self, word_dropout: f64, rng: Option<&mut Rng>) -> Vec<u32> {
+        let s1 = self.steps + 1;
+        let mut inputs = vec![PAD; self.rows * s1];
+        let mut rng = rng;
+        for i in 0..self.rows {
+            inputs[i * s1] = BOS;
+            for t in 0..self.lengths[i] - 1 {
+                let token = self.tokens[i * self.steps + t];
+                let drop = match rng.as_deref_mut() {
+                    Some(r) if word_dropout > 0.0 => r.random::<f64>() < word_dropout,
+                    _ => false,
+                };
+                inputs[i * s1 + t + 1] = if drop { UNK } else { token };
+            }
+        }
+        inputs
+    }
+
+    /// 1 for each real position of `width` steps per row (the first
+    /// `length - offset` of them), 0 for padding.
+    fn mask(&self, width: usize, offset: usize, device: &Device) -> Tensor<2> {
+        let mut m = vec![0.0f32; self.rows * width];
+        for (i, &len) in self.lengths.iter().enumerate() {
+            let real = (len - offset).min(width);
+            m[i * width..i * width + real].fill(1.0);
+        }
+        Tensor::from_data(TensorData::new(m, [self.rows, width]), device)
+    }
+
+    /// The encoder's mask, `[batch, steps]`.
+    pub fn token_mask(&self, device: &Device) -> Tensor<2> {
+        self.mask(self.steps, 1, device)
+    }
+
+    /// The decoder's mask, `[batch, steps + 1]`.
+    pub fn target_mask(&self, device: &Device) -> Tensor<2> {
+        self.mask(self.steps + 1, 0, device)
+    }
+}
+
+/// Token ids as an int tensor.
+pub fn int_tensor(ids: &[u32], rows: usize, cols: usize, device: &Device) -> Tensor<2, Int> {
+    let ids: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+    Tensor::from_data(TensorData::new(ids, [rows, cols]), device)
+}
+
+/// -log p(token) summed over each row's real steps: the token observation
+/// model, a softmax over the vocabulary at every step.
+///
+/// # Shapes
+/// - `logits`: `[batch * steps, vocab]`; `targets`: `[batch, steps]`;
+///   `mask`: `[batch, steps]`; returns `[batch]`
+pub fn token_nll(logits: Tensor<2>, targets: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+    let [batch, steps] = mask.dims();
+    let log_p = activation::log_softmax(logits, 1);
+    let picked = log_p.gather(1, targets.reshape([batch * steps, 1]));
+    (picked.reshape([batch, steps]) * mask)
+        .sum_dim(1)
+        .neg()
+        .reshape([batch])
+}
+
+impl SentenceVae {
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.out.weight.val().device()
+    }
+
+    /// Size of z (0 for the language model).
+    pub fn latent(&self) -> usize {
+        self.latent
+    }
+
+    /// Tokens in the vocabulary.
+    pub fn vocab(&self) -> usize {
+        self.vocab
+    }
+
+    /// q(z|x) of each sentence (None for the language model).
+    ///
+    /// # Shapes
+    /// - returns `[batch, latent]` mean and log-variance
+    pub fn posterior(
+        &self,
+        batch: &TokenBatch,
+        dropout: Option<&mut Dropout<'_>>,
+    ) -> Option<DiagonalGaussian> {
+        let device = &self.device();
+        let (encoder, mu, logvar) = (
+            self.encoder.as_ref()?,
+            self.mu.as_ref()?,
+            self.logvar.as_ref()?,
+        );
+        let tokens = int_tensor(&batch.tokens, batch.rows, batch.steps, device);
+        let mut x = self.embedding.forward(tokens);
+        if let Some(d) = dropout {
+            x = d.apply(x);
+        }
+        let h0 = Tensor::zeros([batch.rows, encoder.hidden()], device);
+        let mask = batch.token_mask(device);
+        let (_, last) = encoder.forward(x, h0, Some(&mask));
+        Some(DiagonalGaussian::new(
+            dense(mu, last.clone(), None),
+            dense(logvar, last, None),
+        ))
+    }
+
+    /// The decoder's initial state from z (zeros for the language model).
+    ///
+    /// # Shapes
+    /// - `z`: `[rows, latent]`; returns `[rows, hidden]`
+    pub fn initial_state(&self, z: Option<&Tensor<2>>, rows: usize) -> Tensor<2> {
+        match (&self.init_state, z) {
+            (Some(l), Some(z)) => dense(l, z.clone(), None),
+            _ => Tensor::zeros([rows, self.decoder.hidden()], &self.device()),
+        }
+    }
+
+    /// The logits of every next token given the decoder's `inputs` and z.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[rows, steps]` ids; `z`: `[rows, latent]`; returns
+    ///   `[rows * steps, vocab]`
+    pub fn logits(
+        &self,
+        inputs: Tensor<2, Int>,
+        z: Option<&Tensor<2>>,
+        mut dropout: Option<&mut Dropout<'_>>,
+    ) -> Tensor<2> {
+        let [rows, steps] = inputs.dims();
+        let mut x = self.embedding.forward(inputs);
+        if let Some(d) = dropout.as_deref_mut() {
+            x = d.apply(x);
+        }
+        if let Some(z) = z.filter(|_| self.latent > 0) {
+            let every = z
+                .clone()
+                .unsqueeze_dim::<3>(1)
+                .expand([rows, steps, self.latent]);
+            x = Tensor::cat(vec![x, every], 2);
+        }
+        let h0 = self.initial_state(z, rows);
+        let (out, _) = self.decoder.forward(x, h0, None);
+        let mut out = out.reshape([rows * steps, self.decoder.hidden()]);
+        if let Some(d) = dropout {
+            out = d.apply(out);
+        }
+        dense(&self.out, out, None)
+    }
+
+    /// -log p(x|z) of each sentence (of x, for the language model).
+    ///
+    /// # Shapes
+    /// - `inputs`: `[rows, steps + 1]` (see [`TokenBatch::decoder_inputs`]);
+    ///   `z`: `[rows, latent]`; returns `[rows]`
+    pub fn reconstruction_nll(
+        &self,
+        batch: &TokenBatch,
+        inputs: &[u32],
+        z: Option<&Tensor<2>>,
+        dropout: Option<&mut Dropout<'_>>,
+    ) -> Tensor<1> {
+        let device = &self.device();
+        let width = batch.steps + 1;
+        let inputs = int_tensor(inputs, batch.rows, width, device);
+        let targets = int_tensor(&batch.targets, batch.rows, width, device);
+        let logits = self.logits(inputs, z, dropout);
+        token_nll(logits, targets, batch.target_mask(device))
+    }
+
+    /// One decoding step for generation: the logits of the next token after
+    /// `token` in each row, and the new states (one per layer).
+    ///
+    /// # Shapes
+    /// - `token`: `rows` ids; `z`: `[rows, latent]`; `states`: `layers` of
+    ///   `[rows, hidden]`; returns `[rows, vocab]`
+    pub fn step(
+        &self,
+        token: &[u32],
+        z: Option<&Tensor<2>>,
+        states: Vec<Tensor<2>>,
+    ) -> (Tensor<2>, Vec<Tensor<2>>) {
+        let device = &self.device();
+        let rows = token.len();
+        let x = self
+            .embedding
+            .forward(int_tensor(token, rows, 1, device))
+            .reshape([rows, self.embedding.weight.val().dims()[1]]);
+        let mut x = match z.filter(|_| self.latent > 0) {
+            Some(z) => Tensor::cat(vec![x, z.clone()], 1),
+            None => x,
+        };
+        let mut next = Vec::with_capacity(states.len());
+        for (layer, h) in self.decoder.layers().iter().zip(states) {
+            x = layer.step(x, h);
+            next.push(x.clone());
+        }
+        (dense(&self.out, x, None), next)
+    }
+
+    /// The decoder's starting states for generation, one per layer.
+    pub fn start_states(&self, z: Option<&Tensor<2>>, rows: usize) -> Vec<Tensor<2>> {
+        let h0 = self.initial_state(z, rows);
+        vec![h0; self.decoder.depth()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_nll_is_the_masked_sum_of_log_softmax_picks() {
+        let device = Device::flex();
+        // Two rows of two steps over a vocabulary of 3; row 1's second step is padding.
+        let logits = [
+            [0.5f32, -1.0, 2.0],
+            [0.0, 0.0, 0.0],
+            [1.0, 3.0, -2.0],
+            [9.0, 9.0, 9.0],
+        ];
+        let flat: Vec<f32> = logits.iter().flatten().copied().collect();
+        let logits_t = Tensor::<2>::from_data(TensorData::new(flat, [4, 3]), &device);
+        let targets = int_tensor(&[2, 0, 1, 2], 2, 2, &device);
+        let mask = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0f32, 1.0, 1.0, 0.0], [2, 2]),
+            &device,
+        );
+        let got: Vec<f32> = token_nll(logits_t, targets, mask)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let nll = |row: &[f32; 3], k: usize| {
+            let lse = row.iter().map(|&l| f64::from(l).exp()).sum::<f64>().ln();
+            lse - f64::from(row[k])
+        };
+        let want = [nll(&logits[0], 2) + nll(&logits[1], 0), nll(&logits[2], 1)];
+        for (g, w) in got.iter().zip(want) {
+            assert!((f64::from(*g) - w).abs() < 1e-5, "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn batches_pad_and_word_dropout_spares_the_start_token() {
+        let b = TokenBatch::new(&[&[5, 6, 7], &[8]]);
+        assert_eq!((b.rows, b.steps, b.words()), (2, 3, 6));
+        assert_eq!(b.targets, [5, 6, 7, EOS, 8, EOS, PAD, PAD]);
+        assert_eq!(
+            b.decoder_inputs(0.0, None),
+            [BOS, 5, 6, 7, BOS, 8, PAD, PAD]
+        );
+        let mut rng = crate::random::seeded(0, crate::random::Stream::Train);
+        // Every word dropped, the start token and the padding kept.
+        assert_eq!(
+            b.decoder_inputs(1.0, Some(&mut rng)),
+            [BOS, UNK, UNK, UNK, BOS, UNK, PAD, PAD]
+        );
+        let m: Vec<f32> = b
+            .target_mask(&Device::flex())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(m, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
+        let m: Vec<f32> = b
+            .token_mask(&Device::flex())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(m, [1.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn the_decoders_step_agrees_with_its_whole_sequence_pass() {
+        let device = Device::flex();
+        let config = SentenceVaeConfig {
+            vocab: 9,
+            embed: 4,
+            hidden: 5,
+            layers: 2,
+            latent: 3,
+        };
+        let model = config.init(&device);
+        let batch = TokenBatch::new(&[&[4, 5, 6], &[7, 8, 4]]);
+        let inputs = batch.decoder_inputs(0.0, None);
+        let z = Tensor::<2>::from_data(
+            TensorData::new(vec![0.3f32, -1.0, 0.5, 1.2, 0.0, -0.4], [2, 3]),
+            &device,
+        );
+        let whole: Vec<f32> = model
+            .logits(int_tensor(&inputs, 2, 4, &device), Some(&z), None)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let mut states = model.start_states(Some(&z), 2);
+        for t in 0..4 {
+            let tokens = [inputs[t], inputs[4 + t]];
+            let (logits, next) = model.step(&tokens, Some(&z), states);
+            states = next;
+            let step: Vec<f32> = logits.into_data().try_to_vec::<f32>().unwrap();
+            for row in 0..2 {
+                for k in 0..9 {
+                    let w = whole[(row * 4 + t) * 9 + k];
+                    assert!((step[row * 9 + k] - w).abs() < 1e-5, "step {t} row {row}");
+                }
+            }
+        }
+    }
+}
