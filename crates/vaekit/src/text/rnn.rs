@@ -1,9 +1,12 @@
-//! A GRU written for speed: the input projections of every time step are one
-//! matrix product, and each step is one fused product of the hidden state
-//! with all three gates' weights, where burn 0.22.1's `Gru` runs a product
-//! per gate per step (six where we run one, and the input ones inside the
-//! loop) and returns no final state. `crates/vaekit/benches/recurrent.rs` times the
-//! two on the sentence VAE's shapes (see docs/TEXT.md).
+//! A GRU written for the CPU backend, where burn 0.22.1's `Gru` (which also
+//! returns no final state) projects each step's input inside the loop: ours
+//! projects the inputs of every time step at once (one product per gate
+//! over the whole batch of sequences, laid out time-major so that each step
+//! reads a contiguous block), and runs three products of the state per step.
+//! Fusing the three hidden products into one and slicing its columns was
+//! measured too: on `flex` the slices (and their backward passes) cost more
+//! than the products they save. `cargo bench -p vaekit --bench recurrent`
+//! times ours against burn's on the sentence VAE's shapes (docs/TEXT.md).
 //!
 //! The equations are PyTorch's `nn.GRU` (reset gate applied after the hidden
 //! product), with its initialization, uniform in +-1/sqrt(hidden):
@@ -19,8 +22,6 @@ use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation;
 
-use crate::nn::dense;
-
 /// Settings of a [`Gru`].
 #[derive(Config, Debug)]
 pub struct GruConfig {
@@ -33,13 +34,16 @@ pub struct GruConfig {
     pub layers: usize,
 }
 
-/// One GRU layer: gates r, u, n side by side in both projections.
+/// One GRU layer: the reset, update and new gates' products of the input
+/// and of the state.
 #[derive(Module, Debug)]
 pub struct GruLayer {
-    /// Input to the three gates, `[input, 3 * hidden]`.
-    input_gates: Linear,
-    /// Hidden state to the three gates, `[hidden, 3 * hidden]`.
-    hidden_gates: Linear,
+    input_reset: Linear,
+    input_update: Linear,
+    input_new: Linear,
+    hidden_reset: Linear,
+    hidden_update: Linear,
+    hidden_new: Linear,
     #[module(skip)]
     hidden: usize,
 }
@@ -55,15 +59,22 @@ impl GruConfig {
     pub fn init(&self, device: &Device) -> Gru {
         let k = 1.0 / (self.hidden.max(1) as f64).sqrt();
         let linear = |from: usize| {
-            LinearConfig::new(from, 3 * self.hidden)
+            LinearConfig::new(from, self.hidden)
                 .with_initializer(Initializer::Uniform { min: -k, max: k })
                 .init(device)
         };
         let layers = (0..self.layers.max(1))
-            .map(|i| GruLayer {
-                input_gates: linear(if i == 0 { self.input } else { self.hidden }),
-                hidden_gates: linear(self.hidden),
-                hidden: self.hidden,
+            .map(|i| {
+                let input = if i == 0 { self.input } else { self.hidden };
+                GruLayer {
+                    input_reset: linear(input),
+                    input_update: linear(input),
+                    input_new: linear(input),
+                    hidden_reset: linear(self.hidden),
+                    hidden_update: linear(self.hidden),
+                    hidden_new: linear(self.hidden),
+                    hidden: self.hidden,
+                }
             })
             .collect();
         Gru { layers }
@@ -87,19 +98,20 @@ impl GruLayer {
         mask: Option<&Tensor<2>>,
     ) -> (Tensor<3>, Tensor<2>) {
         let [batch, steps, input] = x.dims();
-        let h3 = 3 * self.hidden;
-        let gates_x = dense(&self.input_gates, x.reshape([batch * steps, input]), None)
-            .reshape([batch, steps, h3]);
+        let time_major = x.swap_dims(0, 1).reshape([steps * batch, input]);
+        let per_step = |l: &Linear| l.forward(time_major.clone()).chunk(steps, 0);
+        let (xr, xu, xn) = (
+            per_step(&self.input_reset),
+            per_step(&self.input_update),
+            per_step(&self.input_new),
+        );
+        let masks = mask.map(|m| m.clone().swap_dims(0, 1).chunk(steps, 0));
         let mut h = h0;
         let mut outputs = Vec::with_capacity(steps);
-        for t in 0..steps {
-            let gx = gates_x
-                .clone()
-                .slice([0..batch, t..t + 1, 0..h3])
-                .reshape([batch, h3]);
-            let mut next = self.cell(gx, h.clone());
-            if let Some(mask) = mask {
-                let m = mask.clone().slice([0..batch, t..t + 1]);
+        for (t, ((xr, xu), xn)) in xr.into_iter().zip(xu).zip(xn).enumerate() {
+            let mut next = self.cell([xr, xu, xn], h.clone());
+            if let Some(masks) = &masks {
+                let m = masks[t].clone().reshape([batch, 1]);
                 next = h.clone() + m * (next - h);
             }
             h = next;
@@ -107,28 +119,25 @@ impl GruLayer {
         }
         (Tensor::stack::<3>(outputs, 1), h)
     }
-}
 
-impl GruLayer {
     /// One step from the input `x` (for generation, token by token).
     ///
     /// # Shapes
     /// - `x`: `[batch, input]`; `h`: `[batch, hidden]`; returns `[batch, hidden]`
     pub fn step(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        self.cell(dense(&self.input_gates, x, None), h)
+        let gates = [
+            self.input_reset.forward(x.clone()),
+            self.input_update.forward(x.clone()),
+            self.input_new.forward(x),
+        ];
+        self.cell(gates, h)
     }
 
-    /// The new state from the input's gate projections `gx` and the state.
-    fn cell(&self, gx: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let [batch, h3] = gx.dims();
-        let hd = self.hidden;
-        let gh = dense(&self.hidden_gates, h.clone(), None);
-        let ru = activation::sigmoid(
-            gx.clone().slice([0..batch, 0..2 * hd]) + gh.clone().slice([0..batch, 0..2 * hd]),
-        );
-        let r = ru.clone().slice([0..batch, 0..hd]);
-        let u = ru.slice([0..batch, hd..2 * hd]);
-        let n = (gx.slice([0..batch, 2 * hd..h3]) + r * gh.slice([0..batch, 2 * hd..h3])).tanh();
+    /// The new state from the input's gate projections and the state.
+    fn cell(&self, [xr, xu, xn]: [Tensor<2>; 3], h: Tensor<2>) -> Tensor<2> {
+        let r = activation::sigmoid(xr + self.hidden_reset.forward(h.clone()));
+        let u = activation::sigmoid(xu + self.hidden_update.forward(h.clone()));
+        let n = (xn + r * self.hidden_new.forward(h.clone())).tanh();
         // (1 - u) * n + u * h = n + u * (h - n)
         n.clone() + u * (h - n)
     }
@@ -201,32 +210,38 @@ mod tests {
                 .convert::<f64>()
                 .try_to_vec::<f64>()
                 .unwrap();
-            (w, b)
+            move |v: &[f64]| -> Vec<f64> {
+                (0..b.len())
+                    .map(|j| {
+                        b[j] + v
+                            .iter()
+                            .enumerate()
+                            .map(|(i, x)| x * w[i * b.len() + j])
+                            .sum::<f64>()
+                    })
+                    .collect()
+            }
         };
-        let (wi, bi) = read(&layer.input_gates);
-        let (wh, bh) = read(&layer.hidden_gates);
-        let hd = h0.len();
-        let product = |w: &[f64], b: &[f64], v: &[f64]| -> Vec<f64> {
-            (0..3 * hd)
-                .map(|j| {
-                    b[j] + v
-                        .iter()
-                        .enumerate()
-                        .map(|(i, x)| x * w[i * 3 * hd + j])
-                        .sum::<f64>()
-                })
-                .collect()
-        };
+        let (ir, iu, inn) = (
+            read(&layer.input_reset),
+            read(&layer.input_update),
+            read(&layer.input_new),
+        );
+        let (hr, hu, hn) = (
+            read(&layer.hidden_reset),
+            read(&layer.hidden_update),
+            read(&layer.hidden_new),
+        );
         let mut h = h0.to_vec();
         let mut out = Vec::new();
         for x in xs {
-            let gx = product(&wi, &bi, x);
-            let gh = product(&wh, &bh, &h);
-            h = (0..hd)
+            let (a, b, c) = (ir(x), iu(x), inn(x));
+            let (d, e, f) = (hr(&h), hu(&h), hn(&h));
+            h = (0..h.len())
                 .map(|j| {
-                    let r = sigmoid(gx[j] + gh[j]);
-                    let u = sigmoid(gx[hd + j] + gh[hd + j]);
-                    let n = (gx[2 * hd + j] + r * gh[2 * hd + j]).tanh();
+                    let r = sigmoid(a[j] + d[j]);
+                    let u = sigmoid(b[j] + e[j]);
+                    let n = (c[j] + r * f[j]).tanh();
                     (1.0 - u) * n + u * h[j]
                 })
                 .collect();
