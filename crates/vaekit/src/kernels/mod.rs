@@ -16,6 +16,8 @@
 //!   backward;
 //! - [`sparse`]: products whose left operand is mostly zeros (images, ReLU
 //!   outputs), used by [`linear`] when they are;
+//! - [`softmax`]: the token softmax's negative log-likelihood per row from
+//!   logits over a vocabulary, forward and backward in one pass each;
 //! - [`patches`]: patch extraction and its adjoint, which turn strided
 //!   convolutions and their transposes into one matrix product per batch.
 //!
@@ -35,6 +37,7 @@ use rayon::prelude::*;
 
 pub mod linear;
 pub mod patches;
+pub mod softmax;
 pub mod sparse;
 
 /// Elements per parallel task of the elementwise kernels: large enough that
@@ -166,7 +169,7 @@ fn owned(t: FlexTensor) -> FlexTensor {
 }
 
 /// The values of `t` in row-major order, copied only when `t` is a strided view.
-fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(slice) => std::borrow::Cow::Borrowed(slice),
         None => std::borrow::Cow::Owned(
@@ -234,7 +237,7 @@ pub(crate) fn gathered_rows<'a>(
     out
 }
 
-fn from_vec(values: Vec<f32>, shape: impl Into<burn::tensor::Shape>) -> FlexTensor {
+pub(crate) fn from_vec(values: Vec<f32>, shape: impl Into<burn::tensor::Shape>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
@@ -437,6 +440,7 @@ mod simd {
             }
         };
     }
+    pub(super) use multiversion;
 
     /// The number of values that are not zero (NaN counts as nonzero), in
     /// sixteen lanes of counts.
@@ -469,7 +473,7 @@ mod simd {
     /// number, never a subnormal one (see [`adam_all`] for why that matters),
     /// and far below anything it is added to.
     #[inline(always)]
-    fn exp_neg(a: f32) -> f32 {
+    pub(super) fn exp_neg(a: f32) -> f32 {
         let t = (-a).max(-80.0);
         let n = (t * LOG2E + ROUND) - ROUND;
         let r = t - n * LN2_HI - n * LN2_LO;

@@ -240,6 +240,13 @@ pub fn int_tensor(ids: &[u32], rows: usize, cols: usize, device: &Device) -> Ten
 ///   `mask`: `[batch, steps]`; returns `[batch]`
 pub fn token_nll(logits: Tensor<2>, targets: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
     let [batch, steps] = mask.dims();
+    if crate::kernels::fused_applies(&logits) {
+        // One pass forward and one backward (see `kernels::softmax`).
+        let ids = targets.reshape([batch * steps]).float();
+        let per_step =
+            crate::kernels::softmax::token_nll(logits, ids, mask.reshape([batch * steps]));
+        return per_step.reshape([batch, steps]).sum_dim(1).reshape([batch]);
+    }
     let log_p = activation::log_softmax(logits, 1);
     let picked = log_p.gather(1, targets.reshape([batch * steps, 1]));
     (picked.reshape([batch, steps]) * mask)
