@@ -162,6 +162,11 @@ fn a_sentence_vae_trains_and_validates_on_its_sibling_files() {
     // tokens); the grammar's own entropy about 0.9. It learns.
     assert!(last < first && last < 2.0, "{first} -> {last}");
     assert!(dir.path().join("vae/best.safetensors").is_file());
+    let info = ok(dir.path(), &["info", "vae"]);
+    assert!(
+        info.contains("sentence VAE, z 4") && info.contains("640 training sentences"),
+        "{info}"
+    );
 }
 
 #[test]

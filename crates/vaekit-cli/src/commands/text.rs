@@ -427,3 +427,44 @@ pub fn latent(args: &crate::cli::LatentArgs, device: Device) -> Result<()> {
         out.display()
     ))
 }
+
+pub fn info(dir: &Path, json: bool) -> Result<()> {
+    let run = TextRun::open(dir)?;
+    let c = &run.config;
+    if json {
+        return say(serde_json::to_string_pretty(c)?);
+    }
+    let s = &c.settings;
+    let m = &c.model;
+    let kind = match m.latent {
+        0 => "language model (no z)".to_string(),
+        z => format!("sentence VAE, z {z}"),
+    };
+    say(format!(
+        "{}: text run, {kind}\nmodel: embedding {}, GRU hidden {} x {} layer(s), vocabulary {}\n\
+         data: {} ({} training sentences, {} tokens; {} validation{})\n\
+         training: {} epochs, batch {}, lr {}, dropout {}, word dropout {}, KL {:?} over {} epochs, free bits {}\n\
+         read: {}",
+        dir.display(),
+        m.embed,
+        m.hidden,
+        m.layers,
+        m.vocab,
+        s.data,
+        c.data.train_sentences,
+        c.data.train_tokens,
+        c.data.val_sentences,
+        c.data
+            .test_sentences
+            .map_or(String::new(), |t| format!(", {t} test")),
+        s.epochs,
+        s.batch_size,
+        s.lr,
+        s.dropout,
+        s.word_dropout,
+        s.kl_anneal,
+        s.kl_anneal_epochs,
+        s.free_bits,
+        c.data.train_report
+    ))
+}
