@@ -22,7 +22,7 @@ wait
 
 for run in lm vae; do
   "$VAEKIT" eval --run "$WORK/$run" --iw-samples "$K" --batch-size 500 --json > "$WORK/$run-test.json"
-  "$VAEKIT" eval --run "$WORK/$run" --iw-samples "$K" --batch-size 500
+  cat "$WORK/$run-test.json"
 done
 "$VAEKIT" sample --run "$WORK/vae" --n 20 --seed 0 --out "$WORK/samples-greedy.txt"
 "$VAEKIT" sample --run "$WORK/vae" --n 20 --seed 0 --temperature 1 --out "$WORK/samples-t1.txt"
