@@ -3,41 +3,10 @@
 //! bad text sources refused, and a short run on the shared WordNet corpus.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn vaekit(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vaekit"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the vaekit binary runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = vaekit(dir, args);
-    assert!(
-        out.status.success(),
-        "vaekit {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Expects exit code 2, no panic, and every needle in the message.
-fn bad_input(dir: &Path, args: &[&str], needles: &[&str]) {
-    let out = vaekit(dir, args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "vaekit {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(
-            err.contains(n),
-            "vaekit {args:?}: message lacks '{n}':\n{err}"
-        );
-    }
-}
+mod common;
+use common::{bad_input, ok};
 
 /// Sentences from a small grammar (subject, verb, object, an optional
 /// place), shuffled by a fixed linear congruential sequence: enough

@@ -9,25 +9,12 @@
 //! RAYON_NUM_THREADS=2 cargo bench -p vaekit --bench recurrent
 //! ```
 
-use std::time::Instant;
+mod common;
+use common::median_ms;
 
 use vaekit::burn::nn::GruConfig as BurnGruConfig;
 use vaekit::burn::tensor::{Device, Distribution, Tensor};
 use vaekit::text::rnn::GruConfig;
-
-/// The median of `repeats` timings of `f`, in milliseconds.
-fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[repeats / 2]
-}
 
 fn main() {
     let device = Device::flex().autodiff();

@@ -10,24 +10,11 @@
 //! MNIST_ONLY=1 cargo bench -p vaekit --bench sparse_products       # only the MNIST rows
 //! ```
 
-use std::time::Instant;
+mod common;
+use common::median_ms;
 
 use vaekit::burn::tensor::{Device, Distribution, Tensor, TensorData};
 use vaekit::kernels::sparse::{count_nonzero, matmul_acc, matmul_transposed_acc};
-
-/// The median of `repeats` timings of `f`, in milliseconds.
-fn median_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[repeats / 2]
-}
 
 /// `out (rows x n) = lhs @ rhs` by the `gemm` crate, `lhs` given by its row
 /// and column strides.

@@ -19,10 +19,10 @@ use super::settings::TextSettings;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::model::weights::{initialize_now, named_tensors, to_safetensors};
-use crate::optim::{Adam, AdamConfig, ParamGradients};
+use crate::optim::{Adam, AdamConfig};
 use crate::random::{self, Rng, Stream};
 use crate::run::{files, write_json, write_metrics};
-use crate::train::{StepOutput, TrainObserver};
+use crate::train::{StepOutput, TrainObserver, optimizer_step};
 
 /// The tokenized splits of a text run.
 #[derive(Debug, Clone)]
@@ -178,35 +178,8 @@ pub fn text_step(
         }
     };
     let loss = recon.clone() + kl_term.mul_scalar(beta);
-    let grads = ParamGradients::collect(&model, &loss.backward());
-    let mut readings = vec![loss.inner(), recon.inner(), kl.inner()];
-    readings.extend(grads.norm_squared());
-    let read: Vec<f32> = Tensor::cat(readings, 0)
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
-    let at = |i: usize| read.get(i).map_or(f64::NAN, |&v| f64::from(v));
-    let (loss, recon, kl, grad_norm) = (at(0), at(1), at(2), at(3).sqrt());
-    let applied = loss.is_finite() && grad_norm.is_finite();
-    let model = if applied {
-        let scale = match settings.clip_grad {
-            c if c > 0.0 && grad_norm > c => c / (grad_norm + 1e-6),
-            _ => 1.0,
-        };
-        adam.step(model, grads, scale)
-    } else {
-        model
-    };
-    (
-        model,
-        StepOutput {
-            loss,
-            recon,
-            kl,
-            grad_norm,
-            applied,
-        },
-    )
+    let clip = (settings.clip_grad > 0.0).then_some(settings.clip_grad);
+    optimizer_step(model, adam, loss, recon, kl, clip)
 }
 
 /// A request to train a text run into `out` (a new or empty folder).

@@ -47,8 +47,31 @@ pub fn train_step(
     // were too: the forward pass below moves them.
     let statistics = running_statistics(&model.batch_norms());
     let loss = objective.loss(&model, x, seen, eps);
-    let grads = ParamGradients::collect(&model, &loss.total.backward());
-    let mut readings = vec![loss.total.inner(), loss.recon.inner(), loss.kl.inner()];
+    let (model, output) = optimizer_step(model, adam, loss.total, loss.recon, loss.kl, clip);
+    if !output.applied {
+        restore_running_statistics(&model.batch_norms(), statistics);
+    }
+    (model, output)
+}
+
+/// The backward pass of `total` and one Adam update of `model` with the
+/// global gradient norm clipped to `clip`, or no update when the loss or
+/// the gradient norm is not finite; `recon` and `kl` are read beside the
+/// loss (one device synchronisation for the three and the norm). Shared by
+/// every model's training step.
+///
+/// # Shapes
+/// - `total`, `recon`, `kl`: `[1]`
+pub fn optimizer_step<M: burn::module::Module>(
+    model: M,
+    adam: &mut Adam,
+    total: Tensor<1>,
+    recon: Tensor<1>,
+    kl: Tensor<1>,
+    clip: Option<f64>,
+) -> (M, StepOutput) {
+    let grads = ParamGradients::collect(&model, &total.backward());
+    let mut readings = vec![total.inner(), recon.inner(), kl.inner()];
     readings.extend(grads.norm_squared());
     let values = Tensor::cat(readings, 0)
         .into_data()
@@ -65,7 +88,6 @@ pub fn train_step(
         };
         adam.step(model, grads, scale)
     } else {
-        restore_running_statistics(&model.batch_norms(), statistics);
         model
     };
     (
