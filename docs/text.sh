@@ -25,14 +25,15 @@ for run in lm vae; do
   cat "$WORK/$run-test.json"
 done
 "$VAEKIT" sample --run "$WORK/vae" --n 20 --seed 0 --out "$WORK/samples-greedy.txt"
-"$VAEKIT" sample --run "$WORK/vae" --n 20 --seed 0 --temperature 1 --out "$WORK/samples-t1.txt"
+"$VAEKIT" sample --run "$WORK/vae" --n 20 --seed 0 --beam 5 --out "$WORK/samples-beam.txt"
+"$VAEKIT" sample --run "$WORK/vae" --n 20 --seed 0 --temperature 0.7 --out "$WORK/samples-t07.txt"
 "$VAEKIT" sample --run "$WORK/lm" --n 20 --seed 0 --out "$WORK/samples-lm.txt"
 "$VAEKIT" reconstruct --run "$WORK/vae" --n 10 --out "$WORK/reconstructions.txt"
 "$VAEKIT" interpolate --run "$WORK/vae" --from 0 --to 1 --steps 6 --out "$WORK/homotopy.txt"
 "$VAEKIT" impute --run "$WORK/vae" --evaluate --mask random:0.2 --json > "$WORK/fill-vae.json"
 "$VAEKIT" impute --run "$WORK/lm" --evaluate --mask random:0.2 --json > "$WORK/fill-lm.json"
 "$VAEKIT" latent --run "$WORK/vae" --out "$WORK/map.png"
-for f in samples-greedy samples-t1 samples-lm reconstructions homotopy; do
+for f in samples-greedy samples-beam samples-t07 samples-lm reconstructions homotopy; do
   echo "== $f"; cat "$WORK/$f.txt"
 done
 cat "$WORK/fill-vae.json" "$WORK/fill-lm.json"

@@ -184,6 +184,10 @@ fn sample_reconstruct_interpolate_encode_and_score_write_their_files() {
         ok(d, &args);
         let lines = std::fs::read_to_string(d.join(name)).unwrap();
         assert_eq!(lines.lines().count(), 6, "{name}: {lines}");
+        assert!(
+            !lines.contains("<unk>") && !lines.contains("<s>"),
+            "{name}: {lines}"
+        );
         for word in lines.split_whitespace() {
             assert!(
                 known.contains(&word),

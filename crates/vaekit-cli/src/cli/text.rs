@@ -65,6 +65,9 @@ pub struct DecodeArgs {
     /// Text: beam search of this width.
     #[arg(long, value_name = "W")]
     pub beam: Option<usize>,
+    /// Text: let the decoder write <unk> (by default the likeliest known word goes where it would).
+    #[arg(long)]
+    pub allow_unk: bool,
     /// Text: the longest sentence written, in tokens [default: the run's --max-length].
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<usize>,

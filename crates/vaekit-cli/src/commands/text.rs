@@ -67,10 +67,14 @@ fn chosen(run: &TextRun, data: &OtherDataArgs, split: Option<Split>) -> Result<(
     Ok((format!("{split}"), encoded))
 }
 
-fn max_tokens(run: &TextRun, decode: &DecodeArgs) -> usize {
-    decode
-        .max_tokens
-        .unwrap_or(run.config.settings.tokenizer.max_length)
+fn options(run: &TextRun, decode: &DecodeArgs, how: decode::Decoding) -> decode::DecodeOptions {
+    decode::DecodeOptions {
+        how,
+        max_length: decode
+            .max_tokens
+            .unwrap_or(run.config.settings.tokenizer.max_length),
+        allow_unk: decode.allow_unk,
+    }
 }
 
 pub fn train(args: &TrainArgs, device: Device, quiet: bool) -> Result<()> {
@@ -154,8 +158,7 @@ pub fn sample(args: &SampleArgs, device: Device) -> Result<()> {
         &run.vocab,
         level,
         args.n,
-        max_tokens(&run, &args.decode),
-        how,
+        options(&run, &args.decode, how),
         args.seed,
     )?;
     write_sentences(&args.out, &sentences, |s| serde_json::json!({ "text": s }))?;
@@ -202,8 +205,7 @@ pub fn reconstruct(args: &ReconstructArgs, device: Device) -> Result<()> {
         &run.vocab,
         level,
         &encoded,
-        max_tokens(&run, &args.decode),
-        args.decode.decoding(false),
+        options(&run, &args.decode, args.decode.decoding(false)),
         0,
     )?;
     let shown: Vec<Pair> = pairs
@@ -257,7 +259,7 @@ pub fn interpolate(args: &InterpolateArgs, device: Device) -> Result<()> {
         level,
         pair,
         args.steps,
-        max_tokens(&run, &args.decode),
+        options(&run, &args.decode, args.decode.decoding(false)),
     )?;
     write_sentences(&args.out, &path, |s| serde_json::json!({ "text": s }))?;
     say(format!(

@@ -4,11 +4,11 @@
 //! sentences, sentence features and per-sentence scores.
 
 use burn::prelude::*;
-use burn::tensor::{TensorData, activation};
+use burn::tensor::TensorData;
 use rand::RngExt;
 use serde::Serialize;
 
-use super::corpus::{BOS, EOS, Encoded, TokenLevel, Vocabulary};
+use super::corpus::{BOS, EOS, Encoded, PAD, TokenLevel, UNK, Vocabulary};
 use super::eval::{batches, noise};
 use super::model::SentenceVae;
 use crate::error::{Error, Result};
@@ -29,6 +29,18 @@ pub enum Decoding {
         /// Hypotheses kept at every step (1 is greedy).
         width: usize,
     },
+}
+
+/// How codes become sentences: the choice of each token, the longest
+/// sentence, and whether `<unk>` may be written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeOptions {
+    /// How each token is chosen.
+    pub how: Decoding,
+    /// Tokens written at most per sentence.
+    pub max_length: usize,
+    /// Let the decoder write `<unk>`.
+    pub allow_unk: bool,
 }
 
 impl Decoding {
@@ -70,17 +82,21 @@ pub fn decode(
     model: &SentenceVae,
     z: Option<Tensor<2>>,
     rows: usize,
-    max_length: usize,
-    how: Decoding,
+    options: DecodeOptions,
     rng: &mut Rng,
 ) -> Vec<Vec<u32>> {
+    let DecodeOptions {
+        how,
+        max_length,
+        allow_unk,
+    } = options;
     if let Decoding::Beam { width } = how {
         return (0..rows)
             .map(|i| {
                 let zi = z
                     .as_ref()
                     .map(|z| z.clone().slice([i..i + 1, 0..model.latent()]));
-                beam(model, zi, max_length, width)
+                beam(model, zi, max_length, width, allow_unk)
             })
             .collect();
     }
@@ -91,10 +107,11 @@ pub fn decode(
     for _ in 0..=max_length {
         let (logits, next) = model.step(&token, z.as_ref(), states);
         states = next;
-        for (i, row) in to_rows(logits).into_iter().enumerate() {
+        for (i, mut row) in to_rows(logits).into_iter().enumerate() {
             if done[i] {
                 continue;
             }
+            ban(&mut row, allow_unk);
             let t = choose(&row, how, rng);
             if t == EOS || out[i].len() >= max_length {
                 done[i] = true;
@@ -108,6 +125,18 @@ pub fn decode(
         }
     }
     out
+}
+
+/// Rules out the tokens a sentence never holds (padding, the start token)
+/// and, unless `allow_unk`, `<unk>`: a sentence written with `<unk>` where a
+/// rare word would go reads worse than with the likeliest known word.
+fn ban(logits: &mut [f32], allow_unk: bool) {
+    for id in [PAD, BOS] {
+        logits[id as usize] = f32::NEG_INFINITY;
+    }
+    if !allow_unk {
+        logits[UNK as usize] = f32::NEG_INFINITY;
+    }
 }
 
 /// A token from one row of logits.
@@ -143,7 +172,13 @@ fn choose(logits: &[f32], how: Decoding, rng: &mut Rng) -> u32 {
 /// Beam search for one code: the hypotheses of highest log-probability,
 /// `width` kept at each step; a finished hypothesis (end token) competes
 /// by its total log-probability.
-fn beam(model: &SentenceVae, z: Option<Tensor<2>>, max_length: usize, width: usize) -> Vec<u32> {
+fn beam(
+    model: &SentenceVae,
+    z: Option<Tensor<2>>,
+    max_length: usize,
+    width: usize,
+    allow_unk: bool,
+) -> Vec<u32> {
     // (tokens, log-probability, finished)
     let mut hyps: Vec<(Vec<u32>, f64, bool)> = vec![(Vec::new(), 0.0, false)];
     let mut states = model.start_states(z.as_ref(), 1);
@@ -170,7 +205,15 @@ fn beam(model: &SentenceVae, z: Option<Tensor<2>>, max_length: usize, width: usi
             })
             .collect();
         let (logits, next) = model.step(&last, zs.as_ref(), picked);
-        let log_p = to_rows(activation::log_softmax(logits, 1));
+        let log_p: Vec<Vec<f32>> = to_rows(logits)
+            .into_iter()
+            .map(|mut row| {
+                ban(&mut row, allow_unk);
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let lse = max + row.iter().map(|&l| (l - max).exp()).sum::<f32>().ln();
+                row.iter().map(|&l| l - lse).collect()
+            })
+            .collect();
         let mut candidates: Vec<(Vec<u32>, f64, bool, Option<usize>)> = hyps
             .iter()
             .filter(|h| h.2)
@@ -235,14 +278,13 @@ pub fn sample_sentences(
     vocab: &Vocabulary,
     level: TokenLevel,
     n: usize,
-    max_length: usize,
-    how: Decoding,
+    options: DecodeOptions,
     seed: u64,
 ) -> Result<Vec<String>> {
-    how.validate()?;
+    options.how.validate()?;
     let mut rng = random::seeded(seed, Stream::Sample);
     let z = (model.latent() > 0).then(|| noise(&mut rng, n, model.latent(), &model.device()));
-    Ok(decode(model, z, n, max_length, how, &mut rng)
+    Ok(decode(model, z, n, options, &mut rng)
         .iter()
         .map(|ids| vocab.detokenize(ids, level))
         .collect())
@@ -308,21 +350,13 @@ pub fn reconstruct(
     vocab: &Vocabulary,
     level: TokenLevel,
     encoded: &Encoded,
-    max_length: usize,
-    how: Decoding,
+    options: DecodeOptions,
     seed: u64,
 ) -> Result<Vec<Reconstruction>> {
-    how.validate()?;
+    options.how.validate()?;
     let mu = means_tensor(model, &encoded.sentences)?;
     let mut rng = random::seeded(seed, Stream::Sample);
-    let outs = decode(
-        model,
-        Some(mu),
-        encoded.sentences.len(),
-        max_length,
-        how,
-        &mut rng,
-    );
+    let outs = decode(model, Some(mu), encoded.sentences.len(), options, &mut rng);
     Ok(encoded
         .sentences
         .iter()
@@ -336,15 +370,16 @@ pub fn reconstruct(
 
 /// Bowman et al.'s homotopy: the decodings of `steps + 1` codes evenly
 /// spaced on the line from the first sentence's posterior mean to the
-/// second's (the ends included).
+/// second's (the ends included), decoded by `options` (greedy, in the paper).
 pub fn interpolate(
     model: &SentenceVae,
     vocab: &Vocabulary,
     level: TokenLevel,
     pair: [&[u32]; 2],
     steps: usize,
-    max_length: usize,
+    options: DecodeOptions,
 ) -> Result<Vec<String>> {
+    options.how.validate()?;
     let z = model.latent();
     let mu = means_tensor(model, &[pair[0].to_vec(), pair[1].to_vec()])?;
     let rows: Vec<Vec<f32>> = to_rows(mu);
@@ -359,17 +394,10 @@ pub fn interpolate(
         .collect();
     let codes = Tensor::from_data(TensorData::new(codes, [steps + 1, z]), &model.device());
     let mut rng = random::seeded(0, Stream::Sample);
-    Ok(decode(
-        model,
-        Some(codes),
-        steps + 1,
-        max_length,
-        Decoding::Greedy,
-        &mut rng,
-    )
-    .iter()
-    .map(|ids| vocab.detokenize(ids, level))
-    .collect())
+    Ok(decode(model, Some(codes), steps + 1, options, &mut rng)
+        .iter()
+        .map(|ids| vocab.detokenize(ids, level))
+        .collect())
 }
 
 /// The word a sentence given to [`fill_blanks`] marks a missing word with.
