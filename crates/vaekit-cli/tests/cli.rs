@@ -2872,6 +2872,38 @@ fn penguins_with_their_na_cells_train_sample_impute_and_are_judged() {
         ],
         &["--target", "numeric"],
     );
+    // A column the table does not have is named, with the ones it has.
+    bad_input(
+        d,
+        &[
+            "eval",
+            "--run",
+            "run",
+            "--synthetic",
+            "s.csv",
+            "--holdout",
+            data,
+            "--target",
+            "beak_colour",
+        ],
+        &["--target", "beak_colour", "species"],
+    );
+    // Efficacy needs held-out rows to test on.
+    let out = vaekit(
+        d,
+        &[
+            "eval",
+            "--run",
+            "run",
+            "--synthetic",
+            "s.csv",
+            "--target",
+            "species",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--holdout"), "{err}");
 
     // The latent-space commands read the table through its columns.
     ok(d, &["latent", "--run", "run", "--out", "map.png"]);
