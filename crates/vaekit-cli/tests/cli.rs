@@ -2857,37 +2857,26 @@ fn penguins_with_their_na_cells_train_sample_impute_and_are_judged() {
         serde_json::Value::Null,
         "three species: macro F1"
     );
-    bad_input(
-        d,
-        &[
-            "eval",
-            "--run",
-            "run",
-            "--synthetic",
-            "s.csv",
-            "--holdout",
-            data,
-            "--target",
-            "bill_length_mm",
-        ],
-        &["--target", "numeric"],
-    );
+    let bad_target = |target: &str, needles: &[&str]| {
+        bad_input(
+            d,
+            &[
+                "eval",
+                "--run",
+                "run",
+                "--synthetic",
+                "s.csv",
+                "--holdout",
+                data,
+                "--target",
+                target,
+            ],
+            needles,
+        )
+    };
+    bad_target("bill_length_mm", &["--target", "numeric"]);
     // A column the table does not have is named, with the ones it has.
-    bad_input(
-        d,
-        &[
-            "eval",
-            "--run",
-            "run",
-            "--synthetic",
-            "s.csv",
-            "--holdout",
-            data,
-            "--target",
-            "beak_colour",
-        ],
-        &["--target", "beak_colour", "species"],
-    );
+    bad_target("beak_colour", &["--target", "beak_colour", "species"]);
     // Efficacy needs held-out rows to test on.
     let out = vaekit(
         d,

@@ -437,6 +437,17 @@ fn bad_text_sources_and_settings_are_refused_and_leave_nothing() {
         &["--model", "text source"],
     );
     assert!(!d.join("run").exists(), "a refused run left a folder");
+    // --out must be new or empty, as for any run.
+    std::fs::create_dir(d.join("full")).unwrap();
+    write("full/notes.md", b"mine");
+    bad_input(
+        d,
+        &[
+            "train", "--data", "ok.txt", "--out", "full", "--epochs", "1", "-q",
+        ],
+        &["full", "not empty"],
+    );
+    assert_eq!(std::fs::read(d.join("full/notes.md")).unwrap(), b"mine");
 }
 
 #[test]

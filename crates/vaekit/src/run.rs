@@ -44,6 +44,8 @@ pub mod files {
     pub const METRICS: &str = "metrics.jsonl";
     /// Training curves.
     pub const LOSS_PLOT: &str = "loss.png";
+    /// A text run's vocabulary, a token a line.
+    pub const VOCAB: &str = "vocab.txt";
 }
 
 /// What the run was trained on, for checks and for `vaekit info`.
@@ -174,18 +176,7 @@ impl Run {
     /// Builds the model from the config and loads the chosen weights onto
     /// `device` (without autodiff: for evaluation and generation).
     pub fn load_model(&self, weights: Weights, device: &Device) -> Result<Vae> {
-        let name = match weights {
-            Weights::Best => files::BEST,
-            Weights::Last => files::LAST,
-        };
-        let path = self.path(name);
-        if !path.is_file() {
-            return Err(Error::run(
-                &self.dir,
-                format!("has no {name}: no epoch has finished yet; train (or resume) it first"),
-            ));
-        }
-        let file = from_safetensors(&read_file(&path)?, &path)?;
+        let (path, file) = read_weights(&self.dir, weights, "train (or resume) it first")?;
         // Building the model draws initial values that the saved ones replace.
         crate::random::with_device_generator(|| {
             let model = self.config.model.init(device)?;
@@ -321,6 +312,28 @@ pub fn family_of(dir: &Path) -> Option<String> {
 /// The family of a text run (a sentence VAE or a language model).
 pub const TEXT_FAMILY: &str = "text";
 
+/// The chosen weights file of the run in `dir` and its tensors; `then`
+/// says what to do when no epoch has finished yet.
+pub(crate) fn read_weights(
+    dir: &Path,
+    weights: Weights,
+    then: &str,
+) -> Result<(PathBuf, crate::model::weights::TensorFile)> {
+    let name = match weights {
+        Weights::Best => files::BEST,
+        Weights::Last => files::LAST,
+    };
+    let path = dir.join(name);
+    if !path.is_file() {
+        return Err(Error::run(
+            dir,
+            format!("has no {name}: no epoch has finished yet; {then}"),
+        ));
+    }
+    let file = from_safetensors(&read_file(&path)?, &path)?;
+    Ok((path, file))
+}
+
 /// Reads a JSON file, naming it in errors.
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let bytes = read_file(path)?;
@@ -369,7 +382,11 @@ pub fn write_metrics<M: Serialize>(path: &Path, records: &[M]) -> Result<()> {
 }
 
 /// Saves a model's weights (with string metadata) to a safetensors file.
-pub fn save_weights(path: &Path, model: &Vae, metadata: BTreeMap<String, String>) -> Result<()> {
+pub fn save_weights<M: burn::module::Module>(
+    path: &Path,
+    model: &M,
+    metadata: BTreeMap<String, String>,
+) -> Result<()> {
     write_atomic(path, &to_safetensors(&named_tensors(model), metadata)?)
 }
 

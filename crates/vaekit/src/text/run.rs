@@ -14,11 +14,11 @@ use super::settings::TextSettings;
 use crate::data::prepare::Split;
 use crate::error::{Error, Result};
 use crate::io::read_file;
-use crate::model::weights::{from_safetensors, load_named};
-use crate::run::{Weights, files, read_json};
+use crate::model::weights::load_named;
+use crate::run::{Weights, files, read_json, read_weights};
 
 /// The vocabulary file of a text run.
-pub const VOCAB: &str = "vocab.txt";
+pub const VOCAB: &str = files::VOCAB;
 
 /// The family name a text run's config carries.
 pub const FAMILY: &str = crate::run::TEXT_FAMILY;
@@ -109,18 +109,7 @@ impl TextRun {
         weights: Weights,
         device: &burn::tensor::Device,
     ) -> Result<SentenceVae> {
-        let name = match weights {
-            Weights::Best => files::BEST,
-            Weights::Last => files::LAST,
-        };
-        let path = self.dir.join(name);
-        if !path.is_file() {
-            return Err(Error::run(
-                &self.dir,
-                format!("has no {name}: no epoch has finished yet; train it first"),
-            ));
-        }
-        let file = from_safetensors(&read_file(&path)?, &path)?;
+        let (path, file) = read_weights(&self.dir, weights, "train it first")?;
         crate::random::with_device_generator(|| {
             let model = self.config.model.init(device);
             load_named(model, file.tensors, &path)

@@ -18,11 +18,13 @@ use super::run::{FAMILY, TextDataSummary, TextRunConfig, VOCAB};
 use super::settings::TextSettings;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
-use crate::model::weights::{initialize_now, named_tensors, to_safetensors};
+use crate::model::weights::initialize_now;
 use crate::optim::{Adam, AdamConfig};
 use crate::random::{self, Rng, Stream};
-use crate::run::{files, write_json, write_metrics};
-use crate::train::{StepOutput, TrainObserver, optimizer_step};
+use crate::run::{files, save_weights, write_json, write_metrics};
+use crate::train::{
+    StepOutput, TrainObserver, check_new_run_dir, optimizer_step, remove_partial_run,
+};
 
 /// The tokenized splits of a text run.
 #[derive(Debug, Clone)]
@@ -38,8 +40,8 @@ pub struct TextData {
 }
 
 /// Reads and tokenizes the settings' sources: the vocabulary from the
-/// training lines; validation from the validation file, else the last
-/// `val_fraction` of the training lines after a seeded shuffle.
+/// training lines; validation from the validation file, else a share
+/// `val_fraction` of the training lines drawn by a seeded permutation.
 pub fn prepare(settings: &TextSettings) -> Result<TextData> {
     let column = settings.text_column.as_deref();
     let mut lines = corpus::read_sentences(Path::new(&settings.data), column)?;
@@ -49,8 +51,10 @@ pub fn prepare(settings: &TextSettings) -> Result<TextData> {
     let held_out = match &settings.valid {
         Some(path) => corpus::read_sentences(Path::new(path), column)?,
         None => {
-            let mut order: Vec<usize> = (0..lines.len()).collect();
-            order.shuffle(&mut random::seeded(settings.seed, Stream::Train));
+            let order = random::permutation(
+                lines.len(),
+                &mut random::seeded(settings.seed, Stream::Train),
+            );
             let n_val = ((lines.len() as f64) * settings.val_fraction).round() as usize;
             let val: std::collections::HashSet<usize> = order[..n_val].iter().copied().collect();
             let (v, t): (Vec<_>, Vec<_>) = lines
@@ -194,9 +198,8 @@ pub struct TextTrainRequest {
 }
 
 fn save_model(path: &Path, model: &SentenceVae, epoch: usize) -> Result<()> {
-    let mut meta = BTreeMap::new();
-    meta.insert("epoch".to_string(), epoch.to_string());
-    write_atomic(path, &to_safetensors(&named_tensors(model), meta)?)
+    let meta = BTreeMap::from([("epoch".to_string(), epoch.to_string())]);
+    save_weights(path, model, meta)
 }
 
 /// Trains a sentence VAE (or the language model) and writes its run.
@@ -210,12 +213,7 @@ pub fn train_text(
     let s = &request.settings;
     s.validate()?;
     let out = &request.out;
-    if out.join(files::CONFIG).exists() {
-        return Err(Error::run(
-            out,
-            "already holds a run; choose another --out (vaekit never overwrites a run)",
-        ));
-    }
+    check_new_run_dir(out, false)?;
     let data = prepare(s)?;
     let model_config = s.model_config(data.vocab.len());
     let config = TextRunConfig {
@@ -243,7 +241,7 @@ pub fn train_text(
     let setup = write_json(&out.join(files::CONFIG), &config)
         .and_then(|()| write_atomic(&out.join(VOCAB), data.vocab.to_saved().as_bytes()));
     if let Err(e) = setup {
-        remove_partial(out, created);
+        remove_partial_run(out, created);
         return Err(e);
     }
     observer.on_start(&format!(
@@ -364,16 +362,6 @@ pub fn epoch_line(m: &TextEpochMetrics) -> String {
         }
     }
     line
-}
-
-fn remove_partial(dir: &Path, created: bool) {
-    if created {
-        let _ = std::fs::remove_dir_all(dir);
-    } else {
-        for name in [files::CONFIG, VOCAB] {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -215,7 +215,7 @@ pub fn train(request: TrainRequest, observer: &mut dyn TrainObserver) -> Result<
         let session = resume_session(&request, &device)?;
         return run_epochs(session, &request.out, observer);
     }
-    check_new_run_dir(&request.out)?;
+    check_new_run_dir(&request.out, true)?;
     let session = new_session(&request, &device)?;
     let created = !request.out.exists();
     std::fs::create_dir_all(&request.out).map_err(|e| Error::write(&request.out, e))?;
@@ -234,7 +234,9 @@ pub fn train(request: TrainRequest, observer: &mut dyn TrainObserver) -> Result<
     result
 }
 
-fn remove_partial_run(dir: &Path, created: bool) {
+/// Removes what a run that failed before its first checkpoint wrote: the
+/// folder when it made it, else the run's files in it (it was empty).
+pub(crate) fn remove_partial_run(dir: &Path, created: bool) {
     if created {
         let _ = std::fs::remove_dir_all(dir);
     } else {
@@ -243,13 +245,17 @@ fn remove_partial_run(dir: &Path, created: bool) {
             files::SCALER,
             files::METRICS,
             files::LOSS_PLOT,
+            files::VOCAB,
         ] {
             let _ = std::fs::remove_file(dir.join(name));
         }
     }
 }
 
-fn check_new_run_dir(out: &Path) -> Result<()> {
+/// Refuses an `--out` that is a file, holds a run, or is not empty
+/// (`resumable`: the run's kind can be continued with --resume, which the
+/// message then offers).
+pub(crate) fn check_new_run_dir(out: &Path, resumable: bool) -> Result<()> {
     if out.is_file() {
         return Err(Error::run(
             out,
@@ -259,10 +265,16 @@ fn check_new_run_dir(out: &Path) -> Result<()> {
     if out.is_dir() {
         let mut entries = std::fs::read_dir(out).map_err(|e| Error::read(out, e))?;
         if out.join(files::CONFIG).exists() {
+            let resume = if resumable {
+                "pass --resume to continue it, or "
+            } else {
+                ""
+            };
             return Err(Error::run(
                 out,
-                "already holds a run; pass --resume to continue it, or choose another --out \
-                 (vaekit never overwrites a run)",
+                format!(
+                    "already holds a run; {resume}choose another --out (vaekit never overwrites a run)"
+                ),
             ));
         }
         if entries.next().is_some() {
