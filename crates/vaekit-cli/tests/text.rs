@@ -380,6 +380,21 @@ fn text_commands_refuse_what_does_not_apply() {
         &["--manifold"],
     );
     bad_input(d, &["probe", "--run", "vae"], &["is a text run"]);
+    bad_input(
+        d,
+        &[
+            "impute",
+            "--run",
+            "vae",
+            "--data",
+            "g.test.txt",
+            "--iterations",
+            "0",
+            "--out",
+            "x.txt",
+        ],
+        &["--iterations"],
+    );
     for name in ["x.txt", "x.png", "x.csv"] {
         assert!(!d.join(name).exists(), "{name} was written");
     }

@@ -316,7 +316,7 @@ pub fn impute(args: &crate::cli::ImputeArgs, device: Device) -> Result<()> {
     use vaekit::impute::MaskSpec;
     let (run, model) = open(&args.run, &device)?;
     let tokenizer = &run.config.settings.tokenizer;
-    let rounds = args.iterations.clamp(1, 100);
+    let rounds = args.iterations;
     if args.evaluate {
         // Hide words of complete sentences at random, fill them, and count
         // the words put back; the most frequent training word is the baseline.

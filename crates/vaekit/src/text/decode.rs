@@ -438,12 +438,14 @@ pub fn fill_blanks(
     blanks: &[Vec<bool>],
     rounds: usize,
 ) -> Result<Vec<Vec<u32>>> {
+    if rounds == 0 {
+        return Err(Error::setting(
+            "--iterations",
+            "0 rounds fill nothing; use at least 1 (10 is the default)",
+        ));
+    }
     let mut current: Vec<Vec<u32>> = sentences.to_vec();
-    let rounds = if model.latent() == 0 {
-        1
-    } else {
-        rounds.max(1)
-    };
+    let rounds = if model.latent() == 0 { 1 } else { rounds };
     for _ in 0..rounds {
         let mut next = Vec::with_capacity(current.len());
         for (chunk, marks) in current.chunks(256).zip(blanks.chunks(256)) {
@@ -549,11 +551,7 @@ pub fn fill_accuracy(
         hidden_words: total,
         accuracy: share(right),
         most_frequent_word_accuracy: share(baseline),
-        rounds: if model.latent() == 0 {
-            1
-        } else {
-            rounds.max(1)
-        },
+        rounds: if model.latent() == 0 { 1 } else { rounds },
     })
 }
 
