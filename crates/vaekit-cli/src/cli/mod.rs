@@ -246,7 +246,7 @@ pub struct DataArgs {
     /// Resize the images of an image folder to HxW, such as 28x28.
     #[arg(long, value_name = "HxW", value_parser = parse_image_size)]
     pub image_size: Option<[usize; 2]>,
-    /// CSV column types, overriding the inferred ones: name=TYPE,... with TYPE real, count, binary or categorical; `auto` types every column of a table of numbers too; or a file of name=TYPE lines.
+    /// CSV column types, overriding the inferred ones: name=TYPE,... with TYPE real, integer, count, binary, categorical or modes; `auto` types every column of a table of numbers too; or a file of name=TYPE lines.
     #[arg(long, value_name = "NAME=TYPE,...|auto|FILE")]
     pub column_types: Option<String>,
     /// CSV columns to leave out, by name (an ID column, say).
@@ -255,6 +255,9 @@ pub struct DataArgs {
     /// CSV cells that mean "missing", replacing the default empty, NA, N/A, NaN, null, none and ?.
     #[arg(long, value_name = "MARK,...", value_delimiter = ',')]
     pub missing_values: Option<Vec<String>>,
+    /// CSV: ignore this many lines at the top of the file (a title line, such as the one that opens UCI's adult.test).
+    #[arg(long, value_name = "N")]
+    pub skip_lines: Option<usize>,
 }
 
 impl DataArgs {
@@ -268,6 +271,7 @@ impl DataArgs {
             column_types: self.column_types.clone(),
             drop_columns: self.drop_columns.clone(),
             missing_values: self.missing_values.clone(),
+            skip_lines: self.skip_lines,
             ..TrainSettings::default()
         }
     }
@@ -642,6 +646,14 @@ pub struct LatentArgs {
     /// Also write the map's coordinates as CSV (x, y[, z][, label]).
     #[arg(long, value_name = "FILE.csv", requires = "out")]
     pub coords: Option<PathBuf>,
+    /// A table with typed columns: colour the points by this column (its categories, or five bins of its numbers) instead of by label.
+    #[arg(
+        long,
+        visible_alias = "color-by",
+        value_name = "COLUMN",
+        requires = "out"
+    )]
+    pub colour_by: Option<String>,
     /// Write the decoded manifold grid (image data) to this .png.
     #[arg(long, value_name = "FILE.png")]
     pub manifold: Option<PathBuf>,

@@ -2,6 +2,7 @@ use anyhow::Result;
 use vaekit::burn::tensor::Device;
 use vaekit::data::Dataset;
 use vaekit::data::prepare::Split;
+use vaekit::latent::colour::{by_column, check_column};
 use vaekit::latent::manifold::{check_manifold, decode_run_manifold, manifold_picture};
 use vaekit::latent::map::{check_extension, map_dataset, write_map_coords, write_map_png};
 use vaekit::latent::space::check_class;
@@ -47,6 +48,9 @@ pub fn run(args: &LatentArgs, device: Device) -> Result<()> {
     if let Some(coords) = &args.coords {
         check_extension(coords, "--coords", "csv")?;
     }
+    if let Some(column) = &args.colour_by {
+        check_column(&run.units(), column)?;
+    }
     if let Some(path) = &args.manifold {
         check_extension(path, "--manifold", "png")?;
         check_manifold(&model, kind, args.grid)?;
@@ -62,10 +66,26 @@ pub fn run(args: &LatentArgs, device: Device) -> Result<()> {
             args.dims,
             args.method,
         )?;
-        let names = run.config.data.class_names.as_deref();
-        write_map_png(out, &m.map, m.labels.as_deref(), names, &m.title)?;
+        let (labels, names, title) = match &args.colour_by {
+            Some(column) => {
+                let c = by_column(&run.units(), &data, column, m.map.len())?;
+                let title = format!("{}, coloured by {column}", m.title);
+                (Some(c.classes), Some(c.names), title)
+            }
+            None => (m.labels, run.config.data.class_names.clone(), m.title),
+        };
+        let legend = args.colour_by.as_deref();
+        write_map_png(
+            out,
+            &m.map,
+            labels.as_deref(),
+            names.as_deref(),
+            legend,
+            &title,
+        )?;
         if let Some(coords) = &args.coords {
-            write_map_coords(coords, &m.map, m.labels.as_deref())?;
+            let named = args.colour_by.as_deref().zip(names.as_deref());
+            write_map_coords(coords, &m.map, labels.as_deref(), named)?;
         }
         let variance = m
             .map

@@ -1,5 +1,6 @@
 use anyhow::Result;
 use vaekit::burn::tensor::Device;
+use vaekit::data::prepare::Split;
 use vaekit::score::{ScoreKind, ScoreReport, score_run};
 
 use super::{open_run, say};
@@ -43,9 +44,15 @@ fn print_text(args: &ScoreArgs, report: &ScoreReport) -> Result<()> {
         ScoreKind::IwNll => format!("K = {}", report.samples),
         _ => format!("{} draw(s) of z", report.samples),
     };
+    // Another source holds out nothing: its train split is every row of it.
+    let what = match (&args.data.data, report.split) {
+        (Some(other), Split::Train) => format!("every row of {other}"),
+        (Some(other), split) => format!("the {split} split of {other}"),
+        (None, split) => format!("the run's {split} split"),
+    };
     say(format!(
-        "scored {} examples of the {} split with {} ({draws}) in {:.1} s; mean {:.3} nats",
-        report.n, report.split, report.score, report.seconds, report.mean
+        "scored {} examples of {what} with {} ({draws}) in {:.1} s; mean {:.3} nats",
+        report.n, report.score, report.seconds, report.mean
     ))?;
     if let Some(d) = &report.detection {
         say(format!(

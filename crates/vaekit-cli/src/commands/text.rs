@@ -385,6 +385,12 @@ pub fn latent(args: &crate::cli::LatentArgs, device: Device) -> Result<()> {
             "a manifold is a grid of images; a text run maps its sentences (--out)",
         ));
     }
+    if args.colour_by.is_some() {
+        return Err(usage(
+            "--colour-by",
+            "colours by a table's column; a text run's points are coloured by length",
+        ));
+    }
     let Some(out) = &args.out else {
         return Err(usage("--out", "give the map's .png"));
     };
@@ -419,9 +425,16 @@ pub fn latent(args: &crate::cli::LatentArgs, device: Device) -> Result<()> {
         codes.latent_dim,
         map.len()
     );
-    write_map_png(out, &map, Some(&labels), Some(&names), &title)?;
+    write_map_png(
+        out,
+        &map,
+        Some(&labels),
+        Some(&names),
+        Some("length"),
+        &title,
+    )?;
     if let Some(coords) = &args.coords {
-        write_map_coords(coords, &map, Some(&labels))?;
+        write_map_coords(coords, &map, Some(&labels), None)?;
     }
     say(format!(
         "wrote the map of {} sentences to {}",

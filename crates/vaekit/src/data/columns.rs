@@ -69,8 +69,11 @@ pub const DEFAULT_MISSING: [&str; 8] = ["", "na", "n/a", "nan", "null", "none", 
 pub enum ColumnType {
     /// Any real number.
     Real,
-    /// Whole numbers from 0 up (`count` or `integer`).
+    /// Whole numbers from 0 up, with a count likelihood.
     Count,
+    /// Whole numbers on a real scale (an age, a year, a weight in grams):
+    /// a Gaussian (or its modes, given enough values), written back whole.
+    Integer,
     /// 0 or 1.
     Binary,
     /// One of a fixed set of values.
@@ -84,7 +87,8 @@ impl ColumnType {
     fn parse(s: &str) -> Option<ColumnType> {
         match s.trim().to_ascii_lowercase().as_str() {
             "real" | "numeric" | "float" => Some(ColumnType::Real),
-            "count" | "integer" | "int" => Some(ColumnType::Count),
+            "count" | "poisson" | "negative-binomial" => Some(ColumnType::Count),
+            "integer" | "int" | "whole" => Some(ColumnType::Integer),
             "binary" | "bool" => Some(ColumnType::Binary),
             "categorical" | "category" | "cat" => Some(ColumnType::Categorical),
             "modes" | "mode-specific" => Some(ColumnType::Modes),
@@ -253,7 +257,7 @@ impl ColumnOptions {
                 Error::setting(
                     "--column-types",
                     format!(
-                        "'{}' is not a column type; use real, count, binary or categorical",
+                        "'{}' is not a column type; use real, integer, count, binary, categorical or modes",
                         ty.trim()
                     ),
                 )
@@ -373,15 +377,16 @@ impl TableColumns {
                 }
                 (None, Some(_)) => ColumnType::Real,
             };
-            // Enough values for a mixture: a number is coded by its modes.
-            let ty = match (overrides.get(&c), ty) {
-                (None, ColumnType::Real | ColumnType::Count)
-                    if observed.len() >= MODES_MIN_VALUES =>
-                {
-                    ColumnType::Modes
-                }
-                _ => ty,
-            };
+            // Enough values for a mixture: a number is coded by its modes
+            // (also a column the user typed `integer`, which names how its
+            // values are written, not which likelihood reads them).
+            let by_modes = observed.len() >= MODES_MIN_VALUES
+                && matches!(
+                    (overrides.get(&c), ty),
+                    (None, ColumnType::Real | ColumnType::Count)
+                        | (Some(ColumnType::Integer), ColumnType::Integer)
+                )
+                || ty == ColumnType::Modes;
             let bad = |row: usize, cell: &str, need: &str| {
                 Error::setting(
                     "--column-types",
@@ -391,6 +396,7 @@ impl TableColumns {
                         match ty {
                             ColumnType::Real => "real",
                             ColumnType::Count => "a count",
+                            ColumnType::Integer => "integer",
                             ColumnType::Binary => "binary",
                             ColumnType::Categorical => "categorical",
                             ColumnType::Modes => "coded by modes",
@@ -402,13 +408,20 @@ impl TableColumns {
                 ColumnType::Categorical => ColumnKind::Categorical {
                     categories: ordered_categories(distinct),
                 },
-                ColumnType::Real | ColumnType::Count | ColumnType::Binary | ColumnType::Modes => {
+                ColumnType::Real
+                | ColumnType::Integer
+                | ColumnType::Count
+                | ColumnType::Binary
+                | ColumnType::Modes => {
                     let mut values = Vec::with_capacity(observed.len());
                     for &(r, cell) in &observed {
                         let v = number(cell).ok_or_else(|| bad(r, cell, "a number"))?;
                         match ty {
                             ColumnType::Count if !(is_whole(v) && v >= 0.0) => {
                                 return Err(bad(r, cell, "a whole number from 0 up"));
+                            }
+                            ColumnType::Integer if !is_whole(v) => {
+                                return Err(bad(r, cell, "a whole number"));
                             }
                             ColumnType::Binary if v != 0.0 && v != 1.0 => {
                                 return Err(bad(r, cell, "0 or 1"));
@@ -417,11 +430,11 @@ impl TableColumns {
                         }
                     }
                     match ty {
-                        ColumnType::Real => ColumnKind::Real {
+                        _ if by_modes => ColumnKind::Modes(Modes::fit(&values)?),
+                        ColumnType::Real | ColumnType::Integer => ColumnKind::Real {
                             integer: values.iter().all(|&v| is_whole(v)),
                         },
                         ColumnType::Binary => ColumnKind::Binary,
-                        ColumnType::Modes => ColumnKind::Modes(Modes::fit(&values)?),
                         _ => {
                             let logs: Vec<f64> = values.iter().map(|v| v.ln_1p()).collect();
                             let n = logs.len() as f64;

@@ -206,6 +206,9 @@ pub struct LoadOptions {
     /// CSV only: column types, dropped columns, missing-value markers.
     #[serde(default)]
     pub columns: ColumnOptions,
+    /// CSV only: lines at the top of the file to ignore (a title line).
+    #[serde(default)]
+    pub skip_lines: usize,
     /// CSV only: how the cells are read (a run's own reading when it
     /// reads another file).
     #[serde(skip)]
@@ -352,6 +355,7 @@ pub fn load(spec: &str, options: &LoadOptions) -> Result<Source> {
                 (attach_labels(path, data, options)?, None)
             }
             Format::Csv => {
+                let bytes = table::skip_lines(bytes, options.skip_lines);
                 let cells = match &options.reading {
                     TableReading::Auto => table::Cells::Auto(&options.columns),
                     TableReading::Numbers => table::Cells::Numbers(table::MissingCells::Refuse),
@@ -401,6 +405,12 @@ fn check_options(format: Format, options: &LoadOptions) -> Result<()> {
             format!(
                 "column types, --drop-columns and --missing-values only apply to CSV tables (format csv), not to {format} data"
             ),
+        ));
+    }
+    if options.skip_lines > 0 && format != Format::Csv {
+        return Err(Error::setting(
+            "--skip-lines",
+            format!("skipping lines only applies to CSV tables (format csv), not to {format} data"),
         ));
     }
     if options.image_size.is_some() && format != Format::Images {

@@ -86,6 +86,7 @@ pub fn load_with_missing(spec: &str, options: &LoadOptions) -> Result<(Source, O
         return Ok((super::load(spec, options)?, None));
     }
     super::check_options(format, options)?;
+    let bytes = skip_lines(bytes, options.skip_lines);
     let table = parse_csv(
         path,
         &bytes,
@@ -104,13 +105,33 @@ pub fn load_with_missing(spec: &str, options: &LoadOptions) -> Result<(Source, O
     Ok((source, Some(table.missing)))
 }
 
+/// `bytes` with its first `n` lines blanked (`--skip-lines`: a title line
+/// such as the `|1x3 Cross validator` that opens UCI's adult.test). The
+/// line breaks stay, so messages keep naming the file's own line numbers;
+/// the CSV reader skips empty lines.
+pub(crate) fn skip_lines(mut bytes: Vec<u8>, n: usize) -> Vec<u8> {
+    let mut left = n;
+    bytes.retain(|&b| match (left, b) {
+        (0, _) => true,
+        (_, b'\n') => {
+            left -= 1;
+            true
+        }
+        _ => false,
+    });
+    bytes
+}
+
 /// The field delimiter for a file: tab for `.tsv`, otherwise a tab when the
-/// first line has tabs and no commas, otherwise a comma.
+/// first line that is not empty has tabs and no commas, otherwise a comma.
 pub(crate) fn delimiter_for(path: &Path, bytes: &[u8]) -> u8 {
     if extension(path) == "tsv" {
         return b'\t';
     }
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first_line = bytes
+        .split(|&b| b == b'\n')
+        .find(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or_default();
     if first_line.contains(&b'\t') && !first_line.contains(&b',') {
         b'\t'
     } else {
@@ -370,10 +391,23 @@ fn scan(
         .trim(csv::Trim::All)
         .from_reader(bytes);
     let mut records = reader.records();
+    // The reader skips empty lines but dates a record from where the one
+    // before it ended, so each record's line is counted here from its first
+    // byte that is not a line break (`--skip-lines` leaves empty lines).
+    let mut cursor = (0usize, 1u64);
+    let mut line_of = |start: u64| {
+        let mut at = (start as usize).clamp(cursor.0, bytes.len());
+        while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
+            at += 1;
+        }
+        cursor.1 += bytes[cursor.0..at].iter().filter(|&&b| b == b'\n').count() as u64;
+        cursor.0 = at;
+        cursor.1
+    };
     let mut next = || -> Result<Option<(u64, csv::StringRecord)>> {
         match records.next() {
             None => Ok(None),
-            Some(Ok(r)) => Ok(Some((r.position().map_or(0, |p| p.line()), r))),
+            Some(Ok(r)) => Ok(Some((line_of(r.position().map_or(0, |p| p.byte())), r))),
             Some(Err(e)) => Err(Error::format(
                 path,
                 format!(
@@ -435,8 +469,13 @@ fn scan(
             return Err(Error::format(
                 path,
                 format!(
-                    "line {line} has {} fields, expected {width} (as in the first row); check for missing or extra delimiters",
-                    record.len()
+                    "line {line} has {} fields, expected {width} (as in the first row); check for missing or extra delimiters{}",
+                    record.len(),
+                    match width {
+                        1 =>
+                            "; if the first row is a title, not a header, skip it with --skip-lines 1",
+                        _ => "",
+                    }
                 ),
             ));
         }

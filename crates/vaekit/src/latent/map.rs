@@ -283,8 +283,8 @@ pub fn map_dataset(
 
 /// Draws `map` as a PNG at `path`: one scatter panel for a 2-D map, the three
 /// pairs of axes side by side for a 3-D one; points coloured by `labels` (with
-/// a legend naming each class by `class_names` where given) or all in one
-/// colour.
+/// a legend, headed `legend` [default: "class"], naming each class by
+/// `class_names` where given) or all in one colour.
 ///
 /// # Errors
 ///
@@ -294,6 +294,7 @@ pub fn write_map_png(
     map: &LatentMap,
     labels: Option<&[u32]>,
     class_names: Option<&[String]>,
+    legend: Option<&str>,
     title: &str,
 ) -> Result<()> {
     let plot = ScatterPlot {
@@ -303,24 +304,36 @@ pub fn write_map_png(
         axis_labels: &map.axis_labels,
         labels,
         class_names,
+        legend_title: legend,
     };
     save_png(path, &render_scatter(&plot)?)
 }
 
 /// Writes the coordinates as CSV: `x, y[, z][, label]`, one row per example
-/// in the map's order.
-pub fn write_map_coords(path: &Path, map: &LatentMap, labels: Option<&[u32]>) -> Result<()> {
+/// in the map's order; with `named` (a header and the classes' names, as a
+/// map coloured by a column has), the last column is that header and each
+/// label is written as its name.
+pub fn write_map_coords(
+    path: &Path,
+    map: &LatentMap,
+    labels: Option<&[u32]>,
+    named: Option<(&str, &[String])>,
+) -> Result<()> {
     let mut header: Vec<&str> = ["x", "y", "z"][..map.dims].to_vec();
     if labels.is_some() {
-        header.push("label");
+        header.push(named.map_or("label", |(h, _)| h));
     }
+    let cell = |l: u32| match named {
+        Some((_, names)) => names.get(l as usize).cloned().unwrap_or_default(),
+        None => l.to_string(),
+    };
     write_atomic_with(path, |w| {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(&header)?;
         for (i, row) in map.coords.chunks_exact(map.dims).enumerate() {
             let mut record: Vec<String> = row.iter().map(|v| v.to_string()).collect();
             if let Some(labels) = labels {
-                record.push(labels.get(i).map_or_else(String::new, u32::to_string));
+                record.push(labels.get(i).copied().map_or_else(String::new, cell));
             }
             out.write_record(&record)?;
         }
@@ -389,7 +402,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("coords.csv");
         let map = latent_map(&[1.0, 2.0, 3.0, 4.0], 2, 2, None, "z").unwrap();
-        write_map_coords(&path, &map, Some(&[7, 3])).unwrap();
+        write_map_coords(&path, &map, Some(&[7, 3]), None).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "x,y,label\n1,2,7\n3,4,3\n");
     }

@@ -3,7 +3,7 @@
 //! as pictures a person looks at:
 //!
 //! * [`map`]: every example's code placed in 2-D or 3-D (PCA, t-SNE or the raw
-//!   axes) and drawn coloured by label;
+//!   axes) and drawn coloured by label, or by a table's column ([`colour`]);
 //! * [`manifold`]: images decoded over a grid of prior quantiles of two
 //!   dimensions;
 //! * [`interpolate`]: the decoded path between two codes, straight or
@@ -14,6 +14,7 @@
 //! [`space`] says which code they move through (z, or the top layer z2 of a
 //! hierarchical VAE); [`paths`] and [`pca`] hold the arithmetic.
 
+pub mod colour;
 pub mod interpolate;
 pub mod manifold;
 pub mod map;

@@ -42,6 +42,8 @@ pub struct ScatterPlot<'a> {
     pub labels: Option<&'a [u32]>,
     /// Names of the classes by number; numbers are shown where absent.
     pub class_names: Option<&'a [String]>,
+    /// What the classes are, above the legend [default: "class"].
+    pub legend_title: Option<&'a str>,
 }
 
 /// A drawing area over an in-memory RGB buffer.
@@ -207,7 +209,7 @@ pub fn render_scatter(plot: &ScatterPlot) -> Result<RgbImage> {
             if classes.is_empty() {
                 "no labels"
             } else {
-                "class"
+                plot.legend_title.unwrap_or("class")
             },
             (12, 24),
             (FONT, 17, FontStyle::Bold),
@@ -252,6 +254,7 @@ mod tests {
             axis_labels: &axis[..2],
             labels: Some(&classes),
             class_names: None,
+            legend_title: None,
         };
         let img = render_scatter(&plot).unwrap();
         assert_eq!(img.dimensions(), (1000, 760));
@@ -279,6 +282,7 @@ mod tests {
             axis_labels: &axis,
             labels: None,
             class_names: None,
+            legend_title: None,
         };
         let img = render_scatter(&plot).unwrap();
         assert_eq!(img.dimensions(), (1900, 620));
@@ -295,6 +299,7 @@ mod tests {
             axis_labels: &axis[..dims.min(3)],
             labels: None,
             class_names: None,
+            legend_title: None,
         };
         assert!(render_scatter(&plot(&[1.0, 2.0, 3.0], 2)).is_err());
         assert!(render_scatter(&plot(&[f64::NAN, 1.0], 2)).is_err());

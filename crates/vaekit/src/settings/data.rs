@@ -2,7 +2,8 @@
 //! the settings a table of typed columns implies.
 
 use super::{Binarize, GaussianVariance, LikelihoodKind, TrainSettings};
-use crate::data::LoadOptions;
+use crate::data::prepare::Preprocessing;
+use crate::data::{LoadOptions, ScalerKind};
 use crate::error::{Error, Result};
 
 impl TrainSettings {
@@ -18,7 +19,22 @@ impl TrainSettings {
                 drop_columns: self.drop_columns.clone().unwrap_or_default(),
                 missing_values: self.missing_values.clone(),
             },
+            skip_lines: self.skip_lines.unwrap_or(0),
             reading: crate::data::TableReading::Auto,
+        }
+    }
+
+    /// The data preprocessing these (resolved) settings describe.
+    pub fn preprocessing(&self) -> Preprocessing {
+        Preprocessing {
+            limit: self.limit,
+            only_class: self.only_class.clone(),
+            val_fraction: self.val_fraction.unwrap_or(0.0),
+            seed: self.seed.unwrap_or(0),
+            binarize: self.binarize.unwrap_or_default(),
+            scaler: self.scaler.unwrap_or(ScalerKind::MinMax),
+            unit_interval: self.likelihood == Some(LikelihoodKind::Bernoulli),
+            counts: self.likelihood == Some(LikelihoodKind::Poisson),
         }
     }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::mask::MaskSpec;
-use crate::data::prepare::{Binarize, Preprocessing};
+use crate::data::prepare::Binarize;
 use crate::data::{DataKind, Format, ScalerKind};
 use crate::distributions::{GaussianVariance, Likelihood};
 use crate::error::{Error, Result};
@@ -60,6 +60,9 @@ pub struct TrainSettings {
     /// CSV cells that mean "missing" (instead of empty, NA, N/A, NaN, null, none, ?).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_values: Option<Vec<String>>,
+    /// CSV lines at the top of the file to ignore.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_lines: Option<usize>,
     /// Resize an image folder to `[height, width]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_size: Option<[usize; 2]>,
@@ -232,6 +235,7 @@ impl TrainSettings {
             column_types,
             drop_columns,
             missing_values,
+            skip_lines,
             image_size,
             limit,
             only_class,
@@ -328,6 +332,7 @@ impl TrainSettings {
             column_types: self.column_types.clone(),
             drop_columns: self.drop_columns.clone(),
             missing_values: self.missing_values.clone(),
+            skip_lines: self.skip_lines,
             image_size: self.image_size,
             limit: self.limit,
             only_class: self.only_class.clone(),
@@ -583,20 +588,6 @@ impl TrainSettings {
             // Known once the table is read (see `crate::train`).
             table: None,
         })
-    }
-
-    /// The data preprocessing these (resolved) settings describe.
-    pub fn preprocessing(&self) -> Preprocessing {
-        Preprocessing {
-            limit: self.limit,
-            only_class: self.only_class.clone(),
-            val_fraction: self.val_fraction.unwrap_or(0.0),
-            seed: self.seed.unwrap_or(0),
-            binarize: self.binarize.unwrap_or_default(),
-            scaler: self.scaler.unwrap_or(ScalerKind::MinMax),
-            unit_interval: self.likelihood == Some(LikelihoodKind::Bernoulli),
-            counts: self.likelihood == Some(LikelihoodKind::Poisson),
-        }
     }
 
     /// Adam's settings.

@@ -231,7 +231,28 @@ fn overrides_drops_and_markers() {
         ColumnKind::Real { integer: true }
     ));
 
+    // `integer` is a whole number on a real scale (a Gaussian, written back
+    // whole), not a count: n and length, typed so, read as reals.
+    let options = ColumnOptions {
+        column_types: Some("n=integer,length=int,visits=count".into()),
+        ..ColumnOptions::default()
+    };
+    let t = fit(NAMES, ROWS, &options).unwrap();
+    for c in [5, 6] {
+        assert_eq!(
+            t.columns[c].kind,
+            ColumnKind::Real { integer: true },
+            "{}",
+            t.columns[c].name
+        );
+    }
+    assert!(matches!(t.columns[2].kind, ColumnKind::Count { .. }));
+
     for (spec, needle) in [
+        (
+            "score=integer",
+            "'0.5' is not a whole number, so the column cannot be integer",
+        ),
         ("age=count", "'age' is not a column"),
         ("colour=real", "'red' is not a number"),
         ("score=count", "not a whole number from 0 up"),

@@ -308,6 +308,26 @@ fn invalid_utf8_is_a_format_error() {
     assert!(e.to_string().contains("UTF-8"), "{e}");
 }
 
+#[test]
+fn skipped_and_empty_lines_keep_the_files_line_numbers() {
+    let text = "|1x3 Cross validator\na,b\n1,2\n\n\n3,x\n";
+    let bytes = skip_lines(text.as_bytes().to_vec(), 1);
+    assert_eq!(bytes, b"\na,b\n1,2\n\n\n3,x\n");
+    assert_eq!(skip_lines(b"a\nb".to_vec(), 5), b"\n");
+    let e = parse_csv(
+        p(),
+        &bytes,
+        b',',
+        None,
+        Cells::Numbers(MissingCells::Refuse),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("line 6"), "{e}");
+    let e = parse(text, None).err().unwrap();
+    assert!(e.to_string().contains("--skip-lines 1"), "{e}");
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300),
