@@ -139,6 +139,64 @@ fn a_sentence_vae_trains_and_validates_on_its_sibling_files() {
 }
 
 #[test]
+fn an_lstm_with_a_bidirectional_encoder_trains_samples_and_decodes_by_beam() {
+    let (dir, _, _) = runs();
+    let d = dir.path();
+    let mut args = vec![
+        "train",
+        "--data",
+        "g.train.txt",
+        "--out",
+        "lstm",
+        "--cell",
+        "lstm",
+        "--bidirectional",
+    ];
+    args.extend_from_slice(SMALL);
+    ok(d, &args);
+    let metrics = std::fs::read_to_string(d.join("lstm/metrics.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
+    let nll = num(&last["val"], "neg_elbo_per_word");
+    assert!(nll < 2.0, "{nll} nats per word (uniform: 3.5)");
+    let info = ok(d, &["info", "lstm"]);
+    assert!(
+        info.contains("bidirectional encoder, LSTM hidden"),
+        "{info}"
+    );
+    // Generation steps the LSTM's (h, c) states, beams reorder them.
+    ok(
+        d,
+        &[
+            "sample", "--run", "lstm", "--n", "4", "--beam", "3", "--out", "lstm.txt",
+        ],
+    );
+    let lines = std::fs::read_to_string(d.join("lstm.txt")).unwrap();
+    assert_eq!(lines.lines().count(), 4, "{lines}");
+    ok(
+        d,
+        &[
+            "reconstruct",
+            "--run",
+            "lstm",
+            "--n",
+            "3",
+            "--out",
+            "lstm-r.txt",
+        ],
+    );
+    let refused = |flags: &[&str], needles: &[&str]| {
+        let mut args = vec!["train", "--data", "g.train.txt", "--out", "x"];
+        args.extend_from_slice(flags);
+        bad_input(d, &args, needles);
+    };
+    refused(
+        &["--model", "lm", "--bidirectional"],
+        &["--model lm", "--bidirectional"],
+    );
+    refused(&["--cell", "rnn"], &["unknown cell 'rnn'"]);
+}
+
+#[test]
 fn eval_reports_the_iw_perplexity_kl_mutual_information_and_active_units() {
     let (dir, _, _) = runs();
     let d = dir.path();

@@ -5,6 +5,7 @@ use clap::Args;
 use vaekit::settings::ModelKind;
 use vaekit::text::corpus::TokenLevel;
 use vaekit::text::decode::Decoding;
+use vaekit::text::rnn::CellKind;
 use vaekit::text::settings::{KlAnneal, TextSettings};
 
 use super::TrainArgs;
@@ -39,9 +40,15 @@ pub struct TextArgs {
     /// Text: width of the token embedding [default: 256].
     #[arg(long, value_name = "N")]
     pub embed: Option<usize>,
-    /// Text: GRU layers in the encoder and the decoder [default: 1].
+    /// Text: recurrent layers in the encoder and the decoder [default: 1].
     #[arg(long, value_name = "N")]
     pub rnn_layers: Option<usize>,
+    /// Text: the recurrent cell of both networks, gru or lstm [default: gru].
+    #[arg(long, value_name = "CELL")]
+    pub cell: Option<CellKind>,
+    /// Text: the encoder reads each sentence forwards and backwards, q(z|x) from both last states.
+    #[arg(long)]
+    pub bidirectional: bool,
     /// Text: dropout on the embeddings and the decoder's outputs [default: 0.5].
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
@@ -150,7 +157,7 @@ pub fn text_settings(args: &TrainArgs) -> vaekit::Result<TextSettings> {
         Some(_) => {
             return Err(setting(
                 "--hidden",
-                "a text run takes one width, the GRUs' state size, such as 256".into(),
+                "a text run takes one width, the recurrent state size, such as 256".into(),
             ));
         }
     };
@@ -171,6 +178,8 @@ pub fn text_settings(args: &TrainArgs) -> vaekit::Result<TextSettings> {
         embed: t.embed.unwrap_or(d.embed),
         hidden,
         layers: t.rnn_layers.unwrap_or(d.layers),
+        cell: t.cell.unwrap_or(d.cell),
+        bidirectional: t.bidirectional,
         latent: args.latent.unwrap_or(d.latent),
         language_model,
         epochs: args.epochs.unwrap_or(d.epochs),

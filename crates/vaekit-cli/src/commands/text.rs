@@ -456,12 +456,18 @@ pub fn info(dir: &Path, json: bool) -> Result<()> {
         z => format!("sentence VAE, z {z}"),
     };
     say(format!(
-        "{}: text run, {kind}\nmodel: embedding {}, GRU hidden {} x {} layer(s), vocabulary {}\n\
+        "{}: text run, {kind}\nmodel: embedding {}, {}{} hidden {} x {} layer(s), vocabulary {}\n\
          data: {} ({} training sentences, {} tokens; {} validation{})\n\
          training: {} epochs, batch {}, lr {}, dropout {}, word dropout {}, KL {:?} over {} epochs, free bits {}\n\
          read: {}",
         dir.display(),
         m.embed,
+        if m.bidirectional {
+            "bidirectional encoder, "
+        } else {
+            ""
+        },
+        m.cell,
         m.hidden,
         m.layers,
         m.vocab,

@@ -14,7 +14,7 @@ use burn::tensor::{Int, TensorData, activation};
 use serde::{Deserialize, Serialize};
 
 use super::corpus::{BOS, EOS, PAD, UNK};
-use super::rnn::{Gru, GruConfig};
+use super::rnn::{CellKind, Rnn, RnnConfig};
 use crate::distributions::DiagonalGaussian;
 use crate::error::{Error, Result};
 use crate::nn::dense;
@@ -28,12 +28,19 @@ pub struct SentenceVaeConfig {
     pub vocab: usize,
     /// Width of the token embedding.
     pub embed: usize,
-    /// Size of the GRUs' hidden state.
+    /// Size of the recurrent networks' hidden state.
     pub hidden: usize,
-    /// GRU layers in each network.
+    /// Recurrent layers in each network.
     pub layers: usize,
     /// Size of z; 0 makes the model the language model (no encoder, no z).
     pub latent: usize,
+    /// The recurrent cell of both networks.
+    #[serde(default)]
+    pub cell: CellKind,
+    /// The encoder also reads each sentence backwards, q(z|x) from both
+    /// last states side by side.
+    #[serde(default)]
+    pub bidirectional: bool,
 }
 
 impl SentenceVaeConfig {
@@ -61,7 +68,7 @@ impl SentenceVaeConfig {
     }
 
     /// Builds the model (initialization as PyTorch's: embeddings N(0, 1),
-    /// linear layers uniform in +-1/sqrt(fan_in), the GRUs as [`GruConfig`]).
+    /// linear layers uniform in +-1/sqrt(fan_in), the cells as [`RnnConfig`]).
     pub fn init(&self, device: &Device) -> SentenceVae {
         let z = self.latent;
         let linear = |from: usize, to: usize| {
@@ -70,18 +77,21 @@ impl SentenceVaeConfig {
                 .with_initializer(Initializer::Uniform { min: -k, max: k })
                 .init(device)
         };
-        let gru = |input: usize| {
-            GruConfig::new(input, self.hidden)
+        let rnn = |input: usize| {
+            RnnConfig::new(input, self.hidden)
                 .with_layers(self.layers)
+                .with_cell(self.cell)
                 .init(device)
         };
+        let read = self.hidden * if self.bidirectional { 2 } else { 1 };
         SentenceVae {
             embedding: EmbeddingConfig::new(self.vocab, self.embed).init(device),
-            encoder: (z > 0).then(|| gru(self.embed)),
-            mu: (z > 0).then(|| linear(self.hidden, z)),
-            logvar: (z > 0).then(|| linear(self.hidden, z)),
+            encoder: (z > 0).then(|| rnn(self.embed)),
+            encoder_back: (z > 0 && self.bidirectional).then(|| rnn(self.embed)),
+            mu: (z > 0).then(|| linear(read, z)),
+            logvar: (z > 0).then(|| linear(read, z)),
             init_state: (z > 0).then(|| linear(z, self.hidden)),
-            decoder: gru(self.embed + z),
+            decoder: rnn(self.embed + z),
             out: linear(self.hidden, self.vocab),
             latent: z,
             vocab: self.vocab,
@@ -93,12 +103,14 @@ impl SentenceVaeConfig {
 #[derive(Module, Debug)]
 pub struct SentenceVae {
     embedding: Embedding,
-    encoder: Option<Gru>,
+    encoder: Option<Rnn>,
+    /// The bidirectional encoder's backward network.
+    encoder_back: Option<Rnn>,
     mu: Option<Linear>,
     logvar: Option<Linear>,
     /// z to the decoder's initial state.
     init_state: Option<Linear>,
-    decoder: Gru,
+    decoder: Rnn,
     /// The decoder's state to the logits of the next token.
     out: Linear,
     #[module(skip)]
@@ -215,6 +227,16 @@ impl TokenBatch {
         Tensor::from_data(TensorData::new(m, [self.rows, width]), device)
     }
 
+    /// Each row's tokens in reverse order (its padding still after them),
+    /// for a backward encoder, `[batch, steps]`.
+    pub fn reversed_tokens(&self) -> Vec<u32> {
+        let mut out = self.tokens.clone();
+        for (row, &len) in out.chunks_mut(self.steps).zip(&self.lengths) {
+            row[..len - 1].reverse();
+        }
+        out
+    }
+
     /// The encoder's mask, `[batch, steps]`.
     pub fn token_mask(&self, device: &Device) -> Tensor<2> {
         self.mask(self.steps, 1, device)
@@ -286,14 +308,22 @@ impl SentenceVae {
             self.mu.as_ref()?,
             self.logvar.as_ref()?,
         );
-        let tokens = int_tensor(&batch.tokens, batch.rows, batch.steps, device);
-        let mut x = self.embedding.forward(tokens);
-        if let Some(d) = dropout {
-            x = d.apply(x);
-        }
         let h0 = Tensor::zeros([batch.rows, encoder.hidden()], device);
         let mask = batch.token_mask(device);
-        let (_, last) = encoder.forward(x, h0, Some(&mask));
+        let mut dropout = dropout;
+        let mut read = |rnn: &Rnn, tokens: &[u32]| {
+            let mut x = self
+                .embedding
+                .forward(int_tensor(tokens, batch.rows, batch.steps, device));
+            if let Some(d) = dropout.as_deref_mut() {
+                x = d.apply(x);
+            }
+            rnn.forward(x, h0.clone(), Some(&mask)).1
+        };
+        let mut last = read(encoder, &batch.tokens);
+        if let Some(back) = &self.encoder_back {
+            last = Tensor::cat(vec![last, read(back, &batch.reversed_tokens())], 1);
+        }
         Some(DiagonalGaussian::new(
             dense(mu, last.clone(), None),
             dense(logvar, last, None),
@@ -386,9 +416,10 @@ impl SentenceVae {
             None => x,
         };
         let mut next = Vec::with_capacity(states.len());
-        for (layer, h) in self.decoder.layers().iter().zip(states) {
-            x = layer.step(x, h);
-            next.push(x.clone());
+        for (layer, state) in self.decoder.layers().iter().zip(states) {
+            let (h, state) = layer.step(x, state);
+            x = h;
+            next.push(state);
         }
         (dense(&self.out, x, None), next)
     }
@@ -396,7 +427,8 @@ impl SentenceVae {
     /// The decoder's starting states for generation, one per layer.
     pub fn start_states(&self, z: Option<&Tensor<2>>, rows: usize) -> Vec<Tensor<2>> {
         let h0 = self.initial_state(z, rows);
-        vec![h0; self.decoder.depth()]
+        let layers = self.decoder.layers();
+        layers.iter().map(|l| l.start_state(h0.clone())).collect()
     }
 }
 
@@ -466,6 +498,43 @@ mod tests {
 
     #[test]
     fn the_decoders_step_agrees_with_its_whole_sequence_pass() {
+        for cell in [CellKind::Gru, CellKind::Lstm] {
+            step_agrees(cell);
+        }
+    }
+
+    #[test]
+    fn a_bidirectional_encoder_reads_each_sentence_backwards_too() {
+        let batch = TokenBatch::new(&[&[4, 5, 6], &[7, 8]]);
+        assert_eq!(batch.reversed_tokens(), [6, 5, 4, 8, 7, PAD]);
+        let device = Device::flex();
+        let config = |bidirectional| SentenceVaeConfig {
+            vocab: 9,
+            embed: 4,
+            hidden: 5,
+            layers: 1,
+            latent: 3,
+            cell: CellKind::Lstm,
+            bidirectional,
+        };
+        let one_way = config(false).init(&device);
+        let both = config(true).init(&device);
+        assert!(both.num_params() > one_way.num_params());
+        // A short sentence padded in a batch gets the code it gets alone:
+        // the backward pass starts at its last word, not at the padding.
+        let mu = |sentences: &[&[u32]]| -> Vec<f32> {
+            let q = both.posterior(&TokenBatch::new(sentences), None).unwrap();
+            q.mu.into_data().try_to_vec::<f32>().unwrap()
+        };
+        let together = mu(&[&[4, 5, 6, 7], &[8, 4]]);
+        let alone = mu(&[&[8, 4]]);
+        for (a, b) in together[3..].iter().zip(&alone) {
+            assert!((a - b).abs() < 1e-5, "{together:?} {alone:?}");
+        }
+        assert_ne!(mu(&[&[4, 5, 6]]), mu(&[&[6, 5, 4]]));
+    }
+
+    fn step_agrees(cell: CellKind) {
         let device = Device::flex();
         let config = SentenceVaeConfig {
             vocab: 9,
@@ -473,6 +542,8 @@ mod tests {
             hidden: 5,
             layers: 2,
             latent: 3,
+            cell,
+            bidirectional: false,
         };
         let model = config.init(&device);
         let batch = TokenBatch::new(&[&[4, 5, 6], &[7, 8, 4]]);

@@ -1,30 +1,80 @@
-//! A GRU written for the CPU backend, where burn 0.22.1's `Gru` (which also
-//! returns no final state) projects each step's input inside the loop: ours
-//! projects the inputs of every time step at once (one product per gate
-//! over the whole batch of sequences, laid out time-major so that each step
-//! reads a contiguous block), and runs three products of the state per step.
-//! Fusing the three hidden products into one and slicing its columns was
-//! measured too: on `flex` the slices (and their backward passes) cost more
-//! than the products they save. `cargo bench -p vaekit --bench recurrent`
-//! times ours against burn's on the sentence VAE's shapes (docs/TEXT.md).
+//! The recurrent cells of the text models, written for the CPU backend,
+//! where burn 0.22.1's `Gru` and `Lstm` project each step's input inside the
+//! loop (and its `Gru` returns no final state): ours project the inputs of
+//! every time step at once (one product per gate over the whole batch of
+//! sequences, laid out time-major so that each step reads a contiguous
+//! block), and run one product of the state per gate per step. Fusing the
+//! hidden products into one and slicing its columns was measured too: on
+//! `flex` the slices (and their backward passes) cost more than the
+//! products they save. `cargo bench -p vaekit --bench recurrent` times ours
+//! against burn's on the sentence VAE's shapes (docs/TEXT.md).
 //!
 //! The equations are PyTorch's `nn.GRU` (reset gate applied after the hidden
-//! product), with its initialization, uniform in +-1/sqrt(hidden):
+//! product) and `nn.LSTM`, with their initialization, uniform in
+//! +-1/sqrt(hidden):
 //!
 //! ```text
-//! r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
-//! u = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
-//! n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-//! h' = (1 - u) * n + u * h
+//! GRU:  r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+//!       u = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+//!       n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+//!       h' = (1 - u) * n + u * h
+//! LSTM: i, f, o = sigmoid(W_i. x + b_i. + W_h. h + b_h.)
+//!       g = tanh(W_ig x + b_ig + W_hg h + b_hg)
+//!       c' = f * c + i * g;  h' = o * tanh(c')
 //! ```
+//!
+//! An LSTM's state is the pair (h, c); where one tensor carries it (the
+//! states of generation, [`RnnLayer::step`]) it is `[h, c]` side by side.
 
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation;
+use serde::{Deserialize, Serialize};
 
-/// Settings of a [`Gru`].
+/// The recurrent cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellKind {
+    /// The gated recurrent unit (three gates, state h).
+    #[default]
+    Gru,
+    /// The long short-term memory (four gates, state h and c).
+    Lstm,
+}
+
+impl CellKind {
+    /// Gates, each with a product of the input and one of the state.
+    fn gates(self) -> usize {
+        match self {
+            CellKind::Gru => 3,
+            CellKind::Lstm => 4,
+        }
+    }
+}
+
+impl std::str::FromStr for CellKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "gru" => Ok(Self::Gru),
+            "lstm" => Ok(Self::Lstm),
+            other => Err(format!("unknown cell '{other}'; use gru or lstm")),
+        }
+    }
+}
+
+impl std::fmt::Display for CellKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CellKind::Gru => "GRU",
+            CellKind::Lstm => "LSTM",
+        })
+    }
+}
+
+/// Settings of an [`Rnn`].
 #[derive(Config, Debug)]
-pub struct GruConfig {
+pub struct RnnConfig {
     /// Features of each step's input.
     pub input: usize,
     /// Size of the hidden state.
@@ -32,57 +82,75 @@ pub struct GruConfig {
     /// Stacked layers, each reading the one below.
     #[config(default = 1)]
     pub layers: usize,
+    /// GRU or LSTM.
+    #[config(default = "CellKind::Gru")]
+    pub cell: CellKind,
 }
 
-/// One GRU layer: the reset, update and new gates' products of the input
-/// and of the state.
+/// One recurrent layer: per gate, a product of the input and one of the
+/// state (GRU: reset, update, new; LSTM: input, forget, cell, output).
 #[derive(Module, Debug)]
-pub struct GruLayer {
-    input_reset: Linear,
-    input_update: Linear,
-    input_new: Linear,
-    hidden_reset: Linear,
-    hidden_update: Linear,
-    hidden_new: Linear,
+pub struct RnnLayer {
+    input: Vec<Linear>,
+    state: Vec<Linear>,
     #[module(skip)]
     hidden: usize,
+    #[module(skip)]
+    cell: CellKind,
 }
 
-/// A stack of GRU layers.
+/// A stack of recurrent layers.
 #[derive(Module, Debug)]
-pub struct Gru {
-    layers: Vec<GruLayer>,
+pub struct Rnn {
+    layers: Vec<RnnLayer>,
 }
 
-impl GruConfig {
-    /// Builds the GRU with PyTorch's initialization.
-    pub fn init(&self, device: &Device) -> Gru {
+impl RnnConfig {
+    /// Builds the network with PyTorch's initialization.
+    pub fn init(&self, device: &Device) -> Rnn {
         let k = 1.0 / (self.hidden.max(1) as f64).sqrt();
         let linear = |from: usize| {
             LinearConfig::new(from, self.hidden)
                 .with_initializer(Initializer::Uniform { min: -k, max: k })
                 .init(device)
         };
+        let gates = self.cell.gates();
         let layers = (0..self.layers.max(1))
             .map(|i| {
                 let input = if i == 0 { self.input } else { self.hidden };
-                GruLayer {
-                    input_reset: linear(input),
-                    input_update: linear(input),
-                    input_new: linear(input),
-                    hidden_reset: linear(self.hidden),
-                    hidden_update: linear(self.hidden),
-                    hidden_new: linear(self.hidden),
+                RnnLayer {
+                    input: (0..gates).map(|_| linear(input)).collect(),
+                    state: (0..gates).map(|_| linear(self.hidden)).collect(),
                     hidden: self.hidden,
+                    cell: self.cell,
                 }
             })
             .collect();
-        Gru { layers }
+        Rnn { layers }
     }
 }
 
-impl GruLayer {
-    /// Runs the layer over the steps of `x` from `h0`.
+/// The running state of one layer: h, and an LSTM's c.
+#[derive(Clone)]
+struct State {
+    h: Tensor<2>,
+    c: Option<Tensor<2>>,
+}
+
+impl State {
+    /// `self` where `m` is 1, `old` where it is 0 (padding).
+    fn masked(self, old: &State, m: &Tensor<2>) -> State {
+        let keep = |new: Tensor<2>, old: &Tensor<2>| old.clone() + m.clone() * (new - old.clone());
+        State {
+            h: keep(self.h, &old.h),
+            c: self.c.zip(old.c.as_ref()).map(|(new, old)| keep(new, old)),
+        }
+    }
+}
+
+impl RnnLayer {
+    /// Runs the layer over the steps of `x` from the state `h0` (an LSTM's
+    /// cell starting at 0).
     ///
     /// Where `mask` is 0 (padding after a sentence's end) the state is
     /// carried unchanged, so the returned last state is each row's state
@@ -90,7 +158,8 @@ impl GruLayer {
     ///
     /// # Shapes
     /// - `x`: `[batch, steps, input]`; `h0`: `[batch, hidden]`; `mask`:
-    ///   `[batch, steps]`; returns `[batch, steps, hidden]` and `[batch, hidden]`
+    ///   `[batch, steps]`; returns `[batch, steps, hidden]` and the last h,
+    ///   `[batch, hidden]`
     pub fn forward(
         &self,
         x: Tensor<3>,
@@ -99,53 +168,99 @@ impl GruLayer {
     ) -> (Tensor<3>, Tensor<2>) {
         let [batch, steps, input] = x.dims();
         let time_major = x.swap_dims(0, 1).reshape([steps * batch, input]);
-        let per_step = |l: &Linear| l.forward(time_major.clone()).chunk(steps, 0);
-        let (xr, xu, xn) = (
-            per_step(&self.input_reset),
-            per_step(&self.input_update),
-            per_step(&self.input_new),
-        );
+        // Per gate, the projections of every step; then per step, its gates.
+        let mut per_gate: Vec<std::vec::IntoIter<Tensor<2>>> = self
+            .input
+            .iter()
+            .map(|l| l.forward(time_major.clone()).chunk(steps, 0).into_iter())
+            .collect();
         let masks = mask.map(|m| m.clone().swap_dims(0, 1).chunk(steps, 0));
-        let mut h = h0;
+        let c0 = (self.cell == CellKind::Lstm).then(|| h0.zeros_like());
+        let mut state = State { h: h0, c: c0 };
         let mut outputs = Vec::with_capacity(steps);
-        for (t, ((xr, xu), xn)) in xr.into_iter().zip(xu).zip(xn).enumerate() {
-            let mut next = self.cell([xr, xu, xn], h.clone());
+        for t in 0..steps {
+            let gates: Vec<Tensor<2>> = per_gate.iter_mut().filter_map(Iterator::next).collect();
+            let mut next = self.cell(gates, state.clone());
             if let Some(masks) = &masks {
-                let m = masks[t].clone().reshape([batch, 1]);
-                next = h.clone() + m * (next - h);
+                next = next.masked(&state, &masks[t].clone().reshape([batch, 1]));
             }
-            h = next;
-            outputs.push(h.clone());
+            state = next;
+            outputs.push(state.h.clone());
         }
-        (Tensor::stack::<3>(outputs, 1), h)
+        (Tensor::stack::<3>(outputs, 1), state.h)
     }
 
-    /// One step from the input `x` (for generation, token by token).
+    /// Width of the state tensor of [`RnnLayer::step`]: hidden, or twice
+    /// it for an LSTM's `[h, c]`.
+    pub fn state_width(&self) -> usize {
+        self.hidden * if self.cell == CellKind::Lstm { 2 } else { 1 }
+    }
+
+    /// The state tensor of a layer starting from `h` (an LSTM's cell at 0).
     ///
     /// # Shapes
-    /// - `x`: `[batch, input]`; `h`: `[batch, hidden]`; returns `[batch, hidden]`
-    pub fn step(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let gates = [
-            self.input_reset.forward(x.clone()),
-            self.input_update.forward(x.clone()),
-            self.input_new.forward(x),
-        ];
-        self.cell(gates, h)
+    /// - `h`: `[batch, hidden]`; returns `[batch, state_width]`
+    pub fn start_state(&self, h: Tensor<2>) -> Tensor<2> {
+        match self.cell {
+            CellKind::Gru => h,
+            CellKind::Lstm => Tensor::cat(vec![h.clone(), h.zeros_like()], 1),
+        }
     }
 
-    /// The new state from the input's gate projections and the state.
-    fn cell(&self, [xr, xu, xn]: [Tensor<2>; 3], h: Tensor<2>) -> Tensor<2> {
-        let r = activation::sigmoid(xr + self.hidden_reset.forward(h.clone()));
-        let u = activation::sigmoid(xu + self.hidden_update.forward(h.clone()));
-        let n = (xn + r * self.hidden_new.forward(h.clone())).tanh();
-        // (1 - u) * n + u * h = n + u * (h - n)
-        n.clone() + u * (h - n)
+    /// One step from the input `x` (for generation, token by token): the
+    /// layer's output h and its new state tensor.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, input]`; `state`: `[batch, state_width]`; returns
+    ///   `[batch, hidden]` and `[batch, state_width]`
+    pub fn step(&self, x: Tensor<2>, state: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let gates = self.input.iter().map(|l| l.forward(x.clone())).collect();
+        let state = match self.cell {
+            CellKind::Gru => State { h: state, c: None },
+            CellKind::Lstm => State {
+                h: state.clone().narrow(1, 0, self.hidden),
+                c: Some(state.narrow(1, self.hidden, self.hidden)),
+            },
+        };
+        let next = self.cell(gates, state);
+        let h = next.h.clone();
+        match next.c {
+            Some(c) => (h.clone(), Tensor::cat(vec![h, c], 1)),
+            None => (h.clone(), h),
+        }
+    }
+
+    /// The new state from the input's gate projections (one per gate, in
+    /// the order of [`RnnLayer`]'s) and the state.
+    fn cell(&self, x: Vec<Tensor<2>>, state: State) -> State {
+        let pre = |g: usize| x[g].clone() + self.state[g].forward(state.h.clone());
+        match (self.cell, &state.c) {
+            (CellKind::Lstm, Some(c)) => {
+                let (i, f) = (activation::sigmoid(pre(0)), activation::sigmoid(pre(1)));
+                let (g, o) = (pre(2).tanh(), activation::sigmoid(pre(3)));
+                let c = f * c.clone() + i * g;
+                State {
+                    h: o * c.clone().tanh(),
+                    c: Some(c),
+                }
+            }
+            _ => {
+                let r = activation::sigmoid(pre(0));
+                let u = activation::sigmoid(pre(1));
+                let n = (x[2].clone() + r * self.state[2].forward(state.h.clone())).tanh();
+                // (1 - u) * n + u * h = n + u * (h - n)
+                State {
+                    h: n.clone() + u * (state.h.clone() - n),
+                    c: None,
+                }
+            }
+        }
     }
 }
 
-impl Gru {
+impl Rnn {
     /// The layers, bottom first.
-    pub fn layers(&self) -> &[GruLayer] {
+    pub fn layers(&self) -> &[RnnLayer] {
         &self.layers
     }
 
@@ -163,7 +278,7 @@ impl Gru {
     /// state for each, as a decoder conditioned on z starts them all).
     ///
     /// # Shapes
-    /// - as for [`GruLayer::forward`]; the outputs are the top layer's, the
+    /// - as for [`RnnLayer::forward`]; the outputs are the top layer's, the
     ///   last state is the top layer's too
     pub fn forward(
         &self,
@@ -191,106 +306,138 @@ mod tests {
         1.0 / (1.0 + (-v).exp())
     }
 
-    /// The GRU equations by hand in f64, for one row.
-    fn by_hand(layer: &GruLayer, xs: &[Vec<f64>], h0: &[f64]) -> Vec<Vec<f64>> {
-        let read = |l: &Linear| {
-            let w: Vec<f64> = l
-                .weight
-                .val()
-                .into_data()
-                .convert::<f64>()
-                .try_to_vec::<f64>()
-                .unwrap();
-            let b: Vec<f64> = l
-                .bias
-                .as_ref()
-                .unwrap()
-                .val()
-                .into_data()
-                .convert::<f64>()
-                .try_to_vec::<f64>()
-                .unwrap();
-            move |v: &[f64]| -> Vec<f64> {
-                (0..b.len())
-                    .map(|j| {
-                        b[j] + v
-                            .iter()
-                            .enumerate()
-                            .map(|(i, x)| x * w[i * b.len() + j])
-                            .sum::<f64>()
-                    })
-                    .collect()
-            }
-        };
-        let (ir, iu, inn) = (
-            read(&layer.input_reset),
-            read(&layer.input_update),
-            read(&layer.input_new),
-        );
-        let (hr, hu, hn) = (
-            read(&layer.hidden_reset),
-            read(&layer.hidden_update),
-            read(&layer.hidden_new),
-        );
-        let mut h = h0.to_vec();
+    fn values(t: Tensor<2>) -> Vec<f64> {
+        t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
+    }
+
+    /// `v W + b` of a linear layer, in f64.
+    fn affine(l: &Linear) -> impl Fn(&[f64]) -> Vec<f64> + use<> {
+        let w = values(l.weight.val());
+        let b: Vec<f64> = l
+            .bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap();
+        move |v: &[f64]| {
+            (0..b.len())
+                .map(|j| {
+                    b[j] + v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| x * w[i * b.len() + j])
+                        .sum::<f64>()
+                })
+                .collect()
+        }
+    }
+
+    /// The cell's equations by hand in f64, for one row: h after each step.
+    fn by_hand(layer: &RnnLayer, xs: &[Vec<f64>], h0: &[f64]) -> Vec<Vec<f64>> {
+        let input: Vec<_> = layer.input.iter().map(affine).collect();
+        let state: Vec<_> = layer.state.iter().map(affine).collect();
+        let (mut h, mut c) = (h0.to_vec(), vec![0.0; h0.len()]);
         let mut out = Vec::new();
         for x in xs {
-            let (a, b, c) = (ir(x), iu(x), inn(x));
-            let (d, e, f) = (hr(&h), hu(&h), hn(&h));
-            h = (0..h.len())
-                .map(|j| {
-                    let r = sigmoid(a[j] + d[j]);
-                    let u = sigmoid(b[j] + e[j]);
-                    let n = (c[j] + r * f[j]).tanh();
-                    (1.0 - u) * n + u * h[j]
-                })
-                .collect();
+            let a: Vec<Vec<f64>> = input.iter().map(|f| f(x)).collect();
+            let b: Vec<Vec<f64>> = state.iter().map(|f| f(&h)).collect();
+            for j in 0..h.len() {
+                match layer.cell {
+                    CellKind::Gru => {
+                        let r = sigmoid(a[0][j] + b[0][j]);
+                        let u = sigmoid(a[1][j] + b[1][j]);
+                        let n = (a[2][j] + r * b[2][j]).tanh();
+                        h[j] = (1.0 - u) * n + u * h[j];
+                    }
+                    CellKind::Lstm => {
+                        let i = sigmoid(a[0][j] + b[0][j]);
+                        let f = sigmoid(a[1][j] + b[1][j]);
+                        let g = (a[2][j] + b[2][j]).tanh();
+                        let o = sigmoid(a[3][j] + b[3][j]);
+                        c[j] = f * c[j] + i * g;
+                        h[j] = o * c[j].tanh();
+                    }
+                }
+            }
             out.push(h.clone());
         }
         out
     }
 
     #[test]
-    fn gru_matches_its_equations_and_carries_the_state_over_padding() {
+    fn cells_match_their_equations_and_carry_the_state_over_padding() {
         let device = Device::flex();
-        let gru = GruConfig::new(3, 2).init(&device);
-        let xs: Vec<f32> = (0..2 * 3 * 3)
-            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0)
-            .collect();
-        let x = Tensor::<3>::from_data(TensorData::new(xs.clone(), [2, 3, 3]), &device);
-        let h0 = Tensor::<2>::from_data(
-            TensorData::new(vec![0.1f32, -0.3, 0.5, 0.2], [2, 2]),
-            &device,
-        );
-        // Row 1 is two steps long, its third step padding.
-        let mask = Tensor::<2>::from_data(
-            TensorData::new(vec![1.0f32, 1.0, 1.0, 1.0, 1.0, 0.0], [2, 3]),
-            &device,
-        );
-        let (out, last) = gru.forward(x, h0, Some(&mask));
-        let out: Vec<f32> = out.into_data().try_to_vec::<f32>().unwrap();
-        let last: Vec<f32> = last.into_data().try_to_vec::<f32>().unwrap();
-        for row in 0..2 {
-            let steps: Vec<Vec<f64>> = (0..3)
-                .map(|t| (0..3).map(|i| f64::from(xs[row * 9 + t * 3 + i])).collect())
+        for cell in [CellKind::Gru, CellKind::Lstm] {
+            let rnn = RnnConfig::new(3, 2).with_cell(cell).init(&device);
+            assert_eq!(rnn.layers[0].input.len(), cell.gates());
+            let xs: Vec<f32> = (0..2 * 3 * 3)
+                .map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0)
                 .collect();
-            let h0 = [[0.1, -0.3], [0.5, 0.2]][row];
-            let want = by_hand(&gru.layers[0], &steps, &h0);
-            let real = if row == 0 { 3 } else { 2 };
-            for t in 0..3 {
-                let w = &want[t.min(real - 1)];
+            let x = Tensor::<3>::from_data(TensorData::new(xs.clone(), [2, 3, 3]), &device);
+            let h0 = Tensor::<2>::from_data(
+                TensorData::new(vec![0.1f32, -0.3, 0.5, 0.2], [2, 2]),
+                &device,
+            );
+            // Row 1 is two steps long, its third step padding.
+            let mask = Tensor::<2>::from_data(
+                TensorData::new(vec![1.0f32, 1.0, 1.0, 1.0, 1.0, 0.0], [2, 3]),
+                &device,
+            );
+            let (out, last) = rnn.forward(x, h0, Some(&mask));
+            let out = values(out.reshape([2, 6]));
+            let last = values(last);
+            for row in 0..2 {
+                let steps: Vec<Vec<f64>> = (0..3)
+                    .map(|t| (0..3).map(|i| f64::from(xs[row * 9 + t * 3 + i])).collect())
+                    .collect();
+                let h0 = [[0.1, -0.3], [0.5, 0.2]][row];
+                let want = by_hand(&rnn.layers[0], &steps, &h0);
+                let real = if row == 0 { 3 } else { 2 };
+                for t in 0..3 {
+                    let w = &want[t.min(real - 1)];
+                    for j in 0..2 {
+                        let g = out[row * 6 + t * 2 + j];
+                        assert!(
+                            (g - w[j]).abs() < 1e-5,
+                            "{cell} row {row} step {t}: {g} vs {}",
+                            w[j]
+                        );
+                    }
+                }
                 for j in 0..2 {
-                    let g = f64::from(out[row * 6 + t * 2 + j]);
                     assert!(
-                        (g - w[j]).abs() < 1e-5,
-                        "row {row} step {t}: {g} vs {}",
-                        w[j]
+                        (last[row * 2 + j] - want[real - 1][j]).abs() < 1e-5,
+                        "{cell}"
                     );
                 }
             }
-            for j in 0..2 {
-                let g = f64::from(last[row * 2 + j]);
-                assert!((g - want[real - 1][j]).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn steps_agree_with_the_whole_sequence_pass() {
+        let device = Device::flex();
+        for cell in [CellKind::Gru, CellKind::Lstm] {
+            let rnn = RnnConfig::new(2, 3).with_cell(cell).init(&device);
+            let layer = &rnn.layers[0];
+            let xs: Vec<f32> = (0..8).map(|i| (i as f32 - 3.5) / 3.0).collect();
+            let x = Tensor::<3>::from_data(TensorData::new(xs, [1, 4, 2]), &device);
+            let h0 =
+                Tensor::<2>::from_data(TensorData::new(vec![0.2f32, -0.1, 0.4], [1, 3]), &device);
+            let (out, _) = layer.forward(x.clone(), h0.clone(), None);
+            let whole = values(out.reshape([1, 12]));
+            let mut state = layer.start_state(h0);
+            assert_eq!(state.dims(), [1, layer.state_width()]);
+            for t in 0..4 {
+                let xt = x.clone().narrow(1, t, 1).reshape([1, 2]);
+                let (h, next) = layer.step(xt, state);
+                state = next;
+                for (j, g) in values(h).into_iter().enumerate() {
+                    assert!((g - whole[t * 3 + j]).abs() < 1e-5, "{cell} step {t}");
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::corpus::TokenizerConfig;
 use super::model::SentenceVaeConfig;
+use super::rnn::CellKind;
 use crate::error::{Error, Result};
 
 /// How the KL term's weight beta moves over training.
@@ -57,10 +58,16 @@ pub struct TextSettings {
     pub tokenizer: TokenizerConfig,
     /// Width of the token embedding.
     pub embed: usize,
-    /// Size of the GRU states.
+    /// Size of the recurrent states.
     pub hidden: usize,
-    /// GRU layers of each network.
+    /// Recurrent layers of each network.
     pub layers: usize,
+    /// The recurrent cell, GRU or LSTM.
+    #[serde(default)]
+    pub cell: CellKind,
+    /// The encoder reads each sentence both ways.
+    #[serde(default)]
+    pub bidirectional: bool,
     /// Size of z.
     pub latent: usize,
     /// Train the language model (the decoder alone, no z) instead of the VAE.
@@ -104,6 +111,8 @@ impl Default for TextSettings {
             embed: 256,
             hidden: 256,
             layers: 1,
+            cell: CellKind::Gru,
+            bidirectional: false,
             latent: 32,
             language_model: false,
             epochs: 20,
@@ -172,10 +181,12 @@ impl TextSettings {
         if self.kl_anneal == KlAnneal::Cyclical && self.kl_cycles == 0 {
             return Err(Error::setting("--kl-cycles", "0; use at least 1 cycle"));
         }
-        if self.language_model && (self.free_bits > 0.0 || self.word_dropout > 0.0) {
+        if self.language_model
+            && (self.free_bits > 0.0 || self.word_dropout > 0.0 || self.bidirectional)
+        {
             return Err(Error::setting(
                 "--model lm",
-                "the language model has no z: --free-bits and --word-dropout do not apply",
+                "the language model has no z and no encoder: --free-bits, --word-dropout and --bidirectional do not apply",
             ));
         }
         Ok(())
@@ -189,6 +200,8 @@ impl TextSettings {
             hidden: self.hidden,
             layers: self.layers,
             latent: if self.language_model { 0 } else { self.latent },
+            cell: self.cell,
+            bidirectional: self.bidirectional && !self.language_model,
         }
     }
 
