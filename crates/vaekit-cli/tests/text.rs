@@ -194,6 +194,50 @@ fn an_lstm_with_a_bidirectional_encoder_trains_samples_and_decodes_by_beam() {
         &["--model lm", "--bidirectional"],
     );
     refused(&["--cell", "rnn"], &["unknown cell 'rnn'"]);
+    refused(&["--mu-batch-norm", "0"], &["--mu-batch-norm", "(0, 10]"]);
+    refused(
+        &["--model", "lm", "--mu-batch-norm", "0.7"],
+        &["--model lm"],
+    );
+    refused(
+        &["--model", "lm", "--aggressive"],
+        &["--model lm", "--aggressive"],
+    );
+}
+
+#[test]
+fn aggressive_training_and_bn_vae_keep_the_latent_in_use() {
+    let (dir, _, _) = runs();
+    let d = dir.path();
+    let epochs = |name: &str, flags: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["train", "--data", "g.train.txt", "--out", name];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(SMALL);
+        ok(d, &args);
+        let metrics = std::fs::read_to_string(d.join(name).join("metrics.jsonl")).unwrap();
+        metrics
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // Aggressive updates run from the first epoch until the validation MI
+    // stops rising, and never come back.
+    let run = epochs("aggr", &["--aggressive"]);
+    let flags: Vec<bool> = run
+        .iter()
+        .map(|e| e["aggressive"].as_bool().unwrap())
+        .collect();
+    assert!(flags[0], "{flags:?}");
+    let first_off = flags.iter().position(|f| !f).unwrap_or(flags.len());
+    assert!(flags[first_off..].iter().all(|f| !f), "{flags:?}");
+    let last = &run.last().unwrap()["val"];
+    assert!(num(last, "neg_elbo_per_word") < 2.0, "{last}");
+    // BN-VAE with gamma 0.9 keeps each of the 4 dimensions' KL at least
+    // 0.9^2 / 2 on average over the data, whatever the annealing does.
+    let run = epochs("bn", &["--mu-batch-norm", "0.9", "--kl-anneal", "constant"]);
+    let last = &run.last().unwrap()["val"];
+    assert!(num(last, "kl") > 4.0 * 0.9 * 0.9 / 2.0 * 0.8, "{last}");
+    assert_eq!(last["active_units"], 4, "{last}");
 }
 
 #[test]

@@ -75,6 +75,24 @@ impl ParamGradients {
         Self { grads: grab.out }
     }
 
+    /// No gradients: a step that updates nothing.
+    pub fn none() -> Self {
+        Self {
+            grads: HashMap::new(),
+        }
+    }
+
+    /// `self` with `other`'s gradients too.
+    pub fn merged(mut self, other: ParamGradients) -> Self {
+        self.grads.extend(other.grads);
+        self
+    }
+
+    /// `true` when no parameter has a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.grads.is_empty()
+    }
+
     /// The squared global L2 norm of all gradients, as a `[1]` tensor (read it
     /// together with the loss to pay for one device synchronisation).
     pub fn norm_squared(&self) -> Option<Tensor<1>> {

@@ -49,6 +49,12 @@ pub struct TextArgs {
     /// Text: the encoder reads each sentence forwards and backwards, q(z|x) from both last states.
     #[arg(long)]
     pub bidirectional: bool,
+    /// Text: BN-VAE, the posterior means batch-normalized with this fixed scale (0.6 to 0.9 published), so each dimension keeps a KL of at least scale^2 / 2.
+    #[arg(long, value_name = "GAMMA")]
+    pub mu_batch_norm: Option<f64>,
+    /// Text: He et al.'s aggressive training: before each decoder step, encoder steps on random batches until their loss stops falling (at most 100), for as long as the validation mutual information rises.
+    #[arg(long)]
+    pub aggressive: bool,
     /// Text: dropout on the embeddings and the decoder's outputs [default: 0.5].
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
@@ -180,6 +186,8 @@ pub fn text_settings(args: &TrainArgs) -> vaekit::Result<TextSettings> {
         layers: t.rnn_layers.unwrap_or(d.layers),
         cell: t.cell.unwrap_or(d.cell),
         bidirectional: t.bidirectional,
+        mu_batch_norm: t.mu_batch_norm,
+        aggressive: t.aggressive,
         latent: args.latent.unwrap_or(d.latent),
         language_model,
         epochs: args.epochs.unwrap_or(d.epochs),

@@ -1,14 +1,19 @@
 //! The sentence VAE of Bowman et al. (2016) and, with no latent code, the
 //! recurrent language model it is judged against.
 //!
-//! Parts: a token embedding shared by both networks; the encoder, a GRU
-//! whose state after a sentence's last token gives mu and logvar of q(z|x);
-//! the decoder, a GRU that starts from a linear map of z and reads z beside
+//! Parts: a token embedding shared by both networks; the encoder, a GRU or
+//! LSTM ([`super::rnn`]) whose state after a sentence's last token (beside
+//! the backward network's after its first, when bidirectional) gives mu and
+//! logvar of q(z|x), mu optionally batch-normalized at a fixed scale
+//! (BN-VAE); the decoder, a GRU or LSTM that starts from a linear map of z and reads z beside
 //! every input token (the start token, then the sentence, each dropped to
 //! `<unk>` at the word-dropout rate in training), and the token observation
 //! model, a softmax over the vocabulary at every step ([`token_nll`]).
 
-use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig};
+use burn::module::Param;
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
+};
 use burn::prelude::*;
 use burn::tensor::{Int, TensorData, activation};
 use serde::{Deserialize, Serialize};
@@ -18,6 +23,7 @@ use super::rnn::{CellKind, Rnn, RnnConfig};
 use crate::distributions::DiagonalGaussian;
 use crate::error::{Error, Result};
 use crate::nn::dense;
+use crate::optim::ParamGradients;
 use crate::random::Rng;
 use rand::RngExt;
 
@@ -41,6 +47,11 @@ pub struct SentenceVaeConfig {
     /// last states side by side.
     #[serde(default)]
     pub bidirectional: bool,
+    /// BN-VAE (Zhu et al. 2020): the posterior means batch-normalized with
+    /// this fixed scale gamma and a learned shift, which keeps each
+    /// dimension's expected KL at least gamma^2 / 2, so z cannot collapse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mu_batch_norm: Option<f64>,
 }
 
 impl SentenceVaeConfig {
@@ -90,6 +101,10 @@ impl SentenceVaeConfig {
             encoder_back: (z > 0 && self.bidirectional).then(|| rnn(self.embed)),
             mu: (z > 0).then(|| linear(read, z)),
             logvar: (z > 0).then(|| linear(read, z)),
+            mu_norm: self
+                .mu_batch_norm
+                .filter(|_| z > 0)
+                .map(|gamma| fixed_scale_norm(z, gamma, device)),
             init_state: (z > 0).then(|| linear(z, self.hidden)),
             decoder: rnn(self.embed + z),
             out: linear(self.hidden, self.vocab),
@@ -97,6 +112,28 @@ impl SentenceVaeConfig {
             vocab: self.vocab,
         }
     }
+}
+
+/// The networks of a sentence VAE, as aggressive training (He et al. 2019)
+/// updates them apart. The token embedding, shared, is the decoder's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The encoder networks, mu, logvar and BN-VAE's shift.
+    Encoder,
+    /// The embedding, z's map to the initial state, the decoder network and
+    /// the output layer.
+    Decoder,
+    /// Every parameter.
+    Both,
+}
+
+/// A batch norm of `features` values whose scale stays `gamma` (a parameter
+/// that takes no gradient, so no optimizer moves it) and whose shift learns.
+fn fixed_scale_norm(features: usize, gamma: f64, device: &Device) -> BatchNorm {
+    let mut norm = BatchNormConfig::new(features).init(device);
+    norm.gamma =
+        Param::from_tensor(Tensor::full([features], gamma, device)).set_require_grad(false);
+    norm
 }
 
 /// The sentence VAE (or, with `latent` 0, the language model).
@@ -107,6 +144,8 @@ pub struct SentenceVae {
     /// The bidirectional encoder's backward network.
     encoder_back: Option<Rnn>,
     mu: Option<Linear>,
+    /// BN-VAE's batch norm of the means (its scale fixed, its shift learned).
+    mu_norm: Option<BatchNorm>,
     logvar: Option<Linear>,
     /// z to the decoder's initial state.
     init_state: Option<Linear>,
@@ -324,10 +363,13 @@ impl SentenceVae {
         if let Some(back) = &self.encoder_back {
             last = Tensor::cat(vec![last, read(back, &batch.reversed_tokens())], 1);
         }
-        Some(DiagonalGaussian::new(
-            dense(mu, last.clone(), None),
-            dense(logvar, last, None),
-        ))
+        // The batch norm uses the batch's statistics in training (on an
+        // autodiff device) and its running ones otherwise, as burn's does.
+        let mut mean = dense(mu, last.clone(), None);
+        if let Some(norm) = &self.mu_norm {
+            mean = norm.forward(mean);
+        }
+        Some(DiagonalGaussian::new(mean, dense(logvar, last, None)))
     }
 
     /// The decoder's initial state from z (zeros for the language model).
@@ -424,6 +466,28 @@ impl SentenceVae {
         (dense(&self.out, x, None), next)
     }
 
+    /// The gradients in `grads` of the parameters of `part`.
+    pub fn gradients(&self, grads: &burn::tensor::Gradients, part: Part) -> ParamGradients {
+        match part {
+            Part::Both => ParamGradients::collect(self, grads),
+            Part::Encoder => ParamGradients::collect(&self.encoder, grads)
+                .merged(ParamGradients::collect(&self.encoder_back, grads))
+                .merged(ParamGradients::collect(&self.mu, grads))
+                .merged(ParamGradients::collect(&self.logvar, grads))
+                .merged(ParamGradients::collect(&self.mu_norm, grads)),
+            Part::Decoder => ParamGradients::collect(&self.embedding, grads)
+                .merged(ParamGradients::collect(&self.init_state, grads))
+                .merged(ParamGradients::collect(&self.decoder, grads))
+                .merged(ParamGradients::collect(&self.out, grads)),
+        }
+    }
+
+    /// BN-VAE's batch norm, where there is one (its running statistics are
+    /// put back when a training step is skipped).
+    pub(crate) fn batch_norms(&self) -> Vec<&BatchNorm> {
+        self.mu_norm.iter().collect()
+    }
+
     /// The decoder's starting states for generation, one per layer.
     pub fn start_states(&self, z: Option<&Tensor<2>>, rows: usize) -> Vec<Tensor<2>> {
         let h0 = self.initial_state(z, rows);
@@ -516,6 +580,7 @@ mod tests {
             latent: 3,
             cell: CellKind::Lstm,
             bidirectional,
+            mu_batch_norm: None,
         };
         let one_way = config(false).init(&device);
         let both = config(true).init(&device);
@@ -534,6 +599,55 @@ mod tests {
         assert_ne!(mu(&[&[4, 5, 6]]), mu(&[&[6, 5, 4]]));
     }
 
+    #[test]
+    fn bn_vae_normalizes_the_means_at_a_scale_no_gradient_moves() {
+        let device = Device::flex().autodiff();
+        let model = SentenceVaeConfig {
+            vocab: 12,
+            embed: 4,
+            hidden: 6,
+            layers: 1,
+            latent: 3,
+            cell: CellKind::Gru,
+            bidirectional: false,
+            mu_batch_norm: Some(0.7),
+        }
+        .init(&device);
+        let sentences: Vec<Vec<u32>> = (0..16u32)
+            .map(|i| (0..1 + i % 5).map(|t| 4 + (i * 3 + t) % 8).collect())
+            .collect();
+        let refs: Vec<&[u32]> = sentences.iter().map(Vec::as_slice).collect();
+        let batch = TokenBatch::new(&refs);
+        // In training each dimension of the batch's means has mean 0 (the
+        // shift starts at 0) and standard deviation gamma.
+        let mu = model.posterior(&batch, None).unwrap().mu;
+        let values: Vec<f32> = mu.clone().into_data().try_to_vec::<f32>().unwrap();
+        for k in 0..3 {
+            let col: Vec<f64> = values
+                .iter()
+                .skip(k)
+                .step_by(3)
+                .map(|&v| f64::from(v))
+                .collect();
+            let mean = col.iter().sum::<f64>() / 16.0;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 16.0;
+            assert!(mean.abs() < 1e-4, "{mean}");
+            // (batch norm's epsilon of 1e-5 takes a little off small spreads)
+            assert!((var.sqrt() - 0.7).abs() < 5e-3, "{}", var.sqrt());
+        }
+        // The shift takes a gradient, the scale none.
+        let norm = model.mu_norm.as_ref().unwrap();
+        let grads = (mu.clone() * mu).sum().backward();
+        assert!(norm.gamma.val().grad(&grads).is_none());
+        assert!(norm.beta.val().grad(&grads).is_some());
+        // Off the training device, the running statistics are used: a
+        // single sentence gets a finite code.
+        let valid = model.valid();
+        let one = valid.posterior(&TokenBatch::new(&[&[4, 5]]), None).unwrap();
+        let v: Vec<f32> = one.mu.into_data().try_to_vec::<f32>().unwrap();
+        assert!(v.iter().all(|x| x.is_finite()), "{v:?}");
+    }
+
     fn step_agrees(cell: CellKind) {
         let device = Device::flex();
         let config = SentenceVaeConfig {
@@ -544,6 +658,7 @@ mod tests {
             latent: 3,
             cell,
             bidirectional: false,
+            mu_batch_norm: None,
         };
         let model = config.init(&device);
         let batch = TokenBatch::new(&[&[4, 5, 6], &[7, 8, 4]]);

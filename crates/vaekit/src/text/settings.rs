@@ -68,6 +68,9 @@ pub struct TextSettings {
     /// The encoder reads each sentence both ways.
     #[serde(default)]
     pub bidirectional: bool,
+    /// BN-VAE's fixed scale of the batch-normalized posterior means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mu_batch_norm: Option<f64>,
     /// Size of z.
     pub latent: usize,
     /// Train the language model (the decoder alone, no z) instead of the VAE.
@@ -92,6 +95,11 @@ pub struct TextSettings {
     pub kl_cycles: usize,
     /// Floor of each latent dimension's batch-mean KL, in nats (0: none).
     pub free_bits: f64,
+    /// He et al.'s aggressive training: before each decoder step, encoder
+    /// steps until their loss stops falling, while the validation mutual
+    /// information keeps rising.
+    #[serde(default)]
+    pub aggressive: bool,
     /// Seed of every random choice.
     pub seed: u64,
 }
@@ -113,6 +121,7 @@ impl Default for TextSettings {
             layers: 1,
             cell: CellKind::Gru,
             bidirectional: false,
+            mu_batch_norm: None,
             latent: 32,
             language_model: false,
             epochs: 20,
@@ -125,6 +134,7 @@ impl Default for TextSettings {
             kl_anneal_epochs: 5.0,
             kl_cycles: 4,
             free_bits: 0.0,
+            aggressive: false,
             seed: 0,
         }
     }
@@ -178,15 +188,27 @@ impl TextSettings {
                 return Err(Error::setting(name, format!("{v}; use 0 or more")));
             }
         }
+        if let Some(gamma) = self.mu_batch_norm
+            && !(gamma.is_finite() && gamma > 0.0 && gamma <= 10.0)
+        {
+            return Err(Error::setting(
+                "--mu-batch-norm",
+                format!("{gamma}; use a scale in (0, 10] (BN-VAE's published 0.6 to 0.9)"),
+            ));
+        }
         if self.kl_anneal == KlAnneal::Cyclical && self.kl_cycles == 0 {
             return Err(Error::setting("--kl-cycles", "0; use at least 1 cycle"));
         }
         if self.language_model
-            && (self.free_bits > 0.0 || self.word_dropout > 0.0 || self.bidirectional)
+            && (self.free_bits > 0.0
+                || self.word_dropout > 0.0
+                || self.bidirectional
+                || self.aggressive
+                || self.mu_batch_norm.is_some())
         {
             return Err(Error::setting(
                 "--model lm",
-                "the language model has no z and no encoder: --free-bits, --word-dropout and --bidirectional do not apply",
+                "the language model has no z and no encoder: --free-bits, --word-dropout, --bidirectional, --mu-batch-norm and --aggressive do not apply",
             ));
         }
         Ok(())
@@ -202,6 +224,7 @@ impl TextSettings {
             latent: if self.language_model { 0 } else { self.latent },
             cell: self.cell,
             bidirectional: self.bidirectional && !self.language_model,
+            mu_batch_norm: self.mu_batch_norm.filter(|_| !self.language_model),
         }
     }
 

@@ -8,22 +8,24 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::prelude::*;
+use rand::RngExt;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::corpus::{self, Encoded, Vocabulary};
 use super::eval::{TextEvalOptions, TextReport, evaluate, noise};
-use super::model::{Dropout, SentenceVae, TokenBatch};
+use super::model::{Dropout, Part, SentenceVae, TokenBatch};
 use super::run::{FAMILY, TextDataSummary, TextRunConfig, VOCAB};
 use super::settings::TextSettings;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::model::weights::initialize_now;
-use crate::optim::{Adam, AdamConfig};
+use crate::nn::{restore_running_statistics, running_statistics};
+use crate::optim::{Adam, AdamConfig, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::run::{files, save_weights, write_json, write_metrics};
 use crate::train::{
-    StepOutput, TrainObserver, check_new_run_dir, optimizer_step, remove_partial_run,
+    StepOutput, TrainObserver, check_new_run_dir, optimizer_step_parts, remove_partial_run,
 };
 
 /// The tokenized splits of a text run.
@@ -110,6 +112,9 @@ pub struct TextEpochMetrics {
     pub tokens_per_second: f64,
     /// Steps skipped for a non-finite loss or gradient.
     pub skipped_steps: usize,
+    /// The epoch trained with aggressive encoder updates.
+    #[serde(default)]
+    pub aggressive: bool,
 }
 
 /// What training a text run gives back.
@@ -140,19 +145,23 @@ fn bucketed(sentences: &[Vec<u32>], size: usize, rng: &mut Rng) -> Vec<Vec<usize
     batches
 }
 
-/// One optimizer step on `batch`.
+/// One optimizer step on `batch`: `adams[i]` updates the parameters of
+/// `parts[i]` (None: that optimizer rests this step).
 ///
 /// The objective per sentence is recon + beta * KL, with each latent
 /// dimension's batch-mean KL floored at `free_bits` when set; the step is
-/// skipped when the loss or gradient is not finite.
+/// skipped (BN-VAE's running statistics put back) when the loss or gradient
+/// is not finite.
 pub fn text_step(
     model: SentenceVae,
-    adam: &mut Adam,
+    adams: &mut [&mut Adam],
+    parts: &[Option<Part>],
     batch: &TokenBatch,
     settings: &TextSettings,
     beta: f64,
     rng: &mut Rng,
 ) -> (SentenceVae, StepOutput) {
+    let statistics = running_statistics(&model.batch_norms());
     let device = model.device();
     let inputs = batch.decoder_inputs(settings.word_dropout, Some(rng));
     let rows = batch.rows as f64;
@@ -183,7 +192,65 @@ pub fn text_step(
     };
     let loss = recon.clone() + kl_term.mul_scalar(beta);
     let clip = (settings.clip_grad > 0.0).then_some(settings.clip_grad);
-    optimizer_step(model, adam, loss, recon, kl, clip)
+    let collect = |m: &SentenceVae, g: &burn::tensor::Gradients| {
+        let of = |p: &Option<Part>| p.map_or_else(ParamGradients::none, |p| m.gradients(g, p));
+        parts.iter().map(of).collect()
+    };
+    let (model, output) = optimizer_step_parts(model, adams, [loss, recon, kl], clip, collect);
+    if !output.applied {
+        restore_running_statistics(&model.batch_norms(), statistics);
+    }
+    (model, output)
+}
+
+/// Inner steps of He et al.'s encoder updates at most.
+const AGGRESSIVE_MAX_STEPS: usize = 100;
+/// Inner steps between two checks of whether their loss still falls.
+const AGGRESSIVE_WINDOW: usize = 15;
+
+/// He et al.'s inner loop: encoder steps (`encoder` alone moving) on
+/// batches drawn at random from `sentences`, until the loss per word of a
+/// window of [`AGGRESSIVE_WINDOW`] steps is no lower than the window
+/// before's, or [`AGGRESSIVE_MAX_STEPS`] steps.
+fn settle_encoder(
+    mut model: SentenceVae,
+    encoder: &mut Adam,
+    sentences: &[Vec<u32>],
+    settings: &TextSettings,
+    beta: f64,
+    rng: &mut Rng,
+) -> SentenceVae {
+    let (mut before, mut sum, mut words) = (f64::INFINITY, 0.0, 0usize);
+    let rows = settings.batch_size.min(sentences.len());
+    for i in 1..=AGGRESSIVE_MAX_STEPS {
+        let refs: Vec<&[u32]> = (0..rows)
+            .map(|_| sentences[rng.random_range(0..sentences.len())].as_slice())
+            .collect();
+        let batch = TokenBatch::new(&refs);
+        let parts = [Some(Part::Encoder)];
+        let (next, out) = text_step(
+            model,
+            &mut [&mut *encoder],
+            &parts,
+            &batch,
+            settings,
+            beta,
+            rng,
+        );
+        model = next;
+        if out.applied {
+            sum += out.loss * batch.rows as f64;
+            words += batch.words();
+        }
+        if i % AGGRESSIVE_WINDOW == 0 {
+            let now = sum / words.max(1) as f64;
+            if now >= before {
+                break;
+            }
+            (before, sum, words) = (now, 0.0, 0);
+        }
+    }
+    model
 }
 
 /// A request to train a text run into `out` (a new or empty folder).
@@ -256,11 +323,19 @@ pub fn train_text(
         data.vocab.len(),
         data.val.sentences.len()
     ));
-    let mut adam = Adam::new(AdamConfig {
-        lr: s.lr,
-        ..AdamConfig::default()
-    })
-    .with_fused(crate::kernels::fused_available(&device));
+    let new_adam = || {
+        Adam::new(AdamConfig {
+            lr: s.lr,
+            ..AdamConfig::default()
+        })
+        .with_fused(crate::kernels::fused_available(&device))
+    };
+    // With aggressive training the encoder and the decoder have an
+    // optimizer each (as He et al.'s), so that the encoder's inner steps do
+    // not advance the decoder's moments.
+    let (mut adam, mut encoder_adam) = (new_adam(), new_adam());
+    let mut aggressive = s.aggressive;
+    let mut best_mi = f64::NEG_INFINITY;
     let mut rng = random::seeded(s.seed, Stream::Train);
     let per_epoch = data.train.sentences.len().div_ceil(s.batch_size);
     let total = per_epoch * s.epochs;
@@ -280,7 +355,20 @@ pub fn train_text(
                 .collect();
             let batch = TokenBatch::new(&refs);
             beta = s.beta(step, per_epoch, total);
-            let (next, output) = text_step(model, &mut adam, &batch, s, beta, &mut rng);
+            if aggressive {
+                let sentences = &data.train.sentences;
+                model = settle_encoder(model, &mut encoder_adam, sentences, s, beta, &mut rng);
+            }
+            let (adams, parts): (&mut [&mut Adam], &[Option<Part>]) =
+                match (s.aggressive, aggressive) {
+                    (false, _) => (&mut [&mut adam], &[Some(Part::Both)]),
+                    (true, true) => (&mut [&mut adam], &[Some(Part::Decoder)]),
+                    (true, false) => (
+                        &mut [&mut adam, &mut encoder_adam],
+                        &[Some(Part::Decoder), Some(Part::Encoder)],
+                    ),
+                };
+            let (next, output) = text_step(model, adams, parts, &batch, s, beta, &mut rng);
             model = next;
             step += 1;
             observer.on_step(i, &output);
@@ -325,7 +413,21 @@ pub fn train_text(
             seconds,
             tokens_per_second: tokens as f64 / seconds.max(1e-9),
             skipped_steps: skipped,
+            aggressive,
         };
+        // He et al. stop the aggressive updates once the mutual information
+        // on the validation sentences no longer rises.
+        if let Some(mi) = m.val.as_ref().and_then(|v| v.mutual_information)
+            && aggressive
+        {
+            if mi <= best_mi {
+                aggressive = false;
+                observer.on_line(&format!(
+                    "aggressive encoder updates end after epoch {epoch}: the mutual information ({mi:.2}) no longer rises"
+                ));
+            }
+            best_mi = best_mi.max(mi);
+        }
         let score = m
             .val
             .as_ref()
@@ -367,6 +469,52 @@ pub fn epoch_line(m: &TextEpochMetrics) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_of_one_part_moves_that_part_alone() {
+        use crate::model::weights::named_tensors;
+        let device = Device::flex().autodiff();
+        let settings = TextSettings {
+            embed: 4,
+            hidden: 5,
+            latent: 3,
+            dropout: 0.0,
+            ..TextSettings::default()
+        };
+        let model = settings.model_config(10).init(&device);
+        let batch = TokenBatch::new(&[&[4, 5, 6], &[7, 8]]);
+        let before = named_tensors(&model);
+        let mut rng = random::seeded(0, Stream::Train);
+        let mut adam = Adam::new(AdamConfig::default());
+        let (moved, out) = text_step(
+            model,
+            &mut [&mut adam],
+            &[Some(Part::Encoder)],
+            &batch,
+            &settings,
+            1.0,
+            &mut rng,
+        );
+        assert!(out.applied);
+        let after = named_tensors(&moved);
+        let mut changed: Vec<String> = before
+            .iter()
+            .zip(&after)
+            .filter(|((_, a), (_, b))| a != b)
+            .map(|((name, _), _)| name.clone())
+            .collect();
+        changed.sort();
+        assert!(!changed.is_empty());
+        for name in &changed {
+            assert!(
+                ["encoder.", "mu.", "logvar."]
+                    .iter()
+                    .any(|p| name.starts_with(p)),
+                "{name} moved in an encoder step: {changed:?}"
+            );
+        }
+        assert!(changed.iter().any(|n| n.starts_with("mu.")), "{changed:?}");
+    }
 
     #[test]
     fn buckets_cover_every_sentence_once_with_similar_lengths() {

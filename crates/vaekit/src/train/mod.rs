@@ -41,7 +41,7 @@ use crate::run::{
 };
 use crate::settings::{ModelKind, TrainSettings, differing_fields, shown};
 
-pub use step::{StepOutput, optimizer_step, train_step, warmup_beta};
+pub use step::{StepOutput, optimizer_step, optimizer_step_parts, train_step, warmup_beta};
 
 /// Share of a batch's examples whose values `--encoder-mask` hides from the
 /// encoder; the others it sees whole, so q(z|x) stays good on complete inputs.

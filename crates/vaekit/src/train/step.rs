@@ -70,26 +70,47 @@ pub fn optimizer_step<M: burn::module::Module>(
     kl: Tensor<1>,
     clip: Option<f64>,
 ) -> (M, StepOutput) {
-    let grads = ParamGradients::collect(&model, &total.backward());
+    let collect = |m: &M, g: &burn::tensor::Gradients| vec![ParamGradients::collect(m, g)];
+    optimizer_step_parts(model, &mut [adam], [total, recon, kl], clip, collect)
+}
+
+/// [`optimizer_step`] with the parameters in parts, each updated by its own
+/// optimizer: `collect` gives one set of gradients per optimizer in `adams`
+/// (an empty set leaves that optimizer untouched: a step of one part
+/// alone). The norm clipped is that of all the parts together.
+///
+/// # Shapes
+/// - `total`, `recon`, `kl`: `[1]`
+pub fn optimizer_step_parts<M: burn::module::Module>(
+    model: M,
+    adams: &mut [&mut Adam],
+    [total, recon, kl]: [Tensor<1>; 3],
+    clip: Option<f64>,
+    collect: impl FnOnce(&M, &burn::tensor::Gradients) -> Vec<ParamGradients>,
+) -> (M, StepOutput) {
+    let parts = collect(&model, &total.backward());
     let mut readings = vec![total.inner(), recon.inner(), kl.inner()];
-    readings.extend(grads.norm_squared());
+    readings.extend(parts.iter().filter_map(ParamGradients::norm_squared));
     let values = Tensor::cat(readings, 0)
         .into_data()
         .try_into_vec::<f32>()
         .unwrap_or_default();
     let read = |i: usize| values.get(i).map_or(f64::NAN, |&v| v as f64);
     let (loss, recon, kl) = (read(0), read(1), read(2));
-    let grad_norm = read(3).sqrt();
+    let grad_norm = (3..values.len()).map(read).sum::<f64>().sqrt();
     let applied = loss.is_finite() && grad_norm.is_finite();
-    let model = if applied {
+    let mut model = model;
+    if applied {
         let scale = match clip {
             Some(max) if grad_norm > max => max / (grad_norm + 1e-6),
             _ => 1.0,
         };
-        adam.step(model, grads, scale)
-    } else {
-        model
-    };
+        for (adam, grads) in adams.iter_mut().zip(parts) {
+            if !grads.is_empty() {
+                model = adam.step(model, grads, scale);
+            }
+        }
+    }
     (
         model,
         StepOutput {
