@@ -242,7 +242,7 @@ def main():
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     rows = []
     real_f1 = efficacy(real, test)
-    first_run = joint_run = None
+    joint_run = None
     # vaekit's two ways to synthesize the table: one joint model of every
     # column, and p(income) p(rest | income), a conditional model with the
     # label as its condition drawn at the training shares.
@@ -271,7 +271,6 @@ def main():
             _, t_sample, m_sample = timed([args.vaekit, "sample", "--run", run, "--n",
                                            str(len(real)), "--seed", str(seed), "--out", synth]
                                           + sample_extra, env)
-            first_run = first_run or run
             joint_run = joint_run or (run if name == "vaekit" else None)
             sides.append((name, synth, t_train + t_sample, max(m_train, m_sample)))
         if not args.skip_tvae:
@@ -286,7 +285,10 @@ def main():
             frame = read(path)
             rows.append({"seed": seed, "synthesizer": name, "seconds": wall, "peak_mib": mem,
                          "sdmetrics": sdmetrics_quality(real, frame),
-                         "vaekit_judge": vaekit_judge(args.vaekit, first_run, path, test_csv),
+                         # vaekit's own judge reads the table through a joint run's
+                         # columns (a cvae's label is not one of them).
+                         "vaekit_judge": (vaekit_judge(args.vaekit, joint_run, path, test_csv)
+                                          if joint_run else None),
                          "f1": efficacy(frame, test)})
             print(json.dumps(rows[-1]["sdmetrics"]), name, seed, f"{wall:.1f}s", flush=True)
     # Imputation is judged on the joint model (a run of `--only` others skips it).
@@ -304,12 +306,16 @@ def main():
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         s, v, f = r["sdmetrics"], r["vaekit_judge"], r["f1"]
+        if v is None:
+            v = {"quality": float("nan"), "efficacy": {"synthetic_f1": float("nan")},
+                 "closest_records": {"synthetic_median": float("nan"), "holdout_median": float("nan")}}
         lines.append(f"| {r['synthesizer']} | {r['seed']} | {r['seconds']:.1f} | {r['peak_mib']:.0f} "
                      f"| {s['column_shapes']:.4f} | {s['column_pair_trends']:.4f} | {s['quality']:.4f} "
                      f"| {v['quality']:.4f} | {f['logistic']:.3f} | {v['efficacy']['synthetic_f1']:.3f} "
                      f"| {f['tree']:.3f} | {f['forest']:.3f} "
                      f"| {f['mean']:.3f} | {v['closest_records']['synthetic_median']:.4f} |")
-    holdout = rows[0]["vaekit_judge"]["closest_records"]["holdout_median"] if rows else None
+    judged = [r["vaekit_judge"] for r in rows if r["vaekit_judge"]]
+    holdout = judged[0]["closest_records"]["holdout_median"] if judged else float("nan")
     lines += ["", f"Real training rows: F1 logistic {real_f1['logistic']:.3f}, tree {real_f1['tree']:.3f}, "
               f"forest {real_f1['forest']:.3f}, mean {real_f1['mean']:.3f}. DCR median of real "
               f"adult-test rows to the training rows: {holdout:.4f}."]

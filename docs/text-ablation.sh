@@ -7,12 +7,14 @@
 # (K samples): perplexity, KL, mutual information and active units.
 #
 #   docs/text-ablation.sh [TEXT_DIR] [WORK_DIR]   # LIMIT=8000 EPOCHS=3 K=100
+#   ONLY="1 8" docs/text-ablation.sh ...           # only those rows (from 0)
 set -euo pipefail
 TEXT=${1:-../shared/data/text}
 WORK=${2:-runs/text-ablation}
 LIMIT=${LIMIT:-8000}
 EPOCHS=${EPOCHS:-3}
 K=${K:-100}
+ONLY=${ONLY:-}
 VAEKIT=${VAEKIT:-target/release/vaekit}
 TRAIN="$TEXT/wordnet-examples.train.txt"
 mkdir -p "$WORK"
@@ -40,15 +42,20 @@ train() {
   "$VAEKIT" --threads 1 eval --run "$WORK/v$i" --split val --iw-samples "$K" --json \
     > "$WORK/v$i.json"
 }
+chosen=()
 for i in "${!VARIANTS[@]}"; do
+  if [ -z "$ONLY" ] || [[ " $ONLY " == *" $i "* ]]; then chosen+=("$i"); fi
+done
+for j in "${!chosen[@]}"; do
+  i=${chosen[$j]}
   train "$i" "${VARIANTS[$i]#*|}" &
-  if (( i % 2 == 1 )); then wait; fi
+  if (( j % 2 == 1 )); then wait; fi
 done
 wait
 
 echo "| setting | IW perplexity | ELBO perplexity | KL (nats) | MI (nats) | active units |"
 echo "|---|---|---|---|---|---|"
-for i in "${!VARIANTS[@]}"; do
+for i in "${chosen[@]}"; do
   python3 - "$WORK/v$i.json" "${VARIANTS[$i]%%|*}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
