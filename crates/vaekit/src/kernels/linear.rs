@@ -75,14 +75,14 @@ pub fn linear(
 
 /// A row-major matrix given by its values and the strides of its rows and
 /// columns (a transposed view swaps them).
-struct Matrix<'a> {
+pub(super) struct Matrix<'a> {
     values: &'a [f32],
     row_stride: usize,
     col_stride: usize,
 }
 
 impl<'a> Matrix<'a> {
-    fn rows(values: &'a [f32], cols: usize) -> Self {
+    pub(super) fn rows(values: &'a [f32], cols: usize) -> Self {
         Matrix {
             values,
             row_stride: cols,
@@ -90,7 +90,7 @@ impl<'a> Matrix<'a> {
         }
     }
 
-    fn transposed(values: &'a [f32], cols: usize) -> Self {
+    pub(super) fn transposed(values: &'a [f32], cols: usize) -> Self {
         Matrix {
             values,
             row_stride: 1,
@@ -107,7 +107,7 @@ impl<'a> Matrix<'a> {
 }
 
 /// `dst (m x n, row-major) = [dst +] lhs (m x k) @ rhs (k x n)`.
-fn matmul_into(
+pub(super) fn matmul_into(
     dst: &mut [f32],
     accumulate: bool,
     m: usize,
@@ -204,7 +204,7 @@ fn forward(
 /// The sums of the columns of a row-major matrix `width` wide: partial sums
 /// over fixed row chunks in parallel, added in chunk order, so that the
 /// result does not depend on how the threads shared the work.
-fn column_sums(values: &[f32], width: usize) -> Vec<f32> {
+pub(super) fn column_sums(values: &[f32], width: usize) -> Vec<f32> {
     let mut sums = vec![0.0f32; width];
     if width == 0 {
         return sums;

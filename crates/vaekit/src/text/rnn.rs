@@ -3,11 +3,15 @@
 //! loop (and its `Gru` returns no final state): ours project the inputs of
 //! every time step at once (one product per gate over the whole batch of
 //! sequences, laid out time-major so that each step reads a contiguous
-//! block), and run one product of the state per gate per step. Fusing the
-//! hidden products into one and slicing its columns was measured too: on
-//! `flex` the slices (and their backward passes) cost more than the
-//! products they save. `cargo bench -p vaekit --bench recurrent` times ours
-//! against burn's on the sentence VAE's shapes (docs/TEXT.md).
+//! block). On the CPU backend a layer's pass over the sequence is then one
+//! fused operation ([`crate::kernels::recurrent`]: one product of the state
+//! with every gate's stacked weights per step, the gates in one pass, and
+//! the backward pass through time by hand); elsewhere the same equations are
+//! composed from burn's operations, one product of the state per gate per
+//! step (stacking them and slicing the columns was measured slower there: on
+//! `flex` the slices and their backward passes cost more than the products
+//! they saved). `cargo bench -p vaekit --bench recurrent` times ours against
+//! burn's on the sentence VAE's shapes (docs/TEXT.md).
 //!
 //! The equations are PyTorch's `nn.GRU` (reset gate applied after the hidden
 //! product) and `nn.LSTM`, with their initialization, uniform in
@@ -31,6 +35,10 @@ use burn::prelude::*;
 use burn::tensor::activation;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::fused_applies;
+use crate::kernels::linear::{Pointwise, linear};
+use crate::kernels::recurrent::{Cell, recurrent};
+
 /// The recurrent cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -48,6 +56,15 @@ impl CellKind {
         match self {
             CellKind::Gru => 3,
             CellKind::Lstm => 4,
+        }
+    }
+}
+
+impl From<CellKind> for Cell {
+    fn from(kind: CellKind) -> Cell {
+        match kind {
+            CellKind::Gru => Cell::Gru,
+            CellKind::Lstm => Cell::Lstm,
         }
     }
 }
@@ -166,6 +183,41 @@ impl RnnLayer {
         h0: Tensor<2>,
         mask: Option<&Tensor<2>>,
     ) -> (Tensor<3>, Tensor<2>) {
+        match x.dims()[1] > 0 && fused_applies(&x) {
+            true => self.forward_fused(x, h0, mask),
+            false => self.forward_plain(x, h0, mask),
+        }
+    }
+
+    /// [`RnnLayer::forward`] through the fused kernel (CPU backend only).
+    fn forward_fused(
+        &self,
+        x: Tensor<3>,
+        h0: Tensor<2>,
+        mask: Option<&Tensor<2>>,
+    ) -> (Tensor<3>, Tensor<2>) {
+        let [batch, steps, input] = x.dims();
+        let time_major = x.swap_dims(0, 1).reshape([steps * batch, input]);
+        let (w_input, b_input) = stacked(&self.input);
+        let projected = linear(time_major, w_input, b_input, Pointwise::Identity);
+        let (w_state, b_state) = stacked(&self.state);
+        let mask = match mask {
+            Some(m) => m.clone().swap_dims(0, 1).reshape([steps * batch]),
+            None => Tensor::ones([steps * batch], &h0.device()),
+        };
+        let hs = recurrent(projected, w_state, b_state, h0, mask, self.cell.into());
+        let last = hs.clone().narrow(0, (steps - 1) * batch, batch);
+        let out = hs.reshape([steps, batch, self.hidden]).swap_dims(0, 1);
+        (out, last)
+    }
+
+    /// [`RnnLayer::forward`] composed from burn's operations.
+    fn forward_plain(
+        &self,
+        x: Tensor<3>,
+        h0: Tensor<2>,
+        mask: Option<&Tensor<2>>,
+    ) -> (Tensor<3>, Tensor<2>) {
         let [batch, steps, input] = x.dims();
         let time_major = x.swap_dims(0, 1).reshape([steps * batch, input]);
         // Per gate, the projections of every step; then per step, its gates.
@@ -256,6 +308,22 @@ impl RnnLayer {
             }
         }
     }
+}
+
+/// The weights and biases of one product per gate, side by side.
+///
+/// # Shapes
+/// - returns `[input, gates * hidden]` and `[gates * hidden]`
+fn stacked(gates: &[Linear]) -> (Tensor<2>, Tensor<1>) {
+    let weights = gates.iter().map(|l| l.weight.val()).collect();
+    let biases = gates
+        .iter()
+        .map(|l| match &l.bias {
+            Some(b) => b.val(),
+            None => Tensor::zeros([l.weight.dims()[1]], &l.weight.device()),
+        })
+        .collect();
+    (Tensor::cat(weights, 1), Tensor::cat(biases, 0))
 }
 
 impl Rnn {
@@ -412,6 +480,70 @@ mod tests {
                         (last[row * 2 + j] - want[real - 1][j]).abs() < 1e-5,
                         "{cell}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fused_pass_matches_the_plain_one_in_values_and_gradients() {
+        use crate::kernels::testing::{assert_close, values_of};
+        use burn::tensor::Distribution;
+        let device = Device::flex().autodiff();
+        device.seed(17);
+        // Sizes off any vector width, a batch the fused pass splits between
+        // threads unevenly; sentences of 1 to 5 steps.
+        let (batch, steps, input, hidden) = (19, 5, 6, 9);
+        let length = |row: usize| if row == 0 { steps } else { 1 + row * 3 % steps };
+        let mask: Vec<f32> = (0..batch * steps)
+            .map(|i| f32::from(i % steps < length(i / steps)))
+            .collect();
+        let mask = Tensor::<2>::from_data(TensorData::new(mask, [batch, steps]), &device);
+        let x = Tensor::<3>::random(
+            [batch, steps, input],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let h0 = Tensor::<2>::random([batch, hidden], Distribution::Normal(0.0, 0.5), &device);
+        // Weights on the outputs, so that every step's gradient differs.
+        let on_out = Tensor::<3>::random(
+            [batch, steps, hidden],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let on_last = Tensor::<2>::random([batch, hidden], Distribution::Normal(0.0, 1.0), &device);
+        for cell in [CellKind::Gru, CellKind::Lstm] {
+            let rnn = RnnConfig::new(input, hidden).with_cell(cell).init(&device);
+            let layer = &rnn.layers[0];
+            for masked in [false, true] {
+                let run = |fused: bool| {
+                    let x = x.clone().detach().require_grad();
+                    let h0 = h0.clone().detach().require_grad();
+                    let m = masked.then_some(&mask);
+                    let (out, last) = match fused {
+                        true => layer.forward_fused(x.clone(), h0.clone(), m),
+                        false => layer.forward_plain(x.clone(), h0.clone(), m),
+                    };
+                    let loss = (out.clone() * on_out.clone()).sum()
+                        + (last.clone() * on_last.clone()).sum();
+                    let grads = loss.backward();
+                    let mut got = vec![
+                        values_of(out.inner()),
+                        values_of(last.inner()),
+                        values_of(x.grad(&grads).unwrap()),
+                        values_of(h0.grad(&grads).unwrap()),
+                    ];
+                    for l in layer.input.iter().chain(&layer.state) {
+                        got.push(values_of(l.weight.val().grad(&grads).unwrap()));
+                        got.push(values_of(
+                            l.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
+                        ));
+                    }
+                    got
+                };
+                let (fused, plain) = (run(true), run(false));
+                for (i, (f, p)) in fused.iter().zip(&plain).enumerate() {
+                    assert_close(f, p, 2e-5, &format!("{cell} masked {masked} value {i}"));
                 }
             }
         }
