@@ -15,7 +15,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
 };
 use burn::prelude::*;
-use burn::tensor::{Int, TensorData, activation};
+use burn::tensor::{IndexingUpdateOp, Int, TensorData, activation};
 use serde::{Deserialize, Serialize};
 
 use super::corpus::{BOS, EOS, PAD, UNK};
@@ -293,27 +293,24 @@ pub fn int_tensor(ids: &[u32], rows: usize, cols: usize, device: &Device) -> Ten
     Tensor::from_data(TensorData::new(ids, [rows, cols]), device)
 }
 
-/// -log p(token) summed over each row's real steps: the token observation
-/// model, a softmax over the vocabulary at every step.
+/// -log softmax(logits_n)[target_n] of each row: the token observation
+/// model, a softmax over the vocabulary.
 ///
 /// # Shapes
-/// - `logits`: `[batch * steps, vocab]`; `targets`: `[batch, steps]`;
-///   `mask`: `[batch, steps]`; returns `[batch]`
-pub fn token_nll(logits: Tensor<2>, targets: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
-    let [batch, steps] = mask.dims();
+/// - `logits`: `[n, vocab]`; `targets`: n ids; returns `[n]`
+pub fn token_nll(logits: Tensor<2>, targets: &[u32]) -> Tensor<1> {
+    let (device, n) = (logits.device(), targets.len());
     if crate::kernels::fused_applies(&logits) {
         // One pass forward and one backward (see `kernels::softmax`).
-        let ids = targets.reshape([batch * steps]).float();
-        let per_step =
-            crate::kernels::softmax::token_nll(logits, ids, mask.reshape([batch * steps]));
-        return per_step.reshape([batch, steps]).sum_dim(1).reshape([batch]);
+        let ids: Vec<f32> = targets.iter().map(|&t| t as f32).collect();
+        let ids = Tensor::<1>::from_data(TensorData::new(ids, [n]), &device);
+        return crate::kernels::softmax::token_nll(logits, ids, Tensor::ones([n], &device));
     }
-    let log_p = activation::log_softmax(logits, 1);
-    let picked = log_p.gather(1, targets.reshape([batch * steps, 1]));
-    (picked.reshape([batch, steps]) * mask)
-        .sum_dim(1)
+    let ids = int_tensor(targets, n, 1, &device);
+    activation::log_softmax(logits, 1)
+        .gather(1, ids)
+        .reshape([n])
         .neg()
-        .reshape([batch])
 }
 
 impl SentenceVae {
@@ -388,7 +385,17 @@ impl SentenceVae {
     /// # Shapes
     /// - `inputs`: `[rows, steps]` ids; `z`: `[rows, latent]`; returns
     ///   `[rows * steps, vocab]`
-    pub fn logits(
+    pub fn logits(&self, inputs: Tensor<2, Int>, z: Option<&Tensor<2>>) -> Tensor<2> {
+        dense(&self.out, self.decoder_outputs(inputs, z, None), None)
+    }
+
+    /// The decoder's top-layer output at every step (after dropout, in
+    /// training), the input of the vocabulary's product.
+    ///
+    /// # Shapes
+    /// - `inputs`: `[rows, steps]` ids; `z`: `[rows, latent]`; returns
+    ///   `[rows * steps, hidden]`
+    fn decoder_outputs(
         &self,
         inputs: Tensor<2, Int>,
         z: Option<&Tensor<2>>,
@@ -408,11 +415,11 @@ impl SentenceVae {
         }
         let h0 = self.initial_state(z, rows);
         let (out, _) = self.decoder.forward(x, h0, None);
-        let mut out = out.reshape([rows * steps, self.decoder.hidden()]);
-        if let Some(d) = dropout {
-            out = d.apply(out);
+        let out = out.reshape([rows * steps, self.decoder.hidden()]);
+        match dropout {
+            Some(d) => d.apply(out),
+            None => out,
         }
-        dense(&self.out, out, None)
     }
 
     /// -log p(x|z) of each sentence (of x, for the language model).
@@ -430,9 +437,27 @@ impl SentenceVae {
         let device = &self.device();
         let width = batch.steps + 1;
         let inputs = int_tensor(inputs, batch.rows, width, device);
-        let targets = int_tensor(&batch.targets, batch.rows, width, device);
-        let logits = self.logits(inputs, z, dropout);
-        token_nll(logits, targets, batch.target_mask(device))
+        let outputs = self.decoder_outputs(inputs, z, dropout);
+        // Only the real positions reach the vocabulary's product, the
+        // largest of a step: the padding of a bucketed batch (about 5 % of
+        // the positions on WordNet's sentences) would cost as much there.
+        let (mut positions, mut sentence, mut targets) = (Vec::new(), Vec::new(), Vec::new());
+        for (row, &length) in batch.lengths.iter().enumerate() {
+            for t in row * width..row * width + length.min(width) {
+                positions.push(t as i64);
+                sentence.push(row as i64);
+                targets.push(batch.targets[t]);
+            }
+        }
+        let n = positions.len();
+        let index = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device);
+        let logits = dense(&self.out, outputs.select(0, index(positions)), None);
+        Tensor::zeros([batch.rows], device).select_assign(
+            0,
+            index(sentence),
+            token_nll(logits, &targets),
+            IndexingUpdateOp::Add,
+        )
     }
 
     /// One decoding step for generation: the logits of the next token after
@@ -500,34 +525,73 @@ impl SentenceVae {
 mod tests {
     use super::*;
 
+    /// -log softmax(row)[k], in f64.
+    fn nll_by_hand(row: &[f32], k: usize) -> f64 {
+        let lse = row.iter().map(|&l| f64::from(l).exp()).sum::<f64>().ln();
+        lse - f64::from(row[k])
+    }
+
     #[test]
-    fn token_nll_is_the_masked_sum_of_log_softmax_picks() {
+    fn token_nll_is_minus_the_log_softmax_pick() {
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let logits = [[0.5f32, -1.0, 2.0], [0.0, 0.0, 0.0], [1.0, 3.0, -2.0]];
+            let flat: Vec<f32> = logits.iter().flatten().copied().collect();
+            let logits_t = Tensor::<2>::from_data(TensorData::new(flat, [3, 3]), &device);
+            let got: Vec<f32> = token_nll(logits_t, &[2, 0, 1])
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            for (i, k) in [2, 0, 1].into_iter().enumerate() {
+                let want = nll_by_hand(&logits[i], k);
+                assert!((f64::from(got[i]) - want).abs() < 1e-5, "{got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reconstruction_sums_the_real_positions_of_each_sentence() {
         let device = Device::flex();
-        // Two rows of two steps over a vocabulary of 3; row 1's second step is padding.
-        let logits = [
-            [0.5f32, -1.0, 2.0],
-            [0.0, 0.0, 0.0],
-            [1.0, 3.0, -2.0],
-            [9.0, 9.0, 9.0],
-        ];
-        let flat: Vec<f32> = logits.iter().flatten().copied().collect();
-        let logits_t = Tensor::<2>::from_data(TensorData::new(flat, [4, 3]), &device);
-        let targets = int_tensor(&[2, 0, 1, 2], 2, 2, &device);
-        let mask = Tensor::<2>::from_data(
-            TensorData::new(vec![1.0f32, 1.0, 1.0, 0.0], [2, 2]),
+        let model = SentenceVaeConfig {
+            vocab: 9,
+            embed: 4,
+            hidden: 5,
+            layers: 1,
+            latent: 3,
+            cell: CellKind::Gru,
+            bidirectional: false,
+            mu_batch_norm: None,
+        }
+        .init(&device);
+        // Rows of 4, 2 and 3 real positions (end token included) of 4.
+        let batch = TokenBatch::new(&[&[4, 5, 6], &[7], &[8, 4]]);
+        let inputs = batch.decoder_inputs(0.0, None);
+        let z = Tensor::<2>::random(
+            [3, 3],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
             &device,
         );
-        let got: Vec<f32> = token_nll(logits_t, targets, mask)
+        let got: Vec<f32> = model
+            .reconstruction_nll(&batch, &inputs, Some(&z), None)
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        let nll = |row: &[f32; 3], k: usize| {
-            let lse = row.iter().map(|&l| f64::from(l).exp()).sum::<f64>().ln();
-            lse - f64::from(row[k])
-        };
-        let want = [nll(&logits[0], 2) + nll(&logits[1], 0), nll(&logits[2], 1)];
-        for (g, w) in got.iter().zip(want) {
-            assert!((f64::from(*g) - w).abs() < 1e-5, "{g} vs {w}");
+        let all: Vec<f32> = model
+            .logits(int_tensor(&inputs, 3, 4, &device), Some(&z))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for (row, &length) in batch.lengths.iter().enumerate() {
+            let want: f64 = (0..length)
+                .map(|t| {
+                    let at = row * 4 + t;
+                    nll_by_hand(&all[at * 9..(at + 1) * 9], batch.targets[at] as usize)
+                })
+                .sum();
+            assert!(
+                (f64::from(got[row]) - want).abs() < 1e-4,
+                "row {row}: {} vs {want}",
+                got[row]
+            );
         }
     }
 
@@ -680,7 +744,7 @@ mod tests {
             &device,
         );
         let whole: Vec<f32> = model
-            .logits(int_tensor(&inputs, 2, 4, &device), Some(&z), None)
+            .logits(int_tensor(&inputs, 2, 4, &device), Some(&z))
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
