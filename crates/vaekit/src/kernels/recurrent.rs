@@ -143,6 +143,18 @@ impl Dims {
     }
 }
 
+/// Row `i` of a row-major matrix `width` wide.
+#[inline(always)]
+fn row(v: &[f32], i: usize, width: usize) -> &[f32] {
+    &v[i * width..][..width]
+}
+
+/// Row `i` of a row-major matrix `width` wide, to write.
+#[inline(always)]
+fn row_mut(v: &mut [f32], i: usize, width: usize) -> &mut [f32] {
+    &mut v[i * width..][..width]
+}
+
 // One step's pass over the gates, per row of the batch. `gx` and `a` are the
 // input's and the state's projections (`batch x gates*hidden`), `h` and `c`
 // the previous state, `m` the mask; the new h (and c) and the kept values are
@@ -159,13 +171,9 @@ fn gru_step(
     hidden: usize,
 ) {
     let (w, k) = (3 * hidden, 4 * hidden);
-    for (row, &m) in m.iter().enumerate() {
-        let (gx, a) = (&gx[row * w..][..w], &a[row * w..][..w]);
-        let (h, out) = (
-            &h[row * hidden..][..hidden],
-            &mut out[row * hidden..][..hidden],
-        );
-        let kept = &mut kept[row * k..][..k];
+    for (i, &m) in m.iter().enumerate() {
+        let (gx, a, h) = (row(gx, i, w), row(a, i, w), row(h, i, hidden));
+        let (out, kept) = (row_mut(out, i, hidden), row_mut(kept, i, k));
         for j in 0..hidden {
             let r = sigmoid(gx[j] + a[j]);
             let u = sigmoid(gx[hidden + j] + a[hidden + j]);
@@ -195,17 +203,15 @@ fn lstm_step(
     hidden: usize,
 ) {
     let (w, k) = (4 * hidden, 5 * hidden);
-    for (row, &m) in m.iter().enumerate() {
-        let (gx, a) = (&gx[row * w..][..w], &a[row * w..][..w]);
-        let (h, out) = (
-            &h[row * hidden..][..hidden],
-            &mut out[row * hidden..][..hidden],
+    for (r, &m) in m.iter().enumerate() {
+        let (gx, a, h, c) = (
+            row(gx, r, w),
+            row(a, r, w),
+            row(h, r, hidden),
+            row(c, r, hidden),
         );
-        let (c, c_out) = (
-            &c[row * hidden..][..hidden],
-            &mut c_out[row * hidden..][..hidden],
-        );
-        let kept = &mut kept[row * k..][..k];
+        let (out, c_out) = (row_mut(out, r, hidden), row_mut(c_out, r, hidden));
+        let kept = row_mut(kept, r, k);
         for j in 0..hidden {
             let i = sigmoid(gx[j] + a[j]);
             let f = sigmoid(gx[hidden + j] + a[hidden + j]);
@@ -241,13 +247,9 @@ fn gru_step_back(
     hidden: usize,
 ) {
     let (w, k) = (3 * hidden, 4 * hidden);
-    for (row, &m) in m.iter().enumerate() {
-        let kept = &kept[row * k..][..k];
-        let (h, dh) = (
-            &h[row * hidden..][..hidden],
-            &mut dh[row * hidden..][..hidden],
-        );
-        let (dgx, da) = (&mut dgx[row * w..][..w], &mut da[row * w..][..w]);
+    for (i, &m) in m.iter().enumerate() {
+        let (kept, h, dh) = (row(kept, i, k), row(h, i, hidden), row_mut(dh, i, hidden));
+        let (dgx, da) = (row_mut(dgx, i, w), row_mut(da, i, w));
         for j in 0..hidden {
             let (r, u, n, an) = (
                 kept[j],
@@ -282,14 +284,9 @@ fn lstm_step_back(
     hidden: usize,
 ) {
     let (w, k) = (4 * hidden, 5 * hidden);
-    for (row, &m) in m.iter().enumerate() {
-        let kept = &kept[row * k..][..k];
-        let c = &c[row * hidden..][..hidden];
-        let (dh, dc) = (
-            &mut dh[row * hidden..][..hidden],
-            &mut dc[row * hidden..][..hidden],
-        );
-        let dgx = &mut dgx[row * w..][..w];
+    for (r, &m) in m.iter().enumerate() {
+        let (kept, c, dgx) = (row(kept, r, k), row(c, r, hidden), row_mut(dgx, r, w));
+        let (dh, dc) = (row_mut(dh, r, hidden), row_mut(dc, r, hidden));
         for j in 0..hidden {
             let (i, f, g, o, tc) = (
                 kept[j],
