@@ -327,11 +327,12 @@ multiversion! {
     pub fn lstm_backward(kept: &[f32], c: &[f32], m: &[f32], dh: &mut [f32], dc: &mut [f32], dgx: &mut [f32], hidden: usize) = lstm_step_back;
 }
 
-/// What the forward pass leaves for the backward one: h after every step,
-/// the gates' kept values and an LSTM's c after every step.
+/// What the forward pass leaves for the backward one: h after every step
+/// (also the operation's output, `[steps * batch, hidden]`), the gates' kept
+/// values and an LSTM's c after every step.
 #[derive(Debug, Clone)]
 struct Pass {
-    hs: Vec<f32>,
+    hs: FlexTensor,
     kept: Vec<f32>,
     cs: Vec<f32>,
 }
@@ -424,7 +425,11 @@ fn forward(
             false => tasks.for_each(|(i, ((out, kept), a))| task(i * rows, out, kept, a, &mut [])),
         }
     }
-    Pass { hs, kept, cs }
+    Pass {
+        hs: from_vec(hs, [d.steps * d.batch, d.hidden]),
+        kept,
+        cs,
+    }
 }
 
 /// The gradients of the inputs that are tracked.
@@ -446,6 +451,7 @@ fn backward(saved: &Saved, grad: &FlexTensor, want_weight: bool, want_bias: bool
         values(grad),
     );
     let Pass { hs, kept, cs } = &saved.pass;
+    let hs = values(hs);
     let kw = d.cell.kept() * hidden;
     let lstm = d.cell == Cell::Lstm;
     let mut dh = vec![0.0f32; state];
@@ -550,9 +556,7 @@ impl RecurrentKernels for Flex {
         mask: FlexTensor,
         cell: Cell,
     ) -> FlexTensor {
-        let d = Dims::of(&projected, &h0, cell);
-        let pass = forward(&projected, &weight, &bias, &h0, &mask, cell);
-        from_vec(pass.hs, [d.steps * d.batch, d.hidden])
+        forward(&projected, &weight, &bias, &h0, &mask, cell).hs
     }
 }
 
@@ -619,7 +623,7 @@ impl<C: CheckpointStrategy> RecurrentKernels for Autodiff<Flex, C> {
                 );
                 let dims = Dims::of(&x, &h0, cell);
                 let pass = forward(&x, &weight, bias.primitive(), &h0, &mask, cell);
-                let out = from_vec(pass.hs.clone(), [dims.steps * dims.batch, dims.hidden]);
+                let out = pass.hs.clone();
                 prep.finish(
                     Saved {
                         dims,
