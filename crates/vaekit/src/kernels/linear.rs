@@ -106,7 +106,25 @@ impl<'a> Matrix<'a> {
     }
 }
 
+/// The threads a product may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Threads {
+    /// Split between rayon's threads when large enough ([`PARALLEL_MIN`]).
+    All,
+    /// Half of them (the calling thread alone on two): for one of two
+    /// products that run side by side. `gemm`'s split waits for each of
+    /// its threads at a spinning barrier, so a product split over every
+    /// thread beside another one spins until the other's threads are free
+    /// (a fifth of a table model's training profile on two threads was
+    /// that spinning).
+    Half,
+    /// The calling thread only: for a product inside a task that rayon
+    /// already runs beside others.
+    One,
+}
+
 /// `dst (m x n, row-major) = [dst +] lhs (m x k) @ rhs (k x n)`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_into(
     dst: &mut [f32],
     accumulate: bool,
@@ -115,6 +133,7 @@ pub(super) fn matmul_into(
     k: usize,
     lhs: Matrix,
     rhs: Matrix,
+    threads: Threads,
 ) {
     assert!(
         dst.len() == m * n && lhs.fits(m, k) && rhs.fits(k, n),
@@ -129,9 +148,11 @@ pub(super) fn matmul_into(
         }
         return;
     }
-    let parallelism = match m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN {
-        true => gemm::Parallelism::Rayon(0),
-        false => gemm::Parallelism::None,
+    let large = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN;
+    let parallelism = match (threads, rayon::current_num_threads()) {
+        (Threads::All, _) if large => gemm::Parallelism::Rayon(0),
+        (Threads::Half, n) if large && n >= 4 => gemm::Parallelism::Rayon(n / 2),
+        _ => gemm::Parallelism::None,
     };
     // SAFETY: the assertion above keeps every element the strides reach inside
     // its slice; `dst` is exclusively borrowed and does not alias the inputs.
@@ -187,6 +208,7 @@ fn forward(
             d_in,
             Matrix::rows(&x, d_in),
             Matrix::rows(&w, d_out),
+            Threads::All,
         ),
     }
     match activation {
@@ -277,8 +299,13 @@ impl Backward<Flex, 3> for LinearBackward {
         };
         let g = values(&grad);
         // The three gradients are independent: the weight's and the bias's
-        // beside the input's, so that a product too small for `gemm` to
-        // split still keeps both threads busy.
+        // beside the input's, each product on half the threads when both
+        // are wanted (they have the same multiply-adds, batch * d_in *
+        // d_out), so that neither waits in `gemm`'s split for the other's.
+        let threads = match node_x.is_some() && node_w.is_some() {
+            true => Threads::Half,
+            false => Threads::All,
+        };
         let weight_and_bias = || {
             let db = node_b.is_some().then(|| column_sums(&g, d_out));
             let dw = node_w.is_some().then(|| {
@@ -294,6 +321,7 @@ impl Backward<Flex, 3> for LinearBackward {
                         batch,
                         Matrix::transposed(&x, d_in),
                         Matrix::rows(&g, d_out),
+                        threads,
                     ),
                 }
                 dw
@@ -312,6 +340,7 @@ impl Backward<Flex, 3> for LinearBackward {
                     d_out,
                     Matrix::rows(&g, d_out),
                     Matrix::transposed(&w, d_out),
+                    threads,
                 );
                 dx
             })

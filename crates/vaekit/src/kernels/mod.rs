@@ -12,6 +12,8 @@
 //! - [`sum_squares`]: the squared L2 norm of a gradient, for global clipping;
 //! - [`bernoulli_nll_rows`]: the per-row Bernoulli negative log-likelihood from
 //!   logits, with a hand-written backward pass registered with burn's autodiff;
+//! - [`likelihoods`]: the masked negative log-likelihood of rows of mixed
+//!   blocks (a typed table's columns), forward and backward in one pass each;
 //! - [`linear`]: a fully connected layer with its bias and ReLU, forward and
 //!   backward;
 //! - [`sparse`]: products whose left operand is mostly zeros (images, ReLU
@@ -38,6 +40,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use rayon::prelude::*;
 
+pub mod likelihoods;
 pub mod linear;
 pub mod patches;
 pub mod recurrent;

@@ -32,7 +32,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_e
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::linear::{Matrix, column_sums, matmul_into};
+use super::linear::{Matrix, Threads, column_sums, matmul_into};
 #[cfg(target_arch = "x86_64")]
 use super::simd::{avx2, avx512};
 use super::simd::{multiversion, sigmoid, tanh};
@@ -403,6 +403,7 @@ fn forward(
                     hidden,
                     Matrix::rows(h, hidden),
                     Matrix::rows(&w, width),
+                    Threads::One,
                 );
                 let (gx, m) = (&gx[first * width..][..n * width], &m[first..][..n]);
                 match cell {
@@ -505,6 +506,7 @@ fn backward(saved: &Saved, grad: &FlexTensor, want_weight: bool, want_bias: bool
                     width,
                     Matrix::rows(product, width),
                     Matrix::transposed(&w, width),
+                    Threads::One,
                 );
             };
         let tasks = dh
@@ -535,6 +537,7 @@ fn backward(saved: &Saved, grad: &FlexTensor, want_weight: bool, want_bias: bool
             d.steps * d.batch,
             Matrix::transposed(&before, hidden),
             Matrix::rows(da, width),
+            Threads::All,
         );
         dw
     });

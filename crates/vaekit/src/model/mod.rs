@@ -142,19 +142,32 @@ impl TableInput {
         raw * row(self.scale.clone()) + row(shift)
     }
 
-    /// The encoder's input from values and their observed mask.
+    /// The encoder's input from values and their observed mask, the mask
+    /// given as its complement (1 for a missing cell) when `complement` is
+    /// set.
     ///
     /// # Shapes
     /// - `values`, `observed`: `[n, dim]`; returns `[n, 2 * dim]`
-    fn apply(&self, values: Tensor<2>, observed: Tensor<2>) -> Tensor<2> {
+    fn apply(&self, values: Tensor<2>, observed: Tensor<2>, complement: bool) -> Tensor<2> {
         let device = values.device();
         let row =
             |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, v.len()]), &device);
-        let log = row(&self.log);
-        let logged = values.clone().clamp_min(0.0).log1p() * log.clone()
-            + values * log.neg().add_scalar(1.0);
-        let features = (logged - row(&self.shift)) * row(&self.inv_scale) * observed.clone();
-        Tensor::cat(vec![features, observed], 1)
+        // Only counts are transformed (shift 0 and scale 1 elsewhere): a
+        // table without any skips the six passes.
+        let features = match self.log.contains(&1.0) {
+            false => values * observed.clone(),
+            true => {
+                let log = row(&self.log);
+                let logged = values.clone().clamp_min(0.0).log1p() * log.clone()
+                    + values * log.neg().add_scalar(1.0);
+                (logged - row(&self.shift)) * row(&self.inv_scale) * observed.clone()
+            }
+        };
+        let mask = match complement {
+            true => observed.neg().add_scalar(1.0),
+            false => observed,
+        };
+        Tensor::cat(vec![features, mask], 1)
     }
 }
 
@@ -415,19 +428,26 @@ impl Vae {
     /// # Shapes
     /// - `x`: `[batch, input_width]`; returns `[batch, latent_dim]` mean and log-variance
     pub fn encode(&self, x: Tensor<2>) -> DiagonalGaussian {
-        let x = match (&self.table_input, self.observed_of(&x)) {
+        let mlp = matches!(self.encoder, Encoder::Mlp(_));
+        let (x, complemented) = match (&self.table_input, self.observed_of(&x)) {
             (Some(t), Some(observed)) => {
                 let (values, labels) = self.split_input(x);
-                let seen = t.apply(values, observed);
-                match labels {
+                let d = self.input_dim;
+                // A table's mask is mostly ones: an MLP reads it as its
+                // complement, the missing cells (mostly zeros), with its
+                // first layer's weights changed to match, so that the same
+                // posterior comes from a product that skips the zeros.
+                let seen = t.apply(values, observed, mlp);
+                let seen = match labels {
                     Some(y) => Tensor::cat(vec![seen, y], 1),
                     None => seen,
-                }
+                };
+                (seen, if mlp { d..2 * d } else { 0..0 })
             }
-            _ => x,
+            _ => (x, 0..0),
         };
         match &self.encoder {
-            Encoder::Mlp(e) => e.forward(x),
+            Encoder::Mlp(e) => e.forward_complemented(x, complemented),
             Encoder::Conv(e) => e.forward(x),
         }
     }

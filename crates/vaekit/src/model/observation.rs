@@ -25,6 +25,7 @@ use crate::distributions::{
     sum_rows,
 };
 use crate::kernels;
+use crate::kernels::likelihoods::{Block, BlockKind, Blocks, masked_nll_rows};
 use crate::random::Rng;
 
 /// One block of the data and the likelihood that scores it.
@@ -56,6 +57,9 @@ pub struct ObservationModel {
     blocks: Vec<ObservedBlock>,
     spans: Vec<Span>,
     dim: usize,
+    /// The spans as the CPU's fused masked loss reads them (None when one
+    /// of them is a likelihood it does not compute).
+    fused: Option<Blocks>,
 }
 
 impl ObservationModel {
@@ -96,10 +100,28 @@ impl ObservationModel {
                 }),
             }
         }
+        let kinds = spans.iter().map(|s| match s.likelihood {
+            Likelihood::Bernoulli => Some(BlockKind::Bernoulli),
+            Likelihood::Gaussian { .. } => Some(BlockKind::Gaussian),
+            Likelihood::Poisson => Some(BlockKind::Poisson),
+            Likelihood::Categorical => Some(BlockKind::Categorical),
+            Likelihood::NegativeBinomial => None,
+        });
+        let fused = kinds
+            .zip(&spans)
+            .map(|(kind, s)| {
+                kind.map(|kind| Block {
+                    columns: s.columns.clone(),
+                    kind,
+                })
+            })
+            .collect::<Option<Vec<Block>>>()
+            .map(Blocks::from);
         ObservationModel {
             blocks,
             spans,
             dim: schema.dim(),
+            fused,
         }
     }
 
@@ -167,7 +189,17 @@ impl ObservationModel {
                 }
             },
             (_, None) => sum_rows(self.nll_per_value(raw, x, logvar)),
-            (_, Some(observed)) => sum_rows(self.nll_per_value(raw, x, logvar) * observed),
+            // A table's blocks, in one pass per row on the CPU.
+            (_, Some(observed)) => match &self.fused {
+                Some(blocks) if kernels::fused_applies(&raw) => {
+                    let logvar = match logvar {
+                        Some(l) => l.clone(),
+                        None => Tensor::zeros([1, 1], &raw.device()),
+                    };
+                    masked_nll_rows(raw, x, logvar, observed, blocks.clone())
+                }
+                _ => sum_rows(self.nll_per_value(raw, x, logvar) * observed),
+            },
         }
     }
 
@@ -584,5 +616,97 @@ mod tests {
             assert!((share - p[k]).abs() < 0.02, "{k}: {share} vs {}", p[k]);
         }
         assert!(draws.chunks(4).all(|d| d[1] + d[2] + d[3] == 1.0));
+    }
+
+    /// The CPU's fused masked loss against the plain composition (the
+    /// per-value terms times the mask, summed per row), in values and in the
+    /// gradients of the raw outputs and the log-variance: every kind it
+    /// computes, missing cells (a whole categorical block among them), one
+    /// shared and one per-value log-variance, and more rows than one task.
+    #[test]
+    fn the_fused_masked_loss_matches_the_plain_one_in_values_and_gradients() {
+        use crate::data::schema::{Block, ValueType};
+        use crate::kernels::testing::{assert_close, values_of};
+        use burn::tensor::Distribution;
+        let block = |name: &str, columns: Range<usize>, values| Block {
+            name: name.into(),
+            columns,
+            values,
+        };
+        let schema = Schema {
+            kind: DataKind::Table {
+                columns: (0..12).map(|i| format!("v{i}")).collect(),
+            },
+            blocks: vec![
+                block("g", 0..1, ValueType::Real),
+                block("c", 1..4, ValueType::Categorical),
+                block("b", 4..5, ValueType::Binary),
+                block("p", 5..6, ValueType::Count),
+                block("g2", 6..7, ValueType::Real),
+                block("c2", 7..12, ValueType::Categorical),
+            ],
+        };
+        let model = ObservationModel::new(&schema, |b| match b.values {
+            ValueType::Real => GAUSSIAN,
+            ValueType::Categorical => Likelihood::Categorical,
+            ValueType::Binary => Likelihood::Bernoulli,
+            _ => Likelihood::Poisson,
+        });
+        assert!(model.fused.is_some());
+        let device = Device::flex().autodiff();
+        device.seed(8);
+        let (rows, dim) = (150, 12);
+        let raw = Tensor::<2>::random([rows, dim], Distribution::Normal(0.0, 2.0), &device);
+        let mut x = vec![0.0f32; rows * dim];
+        let mut observed = vec![1.0f32; rows * dim];
+        for r in 0..rows {
+            let row = &mut x[r * dim..(r + 1) * dim];
+            row[0] = (r % 7) as f32 * 0.3 - 1.0;
+            row[1 + r % 3] = 1.0;
+            row[4] = (r % 2) as f32;
+            row[5] = (r % 5) as f32;
+            row[6] = -0.5 + (r % 4) as f32 * 0.25;
+            row[7 + r % 5] = 1.0;
+            let gone: &[usize] = match r % 4 {
+                0 => &[0],
+                1 => &[1, 2, 3],
+                2 => &[5, 6],
+                _ => &[],
+            };
+            for &c in gone {
+                observed[r * dim + c] = 0.0;
+            }
+        }
+        let x = Tensor::<2>::from_data(TensorData::new(x, [rows, dim]), &device);
+        let observed = Tensor::<2>::from_data(TensorData::new(observed, [rows, dim]), &device);
+        let probe = Tensor::<1>::random([rows], Distribution::Normal(0.0, 1.0), &device);
+        for width in [dim, 1] {
+            let logvar = Tensor::<2>::random([1, width], Distribution::Normal(0.0, 0.5), &device);
+            let run = |fused: bool| {
+                let (raw, logvar) = (raw.clone().require_grad(), logvar.clone().require_grad());
+                let rows = match fused {
+                    true => model.nll(
+                        raw.clone(),
+                        x.clone(),
+                        Some(&logvar),
+                        Some(observed.clone()),
+                    ),
+                    false => sum_rows(
+                        model.nll_per_value(raw.clone(), x.clone(), Some(&logvar))
+                            * observed.clone(),
+                    ),
+                };
+                let grads = (rows.clone() * probe.clone()).sum().backward();
+                [
+                    values_of(rows),
+                    values_of(raw.grad(&grads).unwrap()),
+                    values_of(logvar.grad(&grads).unwrap()),
+                ]
+            };
+            let (fused, plain) = (run(true), run(false));
+            for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
+                assert_close(a, b, 1e-4, &format!("log-variance width {width}, part {k}"));
+            }
+        }
     }
 }

@@ -6,6 +6,8 @@
 //! on plain slices, where the crates that have it (`linfa-clustering`) bring
 //! `ndarray` and a framework.
 
+use rayon::prelude::*;
+
 use super::kmeans::KMeans;
 use crate::error::{Error, Result};
 
@@ -115,22 +117,35 @@ pub fn fit_diagonal_gmm(
     Ok(gmm)
 }
 
+/// Points per parallel task of the E step: a fixed size, so that the
+/// partial sums, added in task order, do not depend on the threads.
+const POINTS_PER_TASK: usize = 4096;
+
 /// E step: fills the responsibilities `[n, k]` and returns the mean
-/// log-likelihood per point.
+/// log-likelihood per point. The points are split between rayon's threads
+/// (the E step was most of a table's loading: a mixture per numeric
+/// column, 32,561 points of UCI Adult each).
 fn expect(gmm: &DiagonalGmm, points: &[f64], resp: &mut [f64]) -> f64 {
-    let k = gmm.k;
-    let mut total = 0.0;
-    for (p, r) in points.chunks_exact(gmm.dim).zip(resp.chunks_exact_mut(k)) {
-        gmm.log_joint(p, r);
-        let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = r.iter().map(|v| (v - max).exp()).sum();
-        let log_sum = max + sum.ln();
-        for v in r.iter_mut() {
-            *v = (*v - log_sum).exp();
-        }
-        total += log_sum;
-    }
-    total / (points.len() / gmm.dim) as f64
+    let (k, dim) = (gmm.k, gmm.dim);
+    let partials: Vec<f64> = points
+        .par_chunks(POINTS_PER_TASK * dim)
+        .zip(resp.par_chunks_mut(POINTS_PER_TASK * k))
+        .map(|(points, resp)| {
+            let mut total = 0.0;
+            for (p, r) in points.chunks_exact(dim).zip(resp.chunks_exact_mut(k)) {
+                gmm.log_joint(p, r);
+                let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = r.iter().map(|v| (v - max).exp()).sum();
+                let log_sum = max + sum.ln();
+                for v in r.iter_mut() {
+                    *v = (*v - log_sum).exp();
+                }
+                total += log_sum;
+            }
+            total
+        })
+        .collect();
+    partials.iter().sum::<f64>() / (points.len() / dim) as f64
 }
 
 /// M step: weights, means and variances from the responsibilities.

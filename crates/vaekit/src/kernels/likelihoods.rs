@@ -1,0 +1,379 @@
+//! The masked negative log-likelihood of rows of mixed blocks (a typed
+//! table's columns), forward and backward in one pass each.
+//!
+//! Written here because of the table model's training profile on two
+//! threads (UCI Adult, 15 columns in 26 blocks of four likelihoods): the
+//! plain composition slices every block out of the decoder's outputs, runs
+//! five to ten elementwise tensor operations on it (each a pass that
+//! allocates, most of them on one thread for so few values) and joins the
+//! blocks again, forward and as many backward. That was about a quarter of
+//! the training step on one thread, and with the products split between the
+//! threads the second thread sat idle through it. burn has no fused version
+//! of a loss over blocks, so this kernel computes every block's terms of a
+//! row in one visit, the rows split between rayon's threads.
+//!
+//! Bernoulli, Gaussian, Poisson and categorical blocks are computed here;
+//! the negative binomial's gradient in its dispersion needs the digamma
+//! function, so a model with such a block keeps the plain composition.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
+use burn::tensor::Tensor;
+use rayon::prelude::*;
+
+use super::{from_vec, values};
+
+/// ln(2 pi), as in [`crate::distributions`].
+const LOG_2PI: f64 = 1.837_877_066_409_345_5;
+
+/// Rows per parallel task: a task is a few thousand values.
+const ROWS_PER_TASK: usize = 64;
+
+/// A block's likelihood, as this kernel computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// Logits of independent Bernoulli values.
+    Bernoulli,
+    /// Means of independent Gaussian values, with the log-variance given.
+    Gaussian,
+    /// Log-rates of independent Poisson counts.
+    Poisson,
+    /// Logits of one category, the values one-hot.
+    Categorical,
+}
+
+/// Columns of a row and their likelihood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub columns: Range<usize>,
+    pub kind: BlockKind,
+}
+
+/// The blocks of a row, shared by the forward and backward passes.
+pub type Blocks = Arc<[Block]>;
+
+/// The fused loss, differentiable in the decoder's outputs and the
+/// log-variance.
+#[backend_extension(Flex, Autodiff)]
+pub trait BlockKernels: Backend {
+    /// `sum_c observed[n, c] * nll_c(raw[n], x[n])` per row: `[rows, dim]`
+    /// raw outputs, targets and mask, `[1, dim]` or `[1, 1]` log-variance
+    /// of the Gaussian values -> `[rows]`.
+    fn fused_masked_nll_rows(
+        raw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        logvar: FloatTensor<Self>,
+        observed: FloatTensor<Self>,
+        blocks: Blocks,
+    ) -> FloatTensor<Self>;
+}
+
+/// -log p(x|z) per row over the values `observed` weighs (1 observed, 0
+/// missing), each block by its likelihood (CPU backend only; see
+/// [`super::fused_applies`]). Differentiable in `raw` and `logvar`; the
+/// targets and the mask take no gradient. The same values as the plain
+/// composition of [`crate::distributions`]' per-value terms times the mask,
+/// summed over each row.
+///
+/// # Shapes
+/// - `raw`, `x`, `observed`: `[rows, dim]`; `logvar`: `[1, dim]` or `[1, 1]`;
+///   returns `[rows]`
+pub fn masked_nll_rows(
+    raw: Tensor<2>,
+    x: Tensor<2>,
+    logvar: Tensor<2>,
+    observed: Tensor<2>,
+    blocks: Blocks,
+) -> Tensor<1> {
+    Tensor::from_dispatch(Dispatch::fused_masked_nll_rows(
+        raw.into_dispatch(),
+        x.into_dispatch(),
+        logvar.into_dispatch(),
+        observed.into_dispatch(),
+        blocks,
+    ))
+}
+
+/// log x! for x >= 0 by the same Stirling series as
+/// [`crate::distributions::log_factorial`], in f64.
+fn log_factorial(x: f64) -> f64 {
+    let y = x + 1.0;
+    let w = y + 3.0;
+    let inv = 1.0 / w;
+    let inv2 = inv * inv;
+    let series = inv * (inv2 * (inv2 / 1260.0 - 1.0 / 360.0) + 1.0 / 12.0);
+    (w - 0.5) * w.ln() - w + series + 0.5 * LOG_2PI - (y * (y + 1.0) * (y + 2.0)).ln()
+}
+
+/// The log-variance of column `c`.
+fn logvar_at(logvar: &[f32], c: usize) -> f32 {
+    match logvar.len() {
+        1 => logvar[0],
+        _ => logvar[c],
+    }
+}
+
+/// log sum exp of a block's logits.
+fn log_sum_exp(l: &[f32]) -> f32 {
+    let high = l.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !high.is_finite() {
+        return high;
+    }
+    high + l.iter().map(|&v| (v - high).exp()).sum::<f32>().ln()
+}
+
+/// One row's masked negative log-likelihood, accumulated in f64.
+fn row_nll(blocks: &[Block], raw: &[f32], x: &[f32], m: &[f32], logvar: &[f32]) -> f32 {
+    let mut total = 0.0f64;
+    for b in blocks {
+        let cols = b.columns.clone();
+        let (l, x, m) = (&raw[cols.clone()], &x[cols.clone()], &m[cols.clone()]);
+        match b.kind {
+            BlockKind::Bernoulli => {
+                for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
+                    let v = l.max(0.0) - l * x + (-l.abs()).exp().ln_1p();
+                    total += f64::from(m * v);
+                }
+            }
+            BlockKind::Gaussian => {
+                for (k, ((&mean, &x), &m)) in l.iter().zip(x).zip(m).enumerate() {
+                    let lv = logvar_at(logvar, cols.start + k);
+                    let d = x - mean;
+                    let v = 0.5 * (d * d * (-lv).exp() + lv + LOG_2PI as f32);
+                    total += f64::from(m * v);
+                }
+            }
+            BlockKind::Poisson => {
+                for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
+                    let v = f64::from(l.exp() - x * l) + log_factorial(f64::from(x));
+                    total += f64::from(m) * v;
+                }
+            }
+            BlockKind::Categorical => {
+                let lse = log_sum_exp(l);
+                for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
+                    if x != 0.0 {
+                        total += f64::from(m * x * (lse - l));
+                    }
+                }
+            }
+        }
+    }
+    total as f32
+}
+
+/// One row's gradient in `raw` (written to `d_raw`), times `g`, and its
+/// share of the log-variance's gradient (added to `d_logvar`).
+#[allow(clippy::too_many_arguments)]
+fn row_grad(
+    blocks: &[Block],
+    raw: &[f32],
+    x: &[f32],
+    m: &[f32],
+    logvar: &[f32],
+    g: f32,
+    d_raw: &mut [f32],
+    d_logvar: &mut [f32],
+) {
+    for b in blocks {
+        let cols = b.columns.clone();
+        let (l, x, m) = (&raw[cols.clone()], &x[cols.clone()], &m[cols.clone()]);
+        let out = &mut d_raw[cols.clone()];
+        match b.kind {
+            BlockKind::Bernoulli => {
+                for (((o, &l), &x), &m) in out.iter_mut().zip(l).zip(x).zip(m) {
+                    let p = 1.0 / (1.0 + (-l).exp());
+                    *o = g * m * (p - x);
+                }
+            }
+            BlockKind::Gaussian => {
+                for (k, (((o, &mean), &x), &m)) in out.iter_mut().zip(l).zip(x).zip(m).enumerate() {
+                    let c = cols.start + k;
+                    let inv_var = (-logvar_at(logvar, c)).exp();
+                    let d = x - mean;
+                    *o = -g * m * d * inv_var;
+                    let slot = if d_logvar.len() == 1 { 0 } else { c };
+                    d_logvar[slot] += g * m * 0.5 * (1.0 - d * d * inv_var);
+                }
+            }
+            BlockKind::Poisson => {
+                for (((o, &l), &x), &m) in out.iter_mut().zip(l).zip(x).zip(m) {
+                    *o = g * m * (l.exp() - x);
+                }
+            }
+            BlockKind::Categorical => {
+                // loss = sum_c m_c x_c (lse - l_c): d/dl_j = (sum_c m_c x_c) p_j - m_j x_j.
+                let lse = log_sum_exp(l);
+                let weight: f32 = x.iter().zip(m).map(|(&x, &m)| x * m).sum();
+                for (((o, &l), &x), &m) in out.iter_mut().zip(l).zip(x).zip(m) {
+                    *o = g * (weight * (l - lse).exp() - m * x);
+                }
+            }
+        }
+    }
+}
+
+fn dims(raw: &FlexTensor) -> (usize, usize) {
+    let shape = raw.shape();
+    (shape[0], shape[1])
+}
+
+fn forward(
+    raw: &FlexTensor,
+    x: &FlexTensor,
+    logvar: &FlexTensor,
+    observed: &FlexTensor,
+    blocks: &[Block],
+) -> FlexTensor {
+    let (rows, dim) = dims(raw);
+    let (raw, x, lv, m) = (values(raw), values(x), values(logvar), values(observed));
+    let dim = dim.max(1);
+    let mut out = vec![0.0f32; rows];
+    out.par_chunks_mut(ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(task, out)| {
+            let first = task * ROWS_PER_TASK;
+            for (k, o) in out.iter_mut().enumerate() {
+                let row = (first + k) * dim..(first + k + 1) * dim;
+                *o = row_nll(blocks, &raw[row.clone()], &x[row.clone()], &m[row], &lv);
+            }
+        });
+    from_vec(out, [rows])
+}
+
+/// The gradients in `raw` and in `logvar` (the latter summed over the rows
+/// in task order, so that it does not depend on how the threads shared them).
+fn backward(
+    raw: &FlexTensor,
+    x: &FlexTensor,
+    logvar: &FlexTensor,
+    observed: &FlexTensor,
+    blocks: &[Block],
+    grad: &FlexTensor,
+) -> (FlexTensor, FlexTensor) {
+    let (_, dim) = dims(raw);
+    let shape = raw.shape();
+    let lv_shape = logvar.shape();
+    let (raw, x, lv, m, g) = (
+        values(raw),
+        values(x),
+        values(logvar),
+        values(observed),
+        values(grad),
+    );
+    let dim = dim.max(1);
+    let mut d_raw = vec![0.0f32; raw.len()];
+    let partials: Vec<Vec<f32>> = d_raw
+        .par_chunks_mut(ROWS_PER_TASK * dim)
+        .enumerate()
+        .map(|(task, out)| {
+            let mut d_lv = vec![0.0f32; lv.len()];
+            let first = task * ROWS_PER_TASK;
+            for (k, out) in out.chunks_exact_mut(dim).enumerate() {
+                let r = first + k;
+                let row = r * dim..(r + 1) * dim;
+                let (raw, x, m) = (&raw[row.clone()], &x[row.clone()], &m[row]);
+                row_grad(blocks, raw, x, m, &lv, g[r], out, &mut d_lv);
+            }
+            d_lv
+        })
+        .collect();
+    let mut d_lv = vec![0.0f32; lv.len()];
+    for partial in &partials {
+        for (s, p) in d_lv.iter_mut().zip(partial) {
+            *s += p;
+        }
+    }
+    (from_vec(d_raw, shape), from_vec(d_lv, lv_shape))
+}
+
+impl BlockKernels for Flex {
+    fn fused_masked_nll_rows(
+        raw: FlexTensor,
+        x: FlexTensor,
+        logvar: FlexTensor,
+        observed: FlexTensor,
+        blocks: Blocks,
+    ) -> FlexTensor {
+        forward(&raw, &x, &logvar, &observed, &blocks)
+    }
+}
+
+/// What the backward pass keeps: the inputs and the blocks.
+#[derive(Debug, Clone)]
+struct Saved {
+    raw: FlexTensor,
+    x: FlexTensor,
+    logvar: FlexTensor,
+    observed: FlexTensor,
+    blocks: Blocks,
+}
+
+#[derive(Debug)]
+struct MaskedNllBackward;
+
+impl Backward<Flex, 2> for MaskedNllBackward {
+    type State = Saved;
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_raw, node_logvar] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let s = ops.state;
+        let (d_raw, d_logvar) = backward(&s.raw, &s.x, &s.logvar, &s.observed, &s.blocks, &grad);
+        if let Some(node) = node_raw {
+            grads.register::<Flex>(node.id, d_raw);
+        }
+        if let Some(node) = node_logvar {
+            grads.register::<Flex>(node.id, d_logvar);
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> BlockKernels for Autodiff<Flex, C> {
+    fn fused_masked_nll_rows(
+        raw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        logvar: FloatTensor<Self>,
+        observed: FloatTensor<Self>,
+        blocks: Blocks,
+    ) -> FloatTensor<Self> {
+        match MaskedNllBackward
+            .prepare::<C>([raw.node(), logvar.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let saved = Saved {
+                    raw: raw.into_primitive(),
+                    x: x.into_primitive(),
+                    logvar: logvar.into_primitive(),
+                    observed: observed.into_primitive(),
+                    blocks,
+                };
+                let output = forward(
+                    &saved.raw,
+                    &saved.x,
+                    &saved.logvar,
+                    &saved.observed,
+                    &saved.blocks,
+                );
+                prep.finish(saved, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward(
+                raw.primitive(),
+                x.primitive(),
+                logvar.primitive(),
+                observed.primitive(),
+                &blocks,
+            )),
+        }
+    }
+}
