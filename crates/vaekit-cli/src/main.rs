@@ -58,6 +58,8 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
         Command::Probe(args) => commands::probe::run(args, device()?),
         Command::Augment(args) => commands::augment::run(args, device()?),
         Command::Demo(args) => commands::demo::run(args, device()?, quiet),
+        Command::Compress(args) => commands::compress::compress(args, device()?),
+        Command::Decompress(args) => commands::compress::decompress(args, device()?),
     }
 }
 

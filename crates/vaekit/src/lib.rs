@@ -77,6 +77,7 @@ pub mod augment;
 pub mod batch;
 pub mod classify;
 pub mod cluster;
+pub mod compress;
 pub mod data;
 pub mod demo;
 pub mod device;

@@ -1,12 +1,14 @@
 //! The command line: clap types, and their translation into library settings
 //! (the one place where the two meet).
 
+mod compress;
 mod text;
 mod train;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+pub use compress::{CompressArgs, DecompressArgs};
 pub use text::{DecodeArgs, text_settings};
 pub use train::TrainArgs;
 use vaekit::augment::AugmentFormat;
@@ -229,6 +231,12 @@ Examples:
 Example:
   vaekit demo --out vaekit-demo")]
     Demo(DemoArgs),
+    /// Compress binary images losslessly with a VAE (bits-back coding) into a .vkz file.
+    #[command(after_help = compress::COMPRESS_HELP)]
+    Compress(CompressArgs),
+    /// Restore the images of a .vkz file exactly.
+    #[command(after_help = compress::DECOMPRESS_HELP)]
+    Decompress(DecompressArgs),
 }
 
 /// How to read a data source.

@@ -3,6 +3,7 @@
 
 pub mod augment;
 pub mod cluster;
+pub mod compress;
 pub mod demo;
 pub mod encode;
 pub mod eval;

@@ -19,6 +19,7 @@ use burn::tensor::{Int, TensorData};
 use crate::distributions::{
     DiagonalGaussian, Likelihood, mean_of_repeats, repeat_rows, standard_normal_log_prob, sum_rows,
 };
+use crate::error::{Error, Result};
 use crate::nn::conv::{ConvDecoder, ConvEncoder};
 use crate::nn::mlp::{MlpDecoder, MlpEncoder};
 pub use config::{Architecture, ModelConfig, TopLayerConfig};
@@ -348,6 +349,39 @@ impl Vae {
             Encoder::Conv(e) => Encoder::Conv(e.with_constant_logvar(logvar)),
         };
         self
+    }
+
+    /// The fully connected encoder and decoder of a model that bits-back
+    /// coding can use: one stochastic layer with the standard-normal prior,
+    /// unconditional, Bernoulli pixels, no batch norm. Otherwise an error that
+    /// says what stands in the way.
+    pub(crate) fn coding_networks(&self) -> Result<(&MlpEncoder, &MlpDecoder)> {
+        let refuse = |why: &str| {
+            Err(Error::Data(format!(
+                "this run cannot compress: {why}; train a Bernoulli MLP VAE (--likelihood bernoulli --arch mlp) on binarized images"
+            )))
+        };
+        if self.likelihood != Likelihood::Bernoulli {
+            return refuse(&format!(
+                "its likelihood is {}, and compression codes binary pixels under a Bernoulli one",
+                self.likelihood.name()
+            ));
+        }
+        if self.top.is_some() || self.mixture.is_some() || self.pseudo_inputs.is_some() {
+            return refuse(
+                "it has a hierarchical or mixture prior, and the coder uses one stochastic layer with N(0, I)",
+            );
+        }
+        if self.classes > 0 || self.table_input.is_some() {
+            return refuse("it is conditional or a table model");
+        }
+        match (&self.encoder, &self.decoder) {
+            (Encoder::Mlp(e), Decoder::Mlp(d)) if e.norms().is_empty() && d.norms().is_empty() => {
+                Ok((e, d))
+            }
+            (Encoder::Mlp(_), Decoder::Mlp(_)) => refuse("it uses batch normalization"),
+            _ => refuse("it is convolutional"),
+        }
     }
 
     /// The prior of the code z as a part (N(0, I) for a hierarchical VAE,

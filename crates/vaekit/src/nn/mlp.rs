@@ -64,6 +64,11 @@ impl MlpEncoder {
         &self.norms
     }
 
+    /// The hidden layers, the mean and log-variance heads, and the nonlinearity.
+    pub(crate) fn layers(&self) -> (&[Linear], [&Linear; 2], Activation) {
+        (&self.hidden, [&self.mu, &self.logvar], self.activation)
+    }
+
     /// The encoder with a fixed log-variance for every input: zero weights
     /// and `logvar` as the bias of its log-variance layer (the mean is
     /// untouched). A mixture prior's start uses it: an encoder pretrained as
@@ -177,6 +182,11 @@ impl MlpDecoder {
     /// The batch norms of the hidden layers (none without batch normalization).
     pub fn norms(&self) -> &[BatchNorm] {
         &self.norms
+    }
+
+    /// The hidden layers, the output layer, and the nonlinearity.
+    pub(crate) fn layers(&self) -> (&[Linear], &Linear, Activation) {
+        (&self.hidden, &self.out, self.activation)
     }
 
     /// Decoder outputs for each code.
