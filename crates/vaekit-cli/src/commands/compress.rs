@@ -8,10 +8,12 @@ use crate::cli::{CompressArgs, DecompressArgs};
 
 pub fn compress(args: &CompressArgs, device: Device) -> Result<()> {
     let (run, model) = open_run(&args.run, &device)?;
-    let other = args.data.other();
-    let format = run
-        .load_source(other.as_ref().map(|(s, o)| (s.as_str(), o)))?
-        .format;
+    // The run's own source was read as its config records; another one is
+    // read here to learn its format.
+    let format = match args.data.other() {
+        None => run.config.data.format,
+        Some((spec, options)) => run.load_source(Some((&spec, &options)))?.format,
+    };
     let mut rows = chosen_rows(&run, &args.data, args.split)?;
     if let Some(n) = args.limit {
         rows = rows.subset(&(0..n.min(rows.len())).collect::<Vec<_>>());
