@@ -9,14 +9,18 @@ use vaekit::data::prepare::Split;
 use super::{OtherDataArgs, RunArgs};
 
 pub const COMPRESS_HELP: &str = "\
-Bits-back coding with ANS (BB-ANS) under a Bernoulli MLP VAE: binary images in, a .vkz
-file out whose size is close to the images' summed -ELBO. Grey images in [0, 1] are
-binarized once with --binarize-seed (each pixel 1 when a uniform draw falls below it),
-and the file holds those pixels. `vaekit info FILE.vkz` shows what a file holds.
+Bits-back coding with ANS (BB-ANS) under an MLP VAE: images in, a .vkz file out whose
+size is close to the images' summed -ELBO. A Bernoulli run codes binary images; grey
+images in [0, 1] are binarized once with --binarize-seed (each pixel 1 when a uniform
+draw falls below it), and the file holds those pixels. A run trained with
+--likelihood logistic codes 8-bit images as they are. One stochastic layer under
+N(0, I), the VampPrior or a Gaussian mixture, or two layers (--model hvae, coded in
+Bit-Swap's order). `vaekit info FILE.vkz` shows what a file holds.
 
 Examples:
   vaekit compress --run runs/mnist-bernoulli --split test --binarize-seed 0 --out test.vkz
-  vaekit compress --run runs/mnist-bernoulli --data binary.npy --out binary.vkz";
+  vaekit compress --run runs/mnist-bernoulli --data binary.npy --out binary.vkz
+  vaekit compress --run runs/mnist-logistic --split test --out test8.vkz";
 
 pub const DECOMPRESS_HELP: &str = "\
 Writes the images back exactly, as the compressed input came (an IDX folder, an .npy

@@ -80,7 +80,7 @@ pub struct TrainArgs {
     /// Network family: mlp or conv [default: mlp].
     #[arg(long, value_name = "ARCH")]
     pub arch: Option<ArchitectureKind>,
-    /// MLP hidden layer widths, encoder side first: 400, 500,500, or none [default: 400; 200,200 for hvae].
+    /// MLP hidden layer widths, encoder side first: 400, 500,500, or none [default: 400; 200,200 for hvae; 256 for a table of typed columns].
     #[arg(long, value_name = "SIZES", value_parser = sizes)]
     pub hidden: Option<Sizes>,
     /// Conv channels per strided layer [default: 32,64].
@@ -98,7 +98,7 @@ pub struct TrainArgs {
     /// Size of the latent code (z1 for hvae) [default: 20; 100 for hvae].
     #[arg(long, value_name = "K")]
     pub latent: Option<usize>,
-    /// bernoulli (values in [0,1]), gaussian, or poisson (tables of counts, unscaled) [default: bernoulli for images, gaussian for tables].
+    /// bernoulli (values in [0,1]), gaussian, poisson (tables of counts, unscaled), or logistic (8-bit images: a discretized logistic per pixel) [default: bernoulli for images, gaussian for tables].
     #[arg(long, value_name = "KIND")]
     pub likelihood: Option<LikelihoodKind>,
     /// Gaussian variance: scalar or per-pixel [default: scalar].

@@ -53,3 +53,25 @@ pub fn bad_input(dir: &Path, args: &[&str], needles: &[&str]) -> String {
     }
     err
 }
+
+/// An `.npy` file's bytes, written by hand: the format's header for an
+/// array of `descr` (numpy's type string, `<f4` or `|u1`) and `shape`, then
+/// `payload`, the values' bytes in row-major order.
+pub fn npy(descr: &str, shape: &[usize], payload: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}

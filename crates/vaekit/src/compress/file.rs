@@ -9,11 +9,12 @@
 //! | 32 | fingerprint of the run's networks: SHA-256 of every weight ([`super::Coder::fingerprint`]) |
 //! | 1 | probability precision in bits (24) |
 //! | 1 | latent bucket bits (12) |
-//! | 2 | reserved, zero |
+//! | 1 | pixel depth: 0 for binary pixels, 8 for 8-bit ones |
+//! | 1 | reserved, zero |
 //! | 4 x 3 | channels, height, width of one image |
 //! | 8 | number of images |
 //! | 1 | the input's format (0 IDX, 1 NPY, 2 PNG folder), for decompression |
-//! | 32 | SHA-256 of the decoded images, one byte (0 or 1) per pixel |
+//! | 32 | SHA-256 of the decoded images, one byte (0 or 1, or 0..=255) per pixel |
 //! | 8 | number of 32-bit words that follow |
 //! | 4 x n | the ANS coder's compressed words |
 //! | 32 | SHA-256 of every byte before it |
@@ -71,11 +72,49 @@ impl Container {
     }
 }
 
+/// The pixels a file codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// 0 or 1, under a Bernoulli model.
+    Binary,
+    /// 0..=255, under a discretized logistic.
+    EightBit,
+}
+
+impl Depth {
+    /// The header's byte: 0 for binary (the byte files had before 8-bit
+    /// pixels existed), 8 for 8-bit.
+    fn code(self) -> u8 {
+        match self {
+            Depth::Binary => 0,
+            Depth::EightBit => 8,
+        }
+    }
+
+    fn of_code(code: u8) -> Option<Depth> {
+        match code {
+            0 => Some(Depth::Binary),
+            8 => Some(Depth::EightBit),
+            _ => None,
+        }
+    }
+
+    /// Its name, as `vaekit info` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Depth::Binary => "binary",
+            Depth::EightBit => "8-bit",
+        }
+    }
+}
+
 /// What a file says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     /// SHA-256 of the run that compressed it.
     pub fingerprint: [u8; 32],
+    /// Binary or 8-bit pixels.
+    pub depth: Depth,
     /// Channels, height and width of each image.
     pub shape: [u32; 3],
     /// Images.
@@ -113,11 +152,12 @@ impl std::fmt::Display for FileInfo {
         writeln!(f, "vaekit compressed file, format version {VERSION}")?;
         writeln!(
             f,
-            "images:        {} of {}x{}x{} binary pixels (from {})",
+            "images:        {} of {}x{}x{} {} pixels (from {})",
             h.count,
             h.shape[0],
             h.shape[1],
             h.shape[2],
+            h.depth.name(),
             h.container.name()
         )?;
         writeln!(
@@ -147,10 +187,9 @@ pub fn describe(bytes: &[u8]) -> Result<FileInfo> {
     })
 }
 
-/// SHA-256 of the pixels, one byte (0 or 1) each.
-pub fn pixels_checksum(pixels: &[bool]) -> [u8; 32] {
-    let bytes: Vec<u8> = pixels.iter().map(|&p| u8::from(p)).collect();
-    Sha256::digest(&bytes).into()
+/// SHA-256 of the pixels, one byte each.
+pub fn pixels_checksum(pixels: &[u8]) -> [u8; 32] {
+    Sha256::digest(pixels).into()
 }
 
 /// The whole file.
@@ -159,7 +198,7 @@ pub fn write(header: &Header, words: &[u32]) -> Vec<u8> {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&header.fingerprint);
-    out.extend_from_slice(&[PRECISION as u8, LATENT_BITS as u8, 0, 0]);
+    out.extend_from_slice(&[PRECISION as u8, LATENT_BITS as u8, header.depth.code(), 0]);
     for s in header.shape {
         out.extend_from_slice(&s.to_le_bytes());
     }
@@ -237,7 +276,7 @@ pub fn read(bytes: &[u8]) -> Result<(Header, Vec<u32>)> {
             "its checksum does not match its contents; the file is damaged".into(),
         ));
     }
-    if precisions != [PRECISION as u8, LATENT_BITS as u8, 0, 0] {
+    if precisions[..2] != [PRECISION as u8, LATENT_BITS as u8] {
         return Err(bad(format!(
             "it was coded with {}-bit probabilities and {}-bit latent buckets, and this vaekit codes with {PRECISION} and {LATENT_BITS}",
             precisions[0], precisions[1]
@@ -245,6 +284,11 @@ pub fn read(bytes: &[u8]) -> Result<(Header, Vec<u32>)> {
     }
     let container = Container::of_code(container)
         .ok_or_else(|| bad(format!("unknown input format code {container}")))?;
+    let depth = match precisions[3] {
+        0 => Depth::of_code(precisions[2]),
+        _ => None,
+    }
+    .ok_or_else(|| bad(format!("unknown pixel depth code {}", precisions[2])))?;
     let words = bytes[at..body]
         .chunks_exact(4)
         .map(|w| u32::from_le_bytes(array(w)))
@@ -252,6 +296,7 @@ pub fn read(bytes: &[u8]) -> Result<(Header, Vec<u32>)> {
     Ok((
         Header {
             fingerprint,
+            depth,
             shape,
             count,
             container,
@@ -268,10 +313,11 @@ mod tests {
     fn header() -> Header {
         Header {
             fingerprint: [7; 32],
+            depth: Depth::EightBit,
             shape: [1, 28, 28],
             count: 3,
             container: Container::Npy,
-            checksum: pixels_checksum(&[true, false]),
+            checksum: pixels_checksum(&[1, 0, 255]),
         }
     }
 

@@ -24,23 +24,29 @@
 
 pub mod exact;
 mod file;
+mod latent;
 pub mod models;
 
 use constriction::stream::stack::DefaultAnsCoder;
 use constriction::stream::{Decode, Encode};
 use rand::RngExt;
 
-pub use file::{Container, FileInfo, Header, VERSION, describe, looks_compressed, read_header};
+pub use file::{
+    Container, Depth, FileInfo, Header, VERSION, describe, looks_compressed, read_header,
+};
 
 use burn::nn::Linear;
 use sha2::{Digest, Sha256};
 
 use crate::data::Dataset;
+use crate::distributions::Likelihood;
 use crate::error::{Error, Result};
+use crate::model::CodingPrior;
 use crate::model::Vae;
 use crate::random;
 use exact::{Dense, ExactDecoder, ExactEncoder, Stack};
-use models::{Buckets, Pixel, Prior};
+use latent::{Grid, MixturePrior, Step, TopPrior};
+use models::{Buckets, Level, Pixel};
 
 /// 32-bit words on the stack before the first image: 512 bits, more than the
 /// first image's pop of 20 latent dimensions takes (about 8 bits each).
@@ -52,65 +58,161 @@ fn seed_words() -> Vec<u32> {
     (0..SEED_WORDS).map(|_| rng.random::<u32>()).collect()
 }
 
-/// A VAE's networks and latent grid, ready to code binary images.
-#[derive(Debug, Clone, PartialEq)]
+/// A VAE's networks, prior and latent grid, ready to code binary images.
+#[derive(Debug, Clone)]
 pub struct Coder {
     encoder: ExactEncoder,
     decoder: ExactDecoder,
+    /// q(z2|z1) and p(z1|z2) of a two-layer model, coded in Bit-Swap's order.
+    top: Option<TopCoder>,
+    prior: TopPrior,
     buckets: Buckets,
+    /// The buckets of z (z1 in a two-layer model).
+    grid: Grid,
     dim: usize,
+    /// Binary pixels under a Bernoulli decoder, or 8-bit ones under a
+    /// discretized logistic.
+    depth: Depth,
+}
+
+/// The second stochastic layer's networks, and the buckets of z2.
+#[derive(Debug, Clone)]
+struct TopCoder {
+    up: ExactEncoder,
+    down: ExactEncoder,
+    grid: Grid,
 }
 
 fn coder_error<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> Error + '_ {
     move |e| Error::Data(format!("the entropy coder failed while {what}: {e:?}"))
 }
 
+/// The exact networks of a model's fully connected encoder (with its two
+/// heads) or of the layers of its decoder.
+fn exact_encoder(encoder: &crate::nn::mlp::MlpEncoder) -> Result<ExactEncoder> {
+    let (hidden, [mu, logvar], activation) = encoder.layers();
+    Ok(ExactEncoder {
+        hidden: exact_stack(hidden, activation)?,
+        mu: Dense::of(mu)?,
+        logvar: Dense::of(logvar)?,
+    })
+}
+
+fn exact_stack(layers: &[Linear], activation: crate::nn::Activation) -> Result<Stack> {
+    Ok(Stack {
+        layers: layers.iter().map(Dense::of).collect::<Result<_>>()?,
+        activation,
+    })
+}
+
 impl Coder {
-    /// The coder of `model`'s networks: a Bernoulli MLP VAE with one
-    /// stochastic layer and the standard-normal prior (otherwise an error
-    /// that says what stands in the way).
+    /// The coder of `model`: a Bernoulli MLP VAE with one stochastic layer
+    /// under N(0, I), the VampPrior or a Gaussian mixture, or two under
+    /// N(0, I) (otherwise an error that says what stands in the way).
     pub fn of(model: &Vae) -> Result<Coder> {
-        let (encoder, decoder) = model.coding_networks()?;
-        let stack = |layers: &[Linear], activation| -> Result<Stack> {
-            Ok(Stack {
-                layers: layers.iter().map(Dense::of).collect::<Result<_>>()?,
-                activation,
-            })
-        };
-        let (hidden, [mu, logvar], activation) = encoder.layers();
-        let encoder = ExactEncoder {
-            hidden: stack(hidden, activation)?,
-            mu: Dense::of(mu)?,
-            logvar: Dense::of(logvar)?,
-        };
-        let (hidden, out, activation) = decoder.layers();
+        let parts = model.coding_parts()?;
+        let encoder = exact_encoder(parts.encoder)?;
+        let (hidden, out, activation) = parts.decoder.layers();
         let decoder = ExactDecoder {
-            hidden: stack(hidden, activation)?,
+            hidden: exact_stack(hidden, activation)?,
             out: Dense::of(out)?,
+        };
+        let top = match parts.top {
+            Some((up, down)) => {
+                let (up, down) = (exact_encoder(up)?, exact_encoder(down)?);
+                let grid = Grid::standard(up.mu.d_out());
+                Some(TopCoder { up, down, grid })
+            }
+            None => None,
+        };
+        let dim = model.input_dim();
+        let latent = encoder.mu.d_out();
+        let bad_prior = |why: &str| Error::Data(format!("this run's prior cannot code: {why}"));
+        let prior = match parts.prior {
+            CodingPrior::Standard => TopPrior::Standard,
+            CodingPrior::Vamp { pseudo_inputs } => {
+                // The components are the exact encoder's posteriors at the
+                // pseudo-inputs, so that they too are the same everywhere.
+                let (mut mu, mut sd) = (Vec::new(), Vec::new());
+                for u in pseudo_inputs.chunks_exact(dim.max(1)) {
+                    let (m, s) = encoder.posterior(u);
+                    mu.extend(m);
+                    sd.extend(s);
+                }
+                let k = pseudo_inputs.len() / dim.max(1);
+                MixturePrior::new(latent, mu, sd, &vec![0.0; k])
+                    .map(TopPrior::Mixture)
+                    .map_err(bad_prior)?
+            }
+            CodingPrior::Mixture { logits, mu, logvar } => {
+                let sd = logvar
+                    .iter()
+                    .map(|&l| libm::exp(0.5 * f64::from(l)) as f32)
+                    .collect();
+                let logits: Vec<f64> = logits.iter().map(|&l| f64::from(l)).collect();
+                MixturePrior::new(latent, mu, sd, &logits)
+                    .map(TopPrior::Mixture)
+                    .map_err(bad_prior)?
+            }
+        };
+        // The prior's grid is the top code's: z's in a one-layer model,
+        // z2's in a two-layer one (whose z1 keeps the standard buckets).
+        let latent_grid = prior.grid(latent);
+        let (grid, top) = match top {
+            Some(top) => (
+                Grid::standard(latent),
+                Some(TopCoder {
+                    grid: prior.grid(top.up.mu.d_out()),
+                    ..top
+                }),
+            ),
+            None => (latent_grid, None),
         };
         Ok(Coder {
             encoder,
             decoder,
+            top,
+            prior,
+            grid,
             buckets: Buckets::new(),
-            dim: model.input_dim(),
+            dim,
+            depth: match parts.likelihood {
+                Likelihood::Logistic => Depth::EightBit,
+                _ => Depth::Binary,
+            },
         })
     }
 
     /// SHA-256 of everything the coding depends on: every weight's bits, in
-    /// order, and the networks' shapes and nonlinearities. A file records it,
-    /// so that a run whose networks differ in any bit is refused.
+    /// order, the networks' shapes and nonlinearities, and a mixture prior's
+    /// components and weights. A file records it, so that a run whose
+    /// networks differ in any bit is refused.
     pub fn fingerprint(&self) -> [u8; 32] {
         let mut h = Sha256::new();
         let mut layer = |d: &Dense| d.hash_into(&mut h);
-        self.encoder.hidden.layers.iter().for_each(&mut layer);
-        layer(&self.encoder.mu);
-        layer(&self.encoder.logvar);
+        let mut encoder = |e: &ExactEncoder| {
+            e.hidden.layers.iter().for_each(&mut layer);
+            layer(&e.mu);
+            layer(&e.logvar);
+        };
+        encoder(&self.encoder);
+        if let Some(top) = &self.top {
+            encoder(&top.up);
+            encoder(&top.down);
+        }
         self.decoder.hidden.layers.iter().for_each(&mut layer);
         layer(&self.decoder.out);
         h.update(format!(
             "{:?} {:?} {}",
             self.encoder.hidden.activation, self.decoder.hidden.activation, self.dim
         ));
+        if self.depth == Depth::EightBit {
+            h.update("8-bit");
+        }
+        if let Some(top) = &self.top {
+            h.update(format!("top {:?}", top.up.hidden.activation));
+        }
+        self.prior.hash_into(&mut h);
         h.finalize().into()
     }
 
@@ -119,9 +221,61 @@ impl Coder {
         self.dim
     }
 
-    /// The compressed words of `images` (each `dim` values of 0 or 1, in
-    /// order), and the bits each image added to the stack.
-    pub fn compress(&self, images: &[bool]) -> Result<(Vec<u32>, Vec<f64>)> {
+    /// The pixels it codes.
+    pub fn depth(&self) -> Depth {
+        self.depth
+    }
+
+    /// Pushes an image's pixels under the decoder's outputs `raw`.
+    fn push_pixels(
+        &self,
+        ans: &mut DefaultAnsCoder,
+        image: &[u8],
+        raw: &[f32],
+    ) -> std::result::Result<(), Step> {
+        let coded = match self.depth {
+            Depth::Binary => image
+                .iter()
+                .zip(raw)
+                .try_for_each(|(&p, &logit)| ans.encode_symbol(p != 0, Pixel::of_logit(logit))),
+            Depth::EightBit => image
+                .iter()
+                .enumerate()
+                .try_for_each(|(k, &p)| ans.encode_symbol(p, Level::of(raw[k], raw[self.dim + k]))),
+        };
+        coded.map_err(|_| "coding a pixel")
+    }
+
+    /// Pops the pixels [`Coder::push_pixels`] pushed, last first.
+    fn pop_pixels(
+        &self,
+        ans: &mut DefaultAnsCoder,
+        image: &mut [u8],
+        raw: &[f32],
+    ) -> std::result::Result<(), Step> {
+        for (k, pixel) in image.iter_mut().enumerate().rev() {
+            *pixel = match self.depth {
+                Depth::Binary => ans.decode_symbol(Pixel::of_logit(raw[k])).map(u8::from),
+                Depth::EightBit => ans.decode_symbol(Level::of(raw[k], raw[self.dim + k])),
+            }
+            .map_err(|_| "a pixel")?;
+        }
+        Ok(())
+    }
+
+    /// An image as the encoder reads it: 0 or 1, or the level / 255.
+    fn encoder_input(&self, image: &[u8]) -> Vec<f32> {
+        let top = match self.depth {
+            Depth::Binary => 1.0,
+            Depth::EightBit => 255.0,
+        };
+        image.iter().map(|&p| f32::from(p) / top).collect()
+    }
+
+    /// The compressed words of `images` (each `dim` pixels, 0 or 1 or
+    /// 0..=255 as the coder's depth, in order), and the bits each image
+    /// added to the stack.
+    pub fn compress(&self, images: &[u8]) -> Result<(Vec<u32>, Vec<f64>)> {
         if self.dim == 0 || !images.len().is_multiple_of(self.dim) {
             return Err(Error::Data(format!(
                 "{} pixels are not whole images of {} pixels",
@@ -134,25 +288,8 @@ impl Coder {
         let mut bits = Vec::with_capacity(images.len() / self.dim);
         for image in images.chunks_exact(self.dim) {
             let before = ans.num_bits();
-            let x: Vec<f32> = image.iter().map(|&b| f32::from(u8::from(b))).collect();
-            let (mu, sd) = self.encoder.posterior(&x);
-            let mut code = Vec::with_capacity(mu.len());
-            for (&m, &s) in mu.iter().zip(&sd) {
-                let j = ans
-                    .decode_symbol(self.buckets.posterior(m, s))
-                    .map_err(coder_error("taking bits back"))?;
-                code.push(j);
-            }
-            let z: Vec<f32> = code.iter().map(|&j| self.buckets.centre(j)).collect();
-            let logits = self.decoder.logits(&z);
-            for (&pixel, &logit) in image.iter().zip(&logits) {
-                ans.encode_symbol(pixel, Pixel::of_logit(logit))
-                    .map_err(coder_error("coding a pixel"))?;
-            }
-            for &j in &code {
-                ans.encode_symbol(j, Prior)
-                    .map_err(coder_error("coding the latent code"))?;
-            }
+            self.push_image(&mut ans, image)
+                .map_err(|step| Error::Data(format!("the entropy coder failed while {step}")))?;
             bits.push(ans.num_bits() as f64 - before as f64);
         }
         let words = ans
@@ -161,8 +298,57 @@ impl Coder {
         Ok((words, bits))
     }
 
+    /// One image onto the stack: pop z1 from q(z1|x), push x under p(x|z1);
+    /// in a two-layer model then pop z2 from q(z2|z1) and push z1 under
+    /// p(z1|z2) (Bit-Swap's order: the bits z2 takes back are the ones x
+    /// just pushed, so no initial bits beyond the first layer's); last the
+    /// top code under the prior.
+    fn push_image(&self, ans: &mut DefaultAnsCoder, image: &[u8]) -> std::result::Result<(), Step> {
+        let (buckets, grid) = (&self.buckets, &self.grid);
+        let (mu, sd) = self.encoder.posterior(&self.encoder_input(image));
+        let code = grid.gaussian(&mu, &sd).pop(ans, buckets)?;
+        let raw = self.decoder.logits(&grid.centres(&code, buckets));
+        self.push_pixels(ans, image, &raw)?;
+        let top_code = match &self.top {
+            None => code,
+            Some(top) => {
+                let (mu2, sd2) = top.up.posterior(&grid.centres(&code, buckets));
+                let code2 = top.grid.gaussian(&mu2, &sd2).pop(ans, buckets)?;
+                let (mu1, sd1) = top.down.posterior(&top.grid.centres(&code2, buckets));
+                grid.gaussian(&mu1, &sd1).push(ans, &code, buckets)?;
+                code2
+            }
+        };
+        self.prior.push(ans, &top_code, buckets)
+    }
+
+    /// [`Coder::push_image`] undone: the image on top of the stack, taken
+    /// off and the bits it took back given back.
+    fn pop_image(
+        &self,
+        ans: &mut DefaultAnsCoder,
+        image: &mut [u8],
+    ) -> std::result::Result<(), Step> {
+        let (buckets, grid) = (&self.buckets, &self.grid);
+        let code = match &self.top {
+            None => self.prior.unpush(ans, self.encoder.mu.d_out(), buckets)?,
+            Some(top) => {
+                let code2 = self.prior.unpush(ans, top.up.mu.d_out(), buckets)?;
+                let (mu1, sd1) = top.down.posterior(&top.grid.centres(&code2, buckets));
+                let code = grid.gaussian(&mu1, &sd1).unpush(ans, buckets)?;
+                let (mu2, sd2) = top.up.posterior(&grid.centres(&code, buckets));
+                top.grid.gaussian(&mu2, &sd2).unpop(ans, &code2, buckets)?;
+                code
+            }
+        };
+        let raw = self.decoder.logits(&grid.centres(&code, buckets));
+        self.pop_pixels(ans, image, &raw)?;
+        let (mu, sd) = self.encoder.posterior(&self.encoder_input(image));
+        grid.gaussian(&mu, &sd).unpop(ans, &code, buckets)
+    }
+
     /// The `count` images of compressed `words`, in their original order.
-    pub fn decompress(&self, words: Vec<u32>, count: usize) -> Result<Vec<bool>> {
+    pub fn decompress(&self, words: Vec<u32>, count: usize) -> Result<Vec<u8>> {
         let corrupt = |what: &str| {
             Error::Data(format!(
                 "the compressed data is damaged ({what}); the file cannot be decoded"
@@ -170,28 +356,9 @@ impl Coder {
         };
         let mut ans = DefaultAnsCoder::from_compressed(words)
             .map_err(|_| corrupt("its last word is zero"))?;
-        let latent = self.encoder.mu.d_out();
-        let mut images = vec![false; count * self.dim];
+        let mut images = vec![0u8; count * self.dim];
         for image in images.chunks_exact_mut(self.dim).rev() {
-            let mut code = vec![0u32; latent];
-            for j in code.iter_mut().rev() {
-                *j = ans
-                    .decode_symbol(Prior)
-                    .map_err(|_| corrupt("a latent code"))?;
-            }
-            let z: Vec<f32> = code.iter().map(|&j| self.buckets.centre(j)).collect();
-            let logits = self.decoder.logits(&z);
-            for (pixel, &logit) in image.iter_mut().zip(&logits).rev() {
-                *pixel = ans
-                    .decode_symbol(Pixel::of_logit(logit))
-                    .map_err(|_| corrupt("a pixel"))?;
-            }
-            let x: Vec<f32> = image.iter().map(|&b| f32::from(u8::from(b))).collect();
-            let (mu, sd) = self.encoder.posterior(&x);
-            for ((&j, &m), &s) in code.iter().zip(&mu).zip(&sd).rev() {
-                ans.encode_symbol(j, self.buckets.posterior(m, s))
-                    .map_err(|_| corrupt("the bits given back"))?;
-            }
+            self.pop_image(&mut ans, image).map_err(corrupt)?;
         }
         let rest = ans.into_binary().map_err(|_| corrupt("what is left"))?;
         if rest != seed_words() {
@@ -201,15 +368,15 @@ impl Coder {
     }
 }
 
-/// The pixels of binary images, one bool each; an error naming the first
-/// value that is not 0 or 1.
-pub fn binary_pixels(data: &Dataset) -> Result<Vec<bool>> {
+/// The pixels of binary images, one byte (0 or 1) each; an error naming
+/// the first value that is not 0 or 1.
+pub fn binary_pixels(data: &Dataset) -> Result<Vec<u8>> {
     data.values()
         .iter()
         .enumerate()
         .map(|(i, &v)| match v {
-            0.0 => Ok(false),
-            1.0 => Ok(true),
+            0.0 => Ok(0),
+            1.0 => Ok(1),
             v => Err(Error::Data(format!(
                 "value {v} of image {} (pixel {}) is not 0 or 1: compression codes binarized images; binarize them first (`vaekit compress --binarize-seed N` draws each pixel once)",
                 i / data.dim().max(1),
@@ -219,13 +386,34 @@ pub fn binary_pixels(data: &Dataset) -> Result<Vec<bool>> {
         .collect()
 }
 
-/// A `.vkz` file's bytes for binary images of `shape` (channels, height,
-/// width), and the bits each image added to the coder's stack.
+/// The levels of 8-bit images, values k / 255 read back as k; an error
+/// naming the first value that is not one.
+pub fn eight_bit_pixels(data: &Dataset) -> Result<Vec<u8>> {
+    data.values()
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let level = v * 255.0;
+            match (0.0..=255.0).contains(&level) && (level - level.round()).abs() <= 1e-3 {
+                true => Ok(level.round() as u8),
+                false => Err(Error::Data(format!(
+                    "value {v} of image {} (pixel {}) is not an 8-bit level (0..255 divided by 255): this run codes 8-bit images",
+                    i / data.dim().max(1),
+                    i % data.dim().max(1)
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// A `.vkz` file's bytes for images of `shape` (channels, height, width)
+/// at the coder's depth, and the bits each image added to the coder's
+/// stack.
 pub fn compress_file(
     coder: &Coder,
     shape: [u32; 3],
     container: Container,
-    pixels: &[bool],
+    pixels: &[u8],
 ) -> Result<(Vec<u8>, Vec<f64>)> {
     let dim: u64 = shape.iter().map(|&s| u64::from(s)).product();
     if dim != coder.dim() as u64 {
@@ -234,9 +422,15 @@ pub fn compress_file(
             coder.dim()
         )));
     }
+    if coder.depth() == Depth::Binary && pixels.iter().any(|&p| p > 1) {
+        return Err(Error::Data(
+            "a binary model codes pixels of 0 or 1 only".into(),
+        ));
+    }
     let (words, bits) = coder.compress(pixels)?;
     let header = Header {
         fingerprint: coder.fingerprint(),
+        depth: coder.depth(),
         shape,
         count: bits.len() as u64,
         container,
@@ -248,9 +442,9 @@ pub fn compress_file(
 /// The header and the pixels of a `.vkz` file, decoded with `coder` after
 /// every check: the file's own (see [`file`]), that `coder` is the run it
 /// was made with, and the decoded pixels' checksum.
-pub fn decompress_file(coder: &Coder, bytes: &[u8]) -> Result<(Header, Vec<bool>)> {
+pub fn decompress_file(coder: &Coder, bytes: &[u8]) -> Result<(Header, Vec<u8>)> {
     let (header, words) = file::read(bytes)?;
-    if header.fingerprint != coder.fingerprint() {
+    if header.fingerprint != coder.fingerprint() || header.depth != coder.depth() {
         return Err(Error::Data(
             "the file was compressed with another run (its weights differ); decompress it with the run that compressed it".into(),
         ));
@@ -326,9 +520,16 @@ pub fn compress_dataset(
     };
     let shape = [channels, height, width].map(|s| s as u32);
     let coder = Coder::of(model)?;
-    let pixels = match binarize_seed {
-        None => binary_pixels(data)?,
-        Some(seed) => {
+    let pixels = match (coder.depth(), binarize_seed) {
+        (Depth::EightBit, Some(_)) => {
+            return Err(Error::Data(
+                "this run codes 8-bit images under its discretized logistic; drop --binarize-seed"
+                    .into(),
+            ));
+        }
+        (Depth::EightBit, None) => eight_bit_pixels(data)?,
+        (Depth::Binary, None) => binary_pixels(data)?,
+        (Depth::Binary, Some(seed)) => {
             if let Some(v) = data.values().iter().find(|v| !(0.0..=1.0).contains(*v)) {
                 return Err(Error::Data(format!(
                     "value {v} is outside [0, 1], so it is no probability to binarize; give images scaled to [0, 1]"
@@ -339,7 +540,7 @@ pub fn compress_dataset(
                 &mut values,
                 &mut random::seeded(seed, random::Stream::EvalBinarize),
             );
-            values.iter().map(|&v| v == 1.0).collect()
+            values.iter().map(|&v| u8::from(v == 1.0)).collect()
         }
     };
     let start = std::time::Instant::now();
@@ -352,8 +553,8 @@ pub fn compress_dataset(
     })
 }
 
-/// The images of a `.vkz` file as a data set of 0s and 1s, with the file's
-/// header and the seconds of decoding.
+/// The images of a `.vkz` file as a data set (0s and 1s, or levels / 255),
+/// with the file's header and the seconds of decoding.
 pub fn decompress_dataset(model: &Vae, bytes: &[u8]) -> Result<(Header, Dataset, f64)> {
     let coder = Coder::of(model)?;
     let start = std::time::Instant::now();
@@ -365,7 +566,11 @@ pub fn decompress_dataset(model: &Vae, bytes: &[u8]) -> Result<(Header, Dataset,
         height,
         width,
     };
-    let values = pixels.iter().map(|&p| f32::from(u8::from(p))).collect();
+    let top = match header.depth {
+        Depth::Binary => 1.0,
+        Depth::EightBit => 255.0,
+    };
+    let values = pixels.iter().map(|&p| f32::from(p) / top).collect();
     Ok((header, Dataset::new(values, kind, None)?, seconds))
 }
 

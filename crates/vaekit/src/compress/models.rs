@@ -41,6 +41,23 @@ fn nonzero(p: u32) -> NonZeroU32 {
     NonZeroU32::new(p).expect("every probability here is at least 1")
 }
 
+/// The symbol of `n` whose interval holds `quantile`, by bisection: the
+/// last whose left cumulative is at most it, with that cumulative and the
+/// symbol's probability (`cumulative` rises strictly from 0 at symbol 0 to
+/// 2^24 at `n`).
+fn invert(n: usize, cumulative: impl Fn(usize) -> u32, quantile: u32) -> (usize, u32, NonZeroU32) {
+    let (mut lo, mut hi) = (0usize, n);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        match cumulative(mid) <= quantile {
+            true => lo = mid,
+            false => hi = mid,
+        }
+    }
+    let (left, right) = (cumulative(lo), cumulative(lo + 1));
+    (lo, left, nonzero(right - left))
+}
+
 /// The standard normal CDF, from `libm`'s erfc.
 fn normal_cdf(t: f64) -> f64 {
     0.5 * libm::erfc(-t / std::f64::consts::SQRT_2)
@@ -109,6 +126,68 @@ impl DecoderModel<PRECISION> for Pixel {
     }
 }
 
+/// An 8-bit pixel's model: the decoder's discretized logistic (location
+/// `mean`, scale exp(log-scale)) over the levels 0..=255, the edge levels
+/// taking the tails, as integers: the cumulative at level v's left edge
+/// (v - 1/2) / 255 is floor(sigmoid((edge - mean) / scale) * (2^24 - 256)) + v,
+/// 0 at level 0 and 2^24 past level 255, rising by at least 1 per level so
+/// that every level can be coded (256 of 2^24, 0.0015 % of the mass, spread
+/// over the levels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Level {
+    mean: f64,
+    inv_scale: f64,
+}
+
+/// The levels of an 8-bit pixel.
+const LEVELS: usize = crate::distributions::LOGISTIC_LEVELS;
+
+impl Level {
+    /// The model of a pixel whose decoder outputs are `mean` and
+    /// `log_scale` (bounded below as the training loss bounds it).
+    pub fn of(mean: f32, log_scale: f32) -> Level {
+        let log_scale = f64::from(log_scale).max(crate::distributions::LOGISTIC_MIN_LOG_SCALE);
+        Level {
+            mean: f64::from(mean),
+            inv_scale: libm::exp(-log_scale),
+        }
+    }
+
+    fn cumulative(&self, v: usize) -> u32 {
+        match v {
+            0 => 0,
+            v if v >= LEVELS => ONE as u32,
+            v => {
+                let edge = (v as f64 - 0.5) / (LEVELS - 1) as f64;
+                let t = (edge - self.mean) * self.inv_scale;
+                let mass = 1.0 / (1.0 + libm::exp(-t));
+                let scaled = (mass * (ONE as usize - LEVELS) as f64).floor();
+                scaled.clamp(0.0, (ONE as usize - LEVELS) as f64) as u32 + v as u32
+            }
+        }
+    }
+}
+
+impl EntropyModel<PRECISION> for Level {
+    type Symbol = u8;
+    type Probability = u32;
+}
+
+impl EncoderModel<PRECISION> for Level {
+    fn left_cumulative_and_probability(&self, v: impl Borrow<u8>) -> Option<(u32, NonZeroU32)> {
+        let v = usize::from(*v.borrow());
+        let (left, right) = (self.cumulative(v), self.cumulative(v + 1));
+        Some((left, nonzero(right - left)))
+    }
+}
+
+impl DecoderModel<PRECISION> for Level {
+    fn quantile_function(&self, quantile: u32) -> (u8, u32, NonZeroU32) {
+        let (v, left, p) = invert(LEVELS, |v| self.cumulative(v), quantile);
+        (v as u8, left, p)
+    }
+}
+
 /// The latent grid: the edges of the buckets of equal prior mass and their
 /// centres.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,17 +210,23 @@ impl Buckets {
         }
     }
 
+    /// The bucket of `z`.
+    #[cfg(test)]
+    pub(crate) fn bucket_of(&self, z: f64) -> u32 {
+        self.edges[1..].partition_point(|&e| e <= z) as u32
+    }
+
     /// The value the decoder reads for bucket `j`.
     pub fn centre(&self, j: u32) -> f32 {
         self.centres[j as usize]
     }
 
-    /// q(z_i | x) over the buckets, for posterior mean `mu` and sd `sd`.
-    pub fn posterior(&self, mu: f32, sd: f32) -> Posterior<'_> {
+    /// A Gaussian N(mu, sd^2) over the buckets (q(z_i | x), or a prior's).
+    pub fn posterior(&self, mu: f64, sd: f64) -> Posterior<'_> {
         Posterior {
             edges: &self.edges,
-            mu: f64::from(mu),
-            sd: f64::from(sd).max(1e-12),
+            mu,
+            sd: sd.max(1e-12),
         }
     }
 }
@@ -220,17 +305,8 @@ impl EncoderModel<PRECISION> for Posterior<'_> {
 
 impl DecoderModel<PRECISION> for Posterior<'_> {
     fn quantile_function(&self, quantile: u32) -> (u32, u32, NonZeroU32) {
-        // The last bucket whose left cumulative is at most the quantile.
-        let (mut lo, mut hi) = (0usize, BUCKETS);
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2;
-            match self.cumulative(mid) <= quantile {
-                true => lo = mid,
-                false => hi = mid,
-            }
-        }
-        let (left, right) = (self.cumulative(lo), self.cumulative(lo + 1));
-        (lo as u32, left, nonzero(right - left))
+        let (j, left, p) = invert(BUCKETS, |j| self.cumulative(j), quantile);
+        (j as u32, left, p)
     }
 }
 
@@ -261,7 +337,7 @@ mod tests {
     fn the_posterior_is_a_proper_distribution_that_decodes_what_it_encodes() {
         let b = Buckets::new();
         for (mu, sd) in [(0.0f32, 1.0f32), (1.3, 0.05), (-2.5, 0.3), (9.0, 0.01)] {
-            let q = b.posterior(mu, sd);
+            let q = b.posterior(f64::from(mu), f64::from(sd));
             let mut total = 0u64;
             for j in 0..BUCKETS as u32 {
                 let (left, p) = q.left_cumulative_and_probability(j).unwrap();
@@ -287,6 +363,38 @@ mod tests {
                 .left_cumulative_and_probability(BUCKETS as u32)
                 .is_none()
         );
+    }
+
+    /// Every level codable, the masses the logistic's (computed here with
+    /// std's exp), and the decoder inverts the encoder.
+    #[test]
+    fn eight_bit_levels_follow_the_discretized_logistic() {
+        for (mean, log_scale) in [(0.5f32, -3.0f32), (-0.2, -5.0), (1.3, -1.0), (0.02, -9.0)] {
+            let m = Level::of(mean, log_scale);
+            let s = f64::from(log_scale).max(-7.0).exp();
+            let sigmoid = |t: f64| 1.0 / (1.0 + (-t).exp());
+            let cdf = |v: i32| match v {
+                v if v <= 0 => 0.0,
+                v if v >= 256 => 1.0,
+                v => sigmoid(((f64::from(v) - 0.5) / 255.0 - f64::from(mean)) / s),
+            };
+            let mut total = 0u64;
+            for v in 0..=255u8 {
+                let (left, p) = m.left_cumulative_and_probability(v).unwrap();
+                assert_eq!(u64::from(left), total);
+                total += u64::from(p.get());
+                let want = cdf(i32::from(v) + 1) - cdf(i32::from(v));
+                let got = f64::from(p.get()) / ONE as f64;
+                assert!(
+                    (got - want).abs() < 2e-6 + 1e-4 * want,
+                    "{mean} {log_scale} {v}: {got} against {want}"
+                );
+                for quantile in [left, left + p.get() - 1] {
+                    assert_eq!(m.quantile_function(quantile).0, v);
+                }
+            }
+            assert_eq!(total, ONE);
+        }
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct Preprocessing {
     /// Whether the model needs counts (non-negative integers): the Poisson
     /// likelihood.
     pub counts: bool,
+    /// Whether the model needs 8-bit values (k / 255 in [0, 1]): the
+    /// discretized logistic.
+    pub eight_bit: bool,
 }
 
 /// Which part of a source to use.
@@ -278,6 +281,22 @@ pub fn preprocess(
             )));
         }
     }
+    if p.eight_bit {
+        let dim = data.dim().max(1);
+        let off_grid = |v: f32| {
+            let level = v * 255.0;
+            !(0.0..=255.0).contains(&level) || (level - level.round()).abs() > 1e-3
+        };
+        if let Some(i) = data.values().iter().position(|&v| off_grid(v)) {
+            return Err(Error::Data(format!(
+                "{origin}: example {}, value {} is {}, but the discretized logistic models 8-bit \
+                 pixels (0..255 divided by 255); give 8-bit images or use --likelihood gaussian",
+                i / dim + 1,
+                i % dim + 1,
+                data.values()[i]
+            )));
+        }
+    }
     if p.unit_interval || p.binarize != Binarize::None {
         let (lo, hi) = data.value_range();
         if lo < 0.0 || hi > 1.0 {
@@ -329,6 +348,7 @@ mod tests {
             scaler: ScalerKind::MinMax,
             unit_interval: unit,
             counts: false,
+            eight_bit: false,
         }
     }
 

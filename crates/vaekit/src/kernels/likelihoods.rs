@@ -113,11 +113,27 @@ fn log_factorial(x: f64) -> f64 {
     (w - 0.5) * w.ln() - w + series + 0.5 * LOG_2PI - (y * (y + 1.0) * (y + 2.0)).ln()
 }
 
-/// The log-variance of column `c`.
-fn logvar_at(logvar: &[f32], c: usize) -> f32 {
-    match logvar.len() {
-        1 => logvar[0],
-        _ => logvar[c],
+/// The Gaussian values' log-variances and their precisions exp(-logvar),
+/// the latter computed once per call rather than once per value of every row.
+struct Variances {
+    logvar: Vec<f32>,
+    precision: Vec<f32>,
+}
+
+impl Variances {
+    fn new(logvar: &[f32]) -> Variances {
+        Variances {
+            logvar: logvar.to_vec(),
+            precision: logvar.iter().map(|&lv| (-lv).exp()).collect(),
+        }
+    }
+
+    /// The slot of column `c`: one shared log-variance, or one per column.
+    fn slot(&self, c: usize) -> usize {
+        match self.logvar.len() {
+            1 => 0,
+            _ => c,
+        }
     }
 }
 
@@ -131,43 +147,95 @@ fn log_sum_exp(l: &[f32]) -> f32 {
 }
 
 /// One row's masked negative log-likelihood, accumulated in f64.
-fn row_nll(blocks: &[Block], raw: &[f32], x: &[f32], m: &[f32], logvar: &[f32]) -> f32 {
+fn row_nll(blocks: &[Block], raw: &[f32], x: &[f32], m: &[f32], var: &Variances) -> f32 {
+    let total: f64 = blocks.iter().map(|b| block_nll(b, raw, x, m, var)).sum();
+    total as f32
+}
+
+/// One block's share of a row's masked negative log-likelihood.
+fn block_nll(b: &Block, raw: &[f32], x: &[f32], m: &[f32], var: &Variances) -> f64 {
+    let cols = b.columns.clone();
+    let (l, x, m) = (&raw[cols.clone()], &x[cols.clone()], &m[cols.clone()]);
     let mut total = 0.0f64;
-    for b in blocks {
-        let cols = b.columns.clone();
-        let (l, x, m) = (&raw[cols.clone()], &x[cols.clone()], &m[cols.clone()]);
-        match b.kind {
-            BlockKind::Bernoulli => {
-                for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
-                    let v = l.max(0.0) - l * x + (-l.abs()).exp().ln_1p();
-                    total += f64::from(m * v);
-                }
+    match b.kind {
+        BlockKind::Bernoulli => {
+            for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
+                let v = l.max(0.0) - l * x + (-l.abs()).exp().ln_1p();
+                total += f64::from(m * v);
             }
-            BlockKind::Gaussian => {
-                for (k, ((&mean, &x), &m)) in l.iter().zip(x).zip(m).enumerate() {
-                    let lv = logvar_at(logvar, cols.start + k);
-                    let d = x - mean;
-                    let v = 0.5 * (d * d * (-lv).exp() + lv + LOG_2PI as f32);
-                    total += f64::from(m * v);
-                }
+        }
+        BlockKind::Gaussian => {
+            for (k, ((&mean, &x), &m)) in l.iter().zip(x).zip(m).enumerate() {
+                let slot = var.slot(cols.start + k);
+                let d = x - mean;
+                let v = 0.5 * (d * d * var.precision[slot] + var.logvar[slot] + LOG_2PI as f32);
+                total += f64::from(m * v);
             }
-            BlockKind::Poisson => {
-                for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
-                    let v = f64::from(l.exp() - x * l) + log_factorial(f64::from(x));
-                    total += f64::from(m) * v;
-                }
+        }
+        BlockKind::Poisson => {
+            for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
+                let v = f64::from(l.exp() - x * l) + log_factorial(f64::from(x));
+                total += f64::from(m) * v;
             }
-            BlockKind::Categorical => {
-                let lse = log_sum_exp(l);
-                for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
-                    if x != 0.0 {
-                        total += f64::from(m * x * (lse - l));
-                    }
+        }
+        BlockKind::Categorical => {
+            let lse = log_sum_exp(l);
+            for ((&l, &x), &m) in l.iter().zip(x).zip(m) {
+                if x != 0.0 {
+                    total += f64::from(m * x * (lse - l));
                 }
             }
         }
     }
-    total as f32
+    total
+}
+
+/// Each block's -log p(x|z) over the values `observed` weighs (every value
+/// when it is None), per row, without gradients: the reconstruction report
+/// by block that every epoch's validation pass makes. One visit per row
+/// instead of the plain composition's passes per block (which made the
+/// validation of UCI Adult's 3,256 rows cost as much as a twelfth of a
+/// training epoch). The same terms as [`masked_nll_rows`], block by block.
+///
+/// # Shapes
+/// - `raw`, `x`, `observed`: `[rows, dim]`; `logvar`: `[1, dim]` or `[1, 1]`;
+///   returns `[rows, blocks.len()]`
+pub fn masked_nll_by_block(
+    raw: Tensor<2>,
+    x: Tensor<2>,
+    logvar: Tensor<2>,
+    observed: Option<Tensor<2>>,
+    blocks: &[Block],
+) -> Tensor<2> {
+    let [rows, dim] = raw.dims();
+    let device = raw.device();
+    let floats = |t: Tensor<2>| {
+        t.into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap_or_default()
+    };
+    let (raw, x) = (floats(raw), floats(x));
+    let var = Variances::new(&floats(logvar));
+    let m = observed.map(floats);
+    let ones = vec![1.0f32; dim];
+    let width = blocks.len().max(1);
+    let mut out = vec![0.0f32; rows * blocks.len()];
+    out.par_chunks_mut(ROWS_PER_TASK * width)
+        .enumerate()
+        .for_each(|(task, out)| {
+            for (k, o) in out.chunks_exact_mut(width).enumerate() {
+                let row = (task * ROWS_PER_TASK + k) * dim..(task * ROWS_PER_TASK + k + 1) * dim;
+                let m = m.as_ref().map_or(&ones[..], |m| &m[row.clone()]);
+                for (o, b) in o.iter_mut().zip(blocks) {
+                    *o = block_nll(b, &raw[row.clone()], &x[row.clone()], m, &var) as f32;
+                }
+            }
+        });
+    Tensor::from_data(
+        burn::tensor::TensorData::new(out, [rows, blocks.len()]),
+        &device,
+    )
 }
 
 /// One row's gradient in `raw` (written to `d_raw`), times `g`, and its
@@ -178,7 +246,7 @@ fn row_grad(
     raw: &[f32],
     x: &[f32],
     m: &[f32],
-    logvar: &[f32],
+    var: &Variances,
     g: f32,
     d_raw: &mut [f32],
     d_logvar: &mut [f32],
@@ -196,11 +264,10 @@ fn row_grad(
             }
             BlockKind::Gaussian => {
                 for (k, (((o, &mean), &x), &m)) in out.iter_mut().zip(l).zip(x).zip(m).enumerate() {
-                    let c = cols.start + k;
-                    let inv_var = (-logvar_at(logvar, c)).exp();
+                    let slot = var.slot(cols.start + k);
+                    let inv_var = var.precision[slot];
                     let d = x - mean;
                     *o = -g * m * d * inv_var;
-                    let slot = if d_logvar.len() == 1 { 0 } else { c };
                     d_logvar[slot] += g * m * 0.5 * (1.0 - d * d * inv_var);
                 }
             }
@@ -234,7 +301,8 @@ fn forward(
     blocks: &[Block],
 ) -> FlexTensor {
     let (rows, dim) = dims(raw);
-    let (raw, x, lv, m) = (values(raw), values(x), values(logvar), values(observed));
+    let (raw, x, m) = (values(raw), values(x), values(observed));
+    let var = Variances::new(&values(logvar));
     let dim = dim.max(1);
     let mut out = vec![0.0f32; rows];
     out.par_chunks_mut(ROWS_PER_TASK)
@@ -243,7 +311,7 @@ fn forward(
             let first = task * ROWS_PER_TASK;
             for (k, o) in out.iter_mut().enumerate() {
                 let row = (first + k) * dim..(first + k + 1) * dim;
-                *o = row_nll(blocks, &raw[row.clone()], &x[row.clone()], &m[row], &lv);
+                *o = row_nll(blocks, &raw[row.clone()], &x[row.clone()], &m[row], &var);
             }
         });
     from_vec(out, [rows])
@@ -270,6 +338,7 @@ fn backward(
         values(grad),
     );
     let dim = dim.max(1);
+    let var = Variances::new(&lv);
     let mut d_raw = vec![0.0f32; raw.len()];
     let partials: Vec<Vec<f32>> = d_raw
         .par_chunks_mut(ROWS_PER_TASK * dim)
@@ -281,7 +350,7 @@ fn backward(
                 let r = first + k;
                 let row = r * dim..(r + 1) * dim;
                 let (raw, x, m) = (&raw[row.clone()], &x[row.clone()], &m[row]);
-                row_grad(blocks, raw, x, m, &lv, g[r], out, &mut d_lv);
+                row_grad(blocks, raw, x, m, &var, g[r], out, &mut d_lv);
             }
             d_lv
         })

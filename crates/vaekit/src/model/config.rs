@@ -235,6 +235,10 @@ impl ModelConfig {
             Some(_) => 2 * dim,
             None => dim,
         };
+        let observation = self.observation_model();
+        // The decoder's outputs per example: one per value, or two where the
+        // likelihood reads a second parameter that follows z.
+        let outputs = observation.raw_dim() / dim.max(1);
         let (encoder, decoder) = match &self.architecture {
             Architecture::Mlp { hidden, activation } => (
                 Encoder::Mlp(
@@ -244,7 +248,7 @@ impl ModelConfig {
                         .init(device),
                 ),
                 Decoder::Mlp(
-                    MlpDecoderConfig::new(self.latent_dim + classes, hidden.clone(), dim)
+                    MlpDecoderConfig::new(self.latent_dim + classes, hidden.clone(), dim * outputs)
                         .with_activation(*activation)
                         .with_batch_norm(self.batch_norm)
                         .init(device),
@@ -266,8 +270,12 @@ impl ModelConfig {
                             .init(device),
                     ),
                     Decoder::Conv(
-                        ConvDecoderConfig::new(self.latent_dim + classes, channels.clone(), image)
-                            .init(device),
+                        ConvDecoderConfig::new(
+                            self.latent_dim + classes,
+                            channels.clone(),
+                            [image[0] * outputs, image[1], image[2]],
+                        )
+                        .init(device),
                     ),
                 )
             }
@@ -276,7 +284,8 @@ impl ModelConfig {
             Likelihood::Bernoulli
             | Likelihood::Poisson
             | Likelihood::NegativeBinomial
-            | Likelihood::Categorical => None,
+            | Likelihood::Categorical
+            | Likelihood::Logistic => None,
             Likelihood::Gaussian { variance, .. } => {
                 let width = match variance {
                     GaussianVariance::Scalar => 1,
@@ -334,7 +343,7 @@ impl ModelConfig {
                 // In [0, 1] like the data of a Bernoulli model; standardized
                 // values for a Gaussian; small counts for a Poisson.
                 let start = match self.likelihood {
-                    Likelihood::Bernoulli => Distribution::Uniform(0.0, 1.0),
+                    Likelihood::Bernoulli | Likelihood::Logistic => Distribution::Uniform(0.0, 1.0),
                     Likelihood::Gaussian { .. } => Distribution::Normal(0.0, 1.0),
                     Likelihood::Poisson | Likelihood::NegativeBinomial => {
                         Distribution::Uniform(0.0, 3.0)
@@ -353,7 +362,7 @@ impl ModelConfig {
             mixture,
             obs_logvar,
             likelihood: self.likelihood,
-            observation: self.observation_model(),
+            observation,
             table_input: self.table.as_ref().map(TableInput::of),
             input_dim: dim,
             latent_dim: self.latent_dim,

@@ -5,6 +5,7 @@
 //! first and then puts the saved weights into it ([`weights`]), so the config is
 //! the one source of truth for shapes.
 
+mod coding;
 mod config;
 pub mod objective;
 pub mod observation;
@@ -19,9 +20,9 @@ use burn::tensor::{Int, TensorData};
 use crate::distributions::{
     DiagonalGaussian, Likelihood, mean_of_repeats, repeat_rows, standard_normal_log_prob, sum_rows,
 };
-use crate::error::{Error, Result};
 use crate::nn::conv::{ConvDecoder, ConvEncoder};
 use crate::nn::mlp::{MlpDecoder, MlpEncoder};
+pub(crate) use coding::CodingPrior;
 pub use config::{Architecture, ModelConfig, TopLayerConfig};
 use observation::ObservationModel;
 use prior::{GaussianMixture, LatentPrior, mean_over_samples};
@@ -351,37 +352,19 @@ impl Vae {
         self
     }
 
-    /// The fully connected encoder and decoder of a model that bits-back
-    /// coding can use: one stochastic layer with the standard-normal prior,
-    /// unconditional, Bernoulli pixels, no batch norm. Otherwise an error that
-    /// says what stands in the way.
-    pub(crate) fn coding_networks(&self) -> Result<(&MlpEncoder, &MlpDecoder)> {
-        let refuse = |why: &str| {
-            Err(Error::Data(format!(
-                "this run cannot compress: {why}; train a Bernoulli MLP VAE (--likelihood bernoulli --arch mlp) on binarized images"
-            )))
-        };
-        if self.likelihood != Likelihood::Bernoulli {
-            return refuse(&format!(
-                "its likelihood is {}, and compression codes binary pixels under a Bernoulli one",
-                self.likelihood.name()
-            ));
-        }
-        if self.top.is_some() || self.mixture.is_some() || self.pseudo_inputs.is_some() {
-            return refuse(
-                "it has a hierarchical or mixture prior, and the coder uses one stochastic layer with N(0, I)",
-            );
-        }
-        if self.classes > 0 || self.table_input.is_some() {
-            return refuse("it is conditional or a table model");
-        }
-        match (&self.encoder, &self.decoder) {
-            (Encoder::Mlp(e), Decoder::Mlp(d)) if e.norms().is_empty() && d.norms().is_empty() => {
-                Ok((e, d))
-            }
-            (Encoder::Mlp(_), Decoder::Mlp(_)) => refuse("it uses batch normalization"),
-            _ => refuse("it is convolutional"),
-        }
+    /// The VampPrior's pseudo-inputs as the prior reads them: clamped to
+    /// [0, 1] for a Bernoulli model, as the paper's hard tanh does;
+    /// non-negative for a count model (None for other priors).
+    ///
+    /// # Shapes
+    /// - returns `[K, input_width]`
+    fn clamped_pseudo_inputs(&self) -> Option<Tensor<2>> {
+        let pseudo = self.pseudo_inputs.as_ref()?.val();
+        Some(match self.likelihood {
+            Likelihood::Bernoulli | Likelihood::Logistic => pseudo.clamp(0.0, 1.0),
+            Likelihood::Poisson | Likelihood::NegativeBinomial => pseudo.clamp_min(0.0),
+            Likelihood::Gaussian { .. } | Likelihood::Categorical => pseudo,
+        })
     }
 
     /// The prior of the code z as a part (N(0, I) for a hierarchical VAE,
@@ -393,15 +376,10 @@ impl Vae {
         if let Some(m) = &self.mixture {
             return LatentPrior::Mixture(m);
         }
-        let Some(pseudo) = &self.pseudo_inputs else {
-            return LatentPrior::Standard;
-        };
-        let pseudo = match self.likelihood {
-            Likelihood::Bernoulli => pseudo.val().clamp(0.0, 1.0),
-            Likelihood::Poisson | Likelihood::NegativeBinomial => pseudo.val().clamp_min(0.0),
-            Likelihood::Gaussian { .. } | Likelihood::Categorical => pseudo.val(),
-        };
-        LatentPrior::Vamp(self.encode(pseudo))
+        match self.clamped_pseudo_inputs() {
+            Some(pseudo) => LatentPrior::Vamp(self.encode(pseudo)),
+            None => LatentPrior::Standard,
+        }
     }
 
     /// The mixing weights of a mixture prior: 1/K each for the VampPrior,
@@ -707,7 +685,11 @@ impl Vae {
                 observed.clone(),
             )
         });
-        let recon = self.observation.nll(raw, values, logvar.as_ref(), observed);
+        // The blocks sum to the whole: one pass over the likelihoods, not two.
+        let recon = match &recon_by_block {
+            Some(blocks) => sum_rows(blocks.clone()),
+            None => self.observation.nll(raw, values, logvar.as_ref(), observed),
+        };
         let top = self.top.as_ref().zip(eps2).map(|(top, eps2)| {
             let q2 = top.up.forward(z1.clone());
             let z2 = q2.rsample(eps2);

@@ -21,12 +21,34 @@ use rand_distr::{Gamma, Poisson, StandardNormal};
 use crate::data::schema::Schema;
 use crate::distributions::{
     Likelihood, bernoulli_nll_from_logits, bernoulli_nll_per_value, categorical_nll_per_value,
-    gaussian_nll, gaussian_nll_per_value, negative_binomial_nll_per_value, poisson_nll_per_value,
-    sum_rows,
+    gaussian_nll, gaussian_nll_per_value, logistic_nll_per_value, negative_binomial_nll_per_value,
+    poisson_nll_per_value, sum_rows,
 };
 use crate::kernels;
-use crate::kernels::likelihoods::{Block, BlockKind, Blocks, masked_nll_rows};
+use crate::kernels::likelihoods::{Block, BlockKind, Blocks, masked_nll_by_block, masked_nll_rows};
 use crate::random::Rng;
+
+/// The fused kernels' blocks of these columns and likelihoods, or None when
+/// one of them is a likelihood those kernels do not compute.
+fn kernel_blocks<'a>(
+    parts: impl Iterator<Item = (&'a Range<usize>, Likelihood)>,
+) -> Option<Vec<Block>> {
+    parts
+        .map(|(columns, likelihood)| {
+            let kind = match likelihood {
+                Likelihood::Bernoulli => BlockKind::Bernoulli,
+                Likelihood::Gaussian { .. } => BlockKind::Gaussian,
+                Likelihood::Poisson => BlockKind::Poisson,
+                Likelihood::Categorical => BlockKind::Categorical,
+                Likelihood::NegativeBinomial | Likelihood::Logistic => return None,
+            };
+            Some(Block {
+                columns: columns.clone(),
+                kind,
+            })
+        })
+        .collect()
+}
 
 /// One block of the data and the likelihood that scores it.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +74,11 @@ struct Span {
 /// trained weight, `obs_logvar` in the saved files); methods that need it take
 /// it as `logvar`, `[1, 1]` (one for every value) or `[1, dim]` (one per value).
 /// A Gaussian block given no log-variance uses unit variance.
+///
+/// The decoder's raw outputs are `[batch, raw_dim]`: one per value, and
+/// where a block's likelihood has a second parameter per value that follows
+/// z (the logistic's log-scale), a second `dim` columns after the first,
+/// in the same order; every method reads that layout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservationModel {
     blocks: Vec<ObservedBlock>,
@@ -60,6 +87,11 @@ pub struct ObservationModel {
     /// The spans as the CPU's fused masked loss reads them (None when one
     /// of them is a likelihood it does not compute).
     fused: Option<Blocks>,
+    /// The blocks themselves, as the fused report by block reads them (None
+    /// as for `fused`).
+    fused_blocks: Option<Vec<Block>>,
+    /// Decoder outputs per value (see [`Likelihood::outputs_per_value`]).
+    outputs_per_value: usize,
 }
 
 impl ObservationModel {
@@ -100,29 +132,44 @@ impl ObservationModel {
                 }),
             }
         }
-        let kinds = spans.iter().map(|s| match s.likelihood {
-            Likelihood::Bernoulli => Some(BlockKind::Bernoulli),
-            Likelihood::Gaussian { .. } => Some(BlockKind::Gaussian),
-            Likelihood::Poisson => Some(BlockKind::Poisson),
-            Likelihood::Categorical => Some(BlockKind::Categorical),
-            Likelihood::NegativeBinomial => None,
-        });
-        let fused = kinds
-            .zip(&spans)
-            .map(|(kind, s)| {
-                kind.map(|kind| Block {
-                    columns: s.columns.clone(),
-                    kind,
-                })
-            })
-            .collect::<Option<Vec<Block>>>()
-            .map(Blocks::from);
+        let fused =
+            kernel_blocks(spans.iter().map(|s| (&s.columns, s.likelihood))).map(Blocks::from);
+        let fused_blocks = kernel_blocks(blocks.iter().map(|b| (&b.columns, b.likelihood)));
+        let outputs_per_value = blocks
+            .iter()
+            .map(|b| b.likelihood.outputs_per_value())
+            .max()
+            .unwrap_or(1);
         ObservationModel {
             blocks,
             spans,
             dim: schema.dim(),
             fused,
+            fused_blocks,
+            outputs_per_value,
         }
+    }
+
+    /// The decoder's outputs per example: `dim`, or twice that where a
+    /// likelihood reads a second parameter per value.
+    pub fn raw_dim(&self) -> usize {
+        self.dim * self.outputs_per_value
+    }
+
+    /// The raw outputs' first `dim` columns (a parameter per value) and the
+    /// second ones where the model has them.
+    ///
+    /// # Shapes
+    /// - `raw`: `[batch, raw_dim]`; returns `[batch, dim]` and `[batch, dim]`
+    fn split(&self, raw: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        let [batch, width] = raw.dims();
+        if self.outputs_per_value == 1 || width <= self.dim {
+            return (raw, None);
+        }
+        (
+            raw.clone().slice([0..batch, 0..self.dim]),
+            Some(raw.slice([0..batch, self.dim..width])),
+        )
     }
 
     /// The blocks, in column order.
@@ -145,7 +192,12 @@ impl ObservationModel {
         x: Tensor<2>,
         logvar: Option<&Tensor<2>>,
     ) -> Tensor<2> {
+        let (raw, second) = self.split(raw);
         self.per_span(raw, x, |span, raw, x| match span.likelihood {
+            Likelihood::Logistic => {
+                let log_scale = self.span_columns(second.as_ref(), span, &raw);
+                logistic_nll_per_value(raw, log_scale, x)
+            }
             Likelihood::Bernoulli => bernoulli_nll_per_value(raw, x),
             Likelihood::Gaussian { .. } => {
                 let logvar = span_logvar(logvar, &span.columns, self.dim, &raw);
@@ -184,9 +236,10 @@ impl ObservationModel {
                     let logvar = span_logvar(logvar, &span.columns, self.dim, &raw);
                     gaussian_nll(raw, logvar, x)
                 }
-                Likelihood::Poisson | Likelihood::NegativeBinomial | Likelihood::Categorical => {
-                    sum_rows(self.nll_per_value(raw, x, logvar))
-                }
+                Likelihood::Poisson
+                | Likelihood::NegativeBinomial
+                | Likelihood::Categorical
+                | Likelihood::Logistic => sum_rows(self.nll_per_value(raw, x, logvar)),
             },
             (_, None) => sum_rows(self.nll_per_value(raw, x, logvar)),
             // A table's blocks, in one pass per row on the CPU.
@@ -215,6 +268,29 @@ impl ObservationModel {
         logvar: Option<&Tensor<2>>,
         observed: Option<Tensor<2>>,
     ) -> Tensor<2> {
+        if let Some(blocks) = self
+            .fused_blocks
+            .as_ref()
+            .filter(|_| kernels::fused_applies(&raw))
+        {
+            let logvar = match logvar {
+                Some(l) => l.clone(),
+                None => Tensor::zeros([1, 1], &raw.device()),
+            };
+            return masked_nll_by_block(raw, x, logvar, observed, blocks);
+        }
+        self.plain_nll_per_block(raw, x, logvar, observed)
+    }
+
+    /// [`ObservationModel::nll_per_block`] as a composition of tensor
+    /// operations (any device, any likelihood).
+    fn plain_nll_per_block(
+        &self,
+        raw: Tensor<2>,
+        x: Tensor<2>,
+        logvar: Option<&Tensor<2>>,
+        observed: Option<Tensor<2>>,
+    ) -> Tensor<2> {
         let mut per_value = self.nll_per_value(raw, x, logvar);
         if let Some(observed) = observed {
             per_value = per_value * observed;
@@ -237,18 +313,34 @@ impl ObservationModel {
     }
 
     /// The mean of p(x|z): the probabilities of Bernoulli values and of
-    /// each category, the means of Gaussian and count values.
+    /// each category, the means of Gaussian and count values; for a
+    /// logistic value its location within [0, 1] (its median, and its mean
+    /// to within the tails' mass that the edge levels take).
     ///
     /// # Shapes
-    /// - `raw`: `[batch, dim]`; returns the same shape
+    /// - `raw`: `[batch, raw_dim]`; returns `[batch, dim]`
     pub fn mean(&self, raw: Tensor<2>) -> Tensor<2> {
+        let (raw, _) = self.split(raw);
         let x = raw.clone();
         self.per_span(raw, x, |span, raw, _| match span.likelihood {
             Likelihood::Bernoulli => activation::sigmoid(raw),
             Likelihood::Gaussian { .. } => raw,
             Likelihood::Poisson | Likelihood::NegativeBinomial => raw.exp(),
             Likelihood::Categorical => activation::softmax(raw, 1),
+            Likelihood::Logistic => raw.clamp(0.0, 1.0),
         })
+    }
+
+    /// The columns of `span` in the raw outputs' second parameter.
+    fn span_columns(&self, second: Option<&Tensor<2>>, span: &Span, like: &Tensor<2>) -> Tensor<2> {
+        let Some(second) = second else {
+            return Tensor::zeros(like.dims(), &like.device());
+        };
+        let [batch, _] = second.dims();
+        match span.columns.len() == self.dim {
+            true => second.clone(),
+            false => second.clone().slice([0..batch, span.columns.clone()]),
+        }
     }
 
     /// A draw of x from p(x|z), row by row and value by value from `rng`:
@@ -257,10 +349,28 @@ impl ObservationModel {
     /// Gamma(r, mean / r) rate), one category one-hot for a categorical
     /// block.
     ///
+    /// A logistic value is its location plus the scale times a logistic
+    /// draw, rounded to the nearest level within [0, 1].
+    ///
     /// # Shapes
-    /// - `raw`: `[batch, dim]`; returns `batch * dim` values, row-major
+    /// - `raw`: `[batch, raw_dim]`; returns `batch * dim` values, row-major
     pub fn sample(&self, raw: Tensor<2>, logvar: Option<&Tensor<2>>, rng: &mut Rng) -> Vec<f32> {
-        let [_, dim] = raw.dims();
+        let dim = self.dim;
+        let (raw, second) = self.split(raw);
+        let location: Vec<f32> = raw
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        let scale: Vec<f32> = second
+            .map(|s| {
+                s.clamp_min(crate::distributions::LOGISTIC_MIN_LOG_SCALE)
+                    .exp()
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
         let sd: Vec<f32> = match logvar {
             Some(l) => l
                 .clone()
@@ -283,7 +393,7 @@ impl ObservationModel {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap_or_default();
-        for row in values.chunks_mut(dim.max(1)) {
+        for (r, row) in values.chunks_mut(dim.max(1)).enumerate() {
             for span in &self.spans {
                 let Some(part) = row.get_mut(span.columns.clone()) else {
                     continue;
@@ -313,6 +423,15 @@ impl ObservationModel {
                             *v + sd_of(col) * rng.sample::<f32, _>(StandardNormal)
                         }
                         Likelihood::Poisson => poisson_draw(f64::from(*v), rng),
+                        Likelihood::Logistic => {
+                            let at = r * dim + col;
+                            let u = rng.random::<f64>().clamp(1e-12, 1.0 - 1e-12);
+                            let draw = f64::from(location.get(at).copied().unwrap_or(*v))
+                                + f64::from(scale.get(at).copied().unwrap_or(1.0))
+                                    * (u / (1.0 - u)).ln();
+                            let top = (crate::distributions::LOGISTIC_LEVELS - 1) as f64;
+                            ((draw * top).round().clamp(0.0, top) / top) as f32
+                        }
                         Likelihood::NegativeBinomial => {
                             let r = f64::from(sd_of(col)).powi(2);
                             match Gamma::new(r, f64::from(*v) / r) {
@@ -384,329 +503,5 @@ fn span_logvar(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::data::DataKind;
-    use crate::distributions::GaussianVariance;
-    use burn::tensor::TensorData;
-
-    fn t(values: &[f32], rows: usize, cols: usize) -> Tensor<2> {
-        Tensor::from_data(
-            TensorData::new(values.to_vec(), [rows, cols]),
-            &Device::flex(),
-        )
-    }
-
-    fn v(t: Tensor<2>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().unwrap()
-    }
-
-    fn table(n: usize) -> Schema {
-        Schema::of(&DataKind::Table {
-            columns: (0..n).map(|i| format!("c{i}")).collect(),
-        })
-    }
-
-    const GAUSSIAN: Likelihood = Likelihood::Gaussian {
-        variance: GaussianVariance::PerPixel,
-        min_variance: 1e-4,
-    };
-
-    /// -log N(x; m, e^l) and -log Bernoulli(x; sigmoid(a)), by hand.
-    fn gauss(x: f64, m: f64, l: f64) -> f64 {
-        0.5 * ((x - m).powi(2) / l.exp() + l + (2.0 * std::f64::consts::PI).ln())
-    }
-    fn bern(x: f64, a: f64) -> f64 {
-        let p = 1.0 / (1.0 + (-a).exp());
-        -(x * p.ln() + (1.0 - x) * (1.0 - p).ln())
-    }
-
-    #[test]
-    fn mixed_blocks_score_each_value_by_its_own_likelihood() {
-        // Columns 0 and 2 Bernoulli, 1 Gaussian: three spans.
-        let model = ObservationModel::new(&table(3), |b| match b.name.as_str() {
-            "c1" => GAUSSIAN,
-            _ => Likelihood::Bernoulli,
-        });
-        assert_eq!(model.spans.len(), 3);
-        let raw = t(&[0.3, 1.5, -2.0, -1.0, 0.0, 4.0], 2, 3);
-        let x = t(&[1.0, 2.0, 0.0, 0.0, -1.0, 1.0], 2, 3);
-        let logvar = t(&[0.0, 0.4, 0.0], 1, 3);
-        let want = [
-            [bern(1.0, 0.3), gauss(2.0, 1.5, 0.4), bern(0.0, -2.0)],
-            [bern(0.0, -1.0), gauss(-1.0, 0.0, 0.4), bern(1.0, 4.0)],
-        ];
-        let got = v(model.nll_per_value(raw.clone(), x.clone(), Some(&logvar)));
-        for (g, w) in got.iter().zip(want.iter().flatten()) {
-            assert!((*g as f64 - w).abs() < 1e-5, "{g} vs {w}");
-        }
-        let rows: Vec<f32> = model
-            .nll(raw.clone(), x.clone(), Some(&logvar), None)
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        for (r, w) in rows.iter().zip(&want) {
-            assert!((*r as f64 - w.iter().sum::<f64>()).abs() < 1e-4);
-        }
-        // A missing cell (row 0, column 1) is left out of the sum.
-        let observed = t(&[1.0, 0.0, 1.0, 1.0, 1.0, 1.0], 2, 3);
-        let masked: Vec<f32> = model
-            .nll(raw.clone(), x, Some(&logvar), Some(observed))
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        assert!((masked[0] as f64 - want[0][0] - want[0][2]).abs() < 1e-4);
-        // Means: probabilities for Bernoulli columns, the raw mean for the Gaussian.
-        let mean = v(model.mean(raw));
-        assert!((mean[1] - 1.5).abs() < 1e-6);
-        assert!((mean[0] as f64 - 1.0 / (1.0 + (-0.3f64).exp())).abs() < 1e-6);
-    }
-
-    #[test]
-    fn one_likelihood_is_one_span_and_agrees_with_the_whole_row_formula() {
-        let image = Schema::of(&DataKind::Image {
-            channels: 1,
-            height: 2,
-            width: 2,
-        });
-        let model = ObservationModel::uniform(&image, Likelihood::Bernoulli);
-        assert_eq!(model.spans.len(), 1);
-        let raw = t(&[0.5, -0.5, 2.0, 0.0], 1, 4);
-        let x = t(&[1.0, 0.0, 0.25, 1.0], 1, 4);
-        let whole: Vec<f32> = model
-            .nll(raw.clone(), x.clone(), None, None)
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let by_hand: f64 = [(1.0, 0.5), (0.0, -0.5), (0.25, 2.0), (1.0, 0.0)]
-            .iter()
-            .map(|&(x, a)| bern(x, a))
-            .sum();
-        assert!((whole[0] as f64 - by_hand).abs() < 1e-5);
-        // The image is one block: its report is the whole.
-        let blocks = v(model.nll_per_block(raw, x, None, None));
-        assert_eq!(blocks.len(), 1);
-        assert!((blocks[0] - whole[0]).abs() < 1e-5);
-        // A table of one likelihood is one span too, with a block per column.
-        let columns = ObservationModel::uniform(&table(4), GAUSSIAN);
-        assert_eq!((columns.spans.len(), columns.blocks().len()), (1, 4));
-    }
-
-    #[test]
-    fn poisson_blocks_give_rates_as_means_and_counts_as_samples() {
-        let model = ObservationModel::uniform(&table(1), Likelihood::Poisson);
-        let rows = 4000;
-        let raw = t(&vec![3.5f32.ln(); rows], rows, 1);
-        let mean = v(model.mean(raw.clone()));
-        assert!((mean[0] - 3.5).abs() < 1e-5);
-        let mut rng = crate::random::seeded(2, crate::random::Stream::Sample);
-        let draws = model.sample(raw, None, &mut rng);
-        assert!(draws.iter().all(|&d| d >= 0.0 && d.fract() == 0.0));
-        let m = draws.iter().map(|&d| f64::from(d)).sum::<f64>() / rows as f64;
-        let var = draws
-            .iter()
-            .map(|&d| (f64::from(d) - m).powi(2))
-            .sum::<f64>()
-            / rows as f64;
-        // A Poisson's variance is its mean.
-        assert!(
-            (m - 3.5).abs() < 0.1 && (var - 3.5).abs() < 0.3,
-            "{m} {var}"
-        );
-    }
-
-    #[test]
-    fn samples_follow_each_block() {
-        let model = ObservationModel::new(&table(2), |b| match b.name.as_str() {
-            "c0" => Likelihood::Bernoulli,
-            _ => GAUSSIAN,
-        });
-        let rows = 4000;
-        let raw = t(&[0.0f32, 3.0].repeat(rows), rows, 2);
-        let logvar = t(&[0.0, (0.5f32).ln() * 2.0], 1, 2);
-        let mut rng = crate::random::seeded(1, crate::random::Stream::Sample);
-        let draws = model.sample(raw, Some(&logvar), &mut rng);
-        let bits: Vec<f32> = draws.iter().step_by(2).copied().collect();
-        assert!(bits.iter().all(|&b| b == 0.0 || b == 1.0));
-        let p = bits.iter().sum::<f32>() / rows as f32;
-        assert!((p - 0.5).abs() < 0.03, "{p}");
-        let reals: Vec<f64> = draws.iter().skip(1).step_by(2).map(|&r| r as f64).collect();
-        let mean = reals.iter().sum::<f64>() / rows as f64;
-        let sd = (reals.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / rows as f64).sqrt();
-        assert!(
-            (mean - 3.0).abs() < 0.05 && (sd - 0.5).abs() < 0.03,
-            "{mean} {sd}"
-        );
-    }
-
-    #[test]
-    fn negative_binomial_and_categorical_blocks_match_their_pmfs() {
-        // log NegBin(k; m, r) from the product form: prod_{j<k} (r + j) / k!
-        // * (r / (r + m))^r * (m / (r + m))^k.
-        fn negbin(k: u32, m: f64, r: f64) -> f64 {
-            let rising: f64 = (0..k).map(|j| (r + f64::from(j)).ln()).sum();
-            let fact: f64 = (1..=k).map(|j| f64::from(j).ln()).sum();
-            rising - fact + r * (r / (r + m)).ln() + f64::from(k) * (m / (r + m)).ln()
-        }
-        let schema = Schema {
-            kind: DataKind::Table {
-                columns: vec!["n".into(), "c=a".into(), "c=b".into(), "c=c".into()],
-            },
-            blocks: vec![
-                crate::data::schema::Block {
-                    name: "n".into(),
-                    columns: 0..1,
-                    values: crate::data::schema::ValueType::Count,
-                },
-                crate::data::schema::Block {
-                    name: "c".into(),
-                    columns: 1..4,
-                    values: crate::data::schema::ValueType::Categorical,
-                },
-            ],
-        };
-        let model = ObservationModel::new(&schema, |b| match b.columns.len() {
-            1 => Likelihood::NegativeBinomial,
-            _ => Likelihood::Categorical,
-        });
-        let (m, r) = (37.0f64, 0.6f64);
-        let logits = [0.5f64, -1.0, 2.0];
-        let raw = t(
-            &[m.ln() as f32, 0.5, -1.0, 2.0, 3.0f32.ln(), 0.5, -1.0, 2.0],
-            2,
-            4,
-        );
-        let x = t(&[12.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0], 2, 4);
-        let log_r = t(&[r.ln() as f32, 0.0, 0.0, 0.0], 1, 4);
-        let got = v(model.nll_per_block(raw.clone(), x.clone(), Some(&log_r), None));
-        let lse = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
-        let want = [
-            -negbin(12, m, r),
-            lse - logits[1],
-            -negbin(0, 3.0, r),
-            lse - logits[2],
-        ];
-        for (g, w) in got.iter().zip(want) {
-            assert!(
-                (f64::from(*g) - w).abs() < 2e-4 * w.abs().max(1.0),
-                "{g} vs {w}"
-            );
-        }
-        // Means: the count's mean and the categories' probabilities.
-        let mean = v(model.mean(raw.clone()));
-        assert!((f64::from(mean[0]) - m).abs() < 1e-3);
-        let p: Vec<f64> = logits.iter().map(|l| (l - lse).exp()).collect();
-        for k in 0..3 {
-            assert!((f64::from(mean[1 + k]) - p[k]).abs() < 1e-6);
-        }
-        // Draws: one-hot categories at their probabilities, counts with the
-        // negative binomial's mean m and variance m + m^2 / r.
-        let rows = 6000;
-        let raw = t(&[m.ln() as f32, 0.5, -1.0, 2.0].repeat(rows), rows, 4);
-        let mut rng = crate::random::seeded(3, crate::random::Stream::Sample);
-        let draws = model.sample(raw, Some(&log_r), &mut rng);
-        let counts: Vec<f64> = draws.chunks(4).map(|d| f64::from(d[0])).collect();
-        let mean = counts.iter().sum::<f64>() / rows as f64;
-        let var = counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / rows as f64;
-        assert!((mean - m).abs() < 2.0, "{mean}");
-        let want_var = m + m * m / r;
-        assert!((var / want_var - 1.0).abs() < 0.15, "{var} vs {want_var}");
-        for k in 0..3 {
-            let share = draws.chunks(4).filter(|d| d[1 + k] == 1.0).count() as f64 / rows as f64;
-            assert!((share - p[k]).abs() < 0.02, "{k}: {share} vs {}", p[k]);
-        }
-        assert!(draws.chunks(4).all(|d| d[1] + d[2] + d[3] == 1.0));
-    }
-
-    /// The CPU's fused masked loss against the plain composition (the
-    /// per-value terms times the mask, summed per row), in values and in the
-    /// gradients of the raw outputs and the log-variance: every kind it
-    /// computes, missing cells (a whole categorical block among them), one
-    /// shared and one per-value log-variance, and more rows than one task.
-    #[test]
-    fn the_fused_masked_loss_matches_the_plain_one_in_values_and_gradients() {
-        use crate::data::schema::{Block, ValueType};
-        use crate::kernels::testing::{assert_close, values_of};
-        use burn::tensor::Distribution;
-        let block = |name: &str, columns: Range<usize>, values| Block {
-            name: name.into(),
-            columns,
-            values,
-        };
-        let schema = Schema {
-            kind: DataKind::Table {
-                columns: (0..12).map(|i| format!("v{i}")).collect(),
-            },
-            blocks: vec![
-                block("g", 0..1, ValueType::Real),
-                block("c", 1..4, ValueType::Categorical),
-                block("b", 4..5, ValueType::Binary),
-                block("p", 5..6, ValueType::Count),
-                block("g2", 6..7, ValueType::Real),
-                block("c2", 7..12, ValueType::Categorical),
-            ],
-        };
-        let model = ObservationModel::new(&schema, |b| match b.values {
-            ValueType::Real => GAUSSIAN,
-            ValueType::Categorical => Likelihood::Categorical,
-            ValueType::Binary => Likelihood::Bernoulli,
-            _ => Likelihood::Poisson,
-        });
-        assert!(model.fused.is_some());
-        let device = Device::flex().autodiff();
-        device.seed(8);
-        let (rows, dim) = (150, 12);
-        let raw = Tensor::<2>::random([rows, dim], Distribution::Normal(0.0, 2.0), &device);
-        let mut x = vec![0.0f32; rows * dim];
-        let mut observed = vec![1.0f32; rows * dim];
-        for r in 0..rows {
-            let row = &mut x[r * dim..(r + 1) * dim];
-            row[0] = (r % 7) as f32 * 0.3 - 1.0;
-            row[1 + r % 3] = 1.0;
-            row[4] = (r % 2) as f32;
-            row[5] = (r % 5) as f32;
-            row[6] = -0.5 + (r % 4) as f32 * 0.25;
-            row[7 + r % 5] = 1.0;
-            let gone: &[usize] = match r % 4 {
-                0 => &[0],
-                1 => &[1, 2, 3],
-                2 => &[5, 6],
-                _ => &[],
-            };
-            for &c in gone {
-                observed[r * dim + c] = 0.0;
-            }
-        }
-        let x = Tensor::<2>::from_data(TensorData::new(x, [rows, dim]), &device);
-        let observed = Tensor::<2>::from_data(TensorData::new(observed, [rows, dim]), &device);
-        let probe = Tensor::<1>::random([rows], Distribution::Normal(0.0, 1.0), &device);
-        for width in [dim, 1] {
-            let logvar = Tensor::<2>::random([1, width], Distribution::Normal(0.0, 0.5), &device);
-            let run = |fused: bool| {
-                let (raw, logvar) = (raw.clone().require_grad(), logvar.clone().require_grad());
-                let rows = match fused {
-                    true => model.nll(
-                        raw.clone(),
-                        x.clone(),
-                        Some(&logvar),
-                        Some(observed.clone()),
-                    ),
-                    false => sum_rows(
-                        model.nll_per_value(raw.clone(), x.clone(), Some(&logvar))
-                            * observed.clone(),
-                    ),
-                };
-                let grads = (rows.clone() * probe.clone()).sum().backward();
-                [
-                    values_of(rows),
-                    values_of(raw.grad(&grads).unwrap()),
-                    values_of(logvar.grad(&grads).unwrap()),
-                ]
-            };
-            let (fused, plain) = (run(true), run(false));
-            for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
-                assert_close(a, b, 1e-4, &format!("log-variance width {width}, part {k}"));
-            }
-        }
-    }
-}
+#[path = "observation_tests.rs"]
+mod tests;

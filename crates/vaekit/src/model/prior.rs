@@ -258,6 +258,14 @@ impl GaussianMixture {
         DiagonalGaussian::new(self.mu.val(), self.logvar.val())
     }
 
+    /// The mixing weights' unnormalized logits.
+    ///
+    /// # Shapes
+    /// - returns `[1, K]`
+    pub fn logits(&self) -> Tensor<2> {
+        self.logits.val()
+    }
+
     /// log pi_c.
     ///
     /// # Shapes

@@ -73,6 +73,8 @@ pub enum LikelihoodKind {
     Gaussian,
     /// Poisson, for tables of counts (non-negative integers, unscaled).
     Poisson,
+    /// A discretized logistic per value, for 8-bit images (values k / 255).
+    Logistic,
 }
 
 /// How the learning rate moves over a run.
@@ -144,4 +146,4 @@ impl std::fmt::Display for ModelKind {
         })
     }
 }
-kebab_enum_str!(LikelihoodKind, "likelihood", Bernoulli => "bernoulli", Gaussian => "gaussian", Poisson => "poisson");
+kebab_enum_str!(LikelihoodKind, "likelihood", Bernoulli => "bernoulli", Gaussian => "gaussian", Poisson => "poisson", Logistic => "logistic");

@@ -304,6 +304,12 @@ impl TrainSettings {
         } else {
             LikelihoodKind::Gaussian
         });
+        if likelihood == LikelihoodKind::Logistic && !is_image {
+            return Err(Error::setting(
+                "--likelihood logistic",
+                "the discretized logistic models 8-bit image pixels; tables take gaussian or poisson",
+            ));
+        }
         if likelihood == LikelihoodKind::Poisson {
             if is_image {
                 return Err(Error::setting(
@@ -341,7 +347,7 @@ impl TrainSettings {
             scaler: Some(self.scaler.unwrap_or(match likelihood {
                 LikelihoodKind::Bernoulli => ScalerKind::MinMax,
                 LikelihoodKind::Gaussian => ScalerKind::Standard,
-                LikelihoodKind::Poisson => ScalerKind::None,
+                LikelihoodKind::Poisson | LikelihoodKind::Logistic => ScalerKind::None,
             })),
             model: Some(model),
             arch: Some(self.arch.unwrap_or(ArchitectureKind::Mlp)),
@@ -561,6 +567,7 @@ impl TrainSettings {
                 min_variance: GAUSSIAN_MIN_VARIANCE,
             },
             LikelihoodKind::Poisson => Likelihood::Poisson,
+            LikelihoodKind::Logistic => Likelihood::Logistic,
         };
         let top = (self.model == Some(ModelKind::Hvae)).then(|| TopLayerConfig {
             latent_dim: self.top_latent.unwrap_or(50),
