@@ -33,7 +33,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     vaekit::device::keep_freed_buffers();
     vaekit::device::set_threads(cli.global.threads)?;
-    match cli.global.no_spin {
+    // A server waits for requests most of the time: its threads sleep.
+    let idle_mostly = matches!(cli.command, Command::Explore(_));
+    match cli.global.no_spin || idle_mostly {
         true => vaekit::device::on_worker_thread(|| run_command(&cli)),
         false => vaekit::device::with_spinning_workers(|| run_command(&cli)),
     }
@@ -60,6 +62,8 @@ fn run_command(cli: &Cli) -> anyhow::Result<()> {
         Command::Demo(args) => commands::demo::run(args, device()?, quiet),
         Command::Compress(args) => commands::compress::compress(args, device()?),
         Command::Decompress(args) => commands::compress::decompress(args, device()?),
+        Command::Report(args) => commands::web::report(args, device()?),
+        Command::Explore(args) => commands::web::explore(args, device()?),
     }
 }
 

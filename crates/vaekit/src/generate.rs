@@ -73,7 +73,7 @@ impl Units<'_> {
 
     /// The header of a table's values and each row's cells (values in the
     /// data's units already).
-    fn cells(&self, kind: &DataKind, values: &[f32]) -> (Vec<String>, Vec<Vec<String>>) {
+    pub(crate) fn cells(&self, kind: &DataKind, values: &[f32]) -> (Vec<String>, Vec<Vec<String>>) {
         let dim = kind.dim().max(1);
         match self.columns {
             Some(c) => (

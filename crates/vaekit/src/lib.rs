@@ -103,6 +103,7 @@ pub mod stats;
 pub mod synthetic;
 pub mod text;
 pub mod train;
+pub mod web;
 
 pub use burn;
 pub use error::{Error, Result};

@@ -18,6 +18,7 @@ pub mod score;
 pub mod text;
 pub mod train;
 pub mod traverse;
+pub mod web;
 
 use std::io::Write;
 

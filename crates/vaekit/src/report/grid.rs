@@ -329,6 +329,16 @@ pub fn comparison_grid(
 /// [`Error::Write`] naming `path` when encoding fails (for example an empty
 /// image) or the file cannot be written.
 pub fn save_png(path: &Path, image: &RgbImage) -> Result<()> {
+    let bytes = png_bytes(image).map_err(|e| Error::write(path, e))?;
+    crate::io::write_atomic(path, &bytes)
+}
+
+/// `image` encoded as a PNG in memory.
+///
+/// # Errors
+///
+/// When encoding fails (for example an empty image).
+pub fn png_bytes(image: &RgbImage) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes)
         .write_image(
@@ -337,8 +347,8 @@ pub fn save_png(path: &Path, image: &RgbImage) -> Result<()> {
             image.height(),
             image::ExtendedColorType::Rgb8,
         )
-        .map_err(|e| Error::write(path, std::io::Error::other(format!("PNG encoding: {e}"))))?;
-    crate::io::write_atomic(path, &bytes)
+        .map_err(|e| std::io::Error::other(format!("PNG encoding: {e}")))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

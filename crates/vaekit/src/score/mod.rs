@@ -164,7 +164,7 @@ pub fn score_examples(
 
 /// The reconstruction and KL terms of -ELBO of each example, each averaged
 /// over `options.samples` draws of z.
-fn elbo_per_example(
+pub fn elbo_per_example(
     model: &Vae,
     data: &Dataset,
     options: &ScoreOptions,

@@ -1,0 +1,75 @@
+use anyhow::Result;
+use vaekit::burn::tensor::Device;
+use vaekit::run::Run;
+use vaekit::web::explore::{ExploreOptions, Explorer};
+use vaekit::web::report::{ReportOptions, build_report, write_report};
+use vaekit::web::server::Server;
+
+use super::say;
+use crate::cli::{ExploreArgs, ReportArgs, RunTarget};
+
+fn open(target: &RunTarget, device: &Device) -> Result<(Run, vaekit::model::Vae)> {
+    Ok(vaekit::web::open_run(
+        &target.dir(),
+        target.weights,
+        device,
+    )?)
+}
+
+pub fn report(args: &ReportArgs, device: Device) -> Result<()> {
+    // The file is checked before anything is computed.
+    if args.out.exists() && !args.force {
+        write_report(&args.out, "", false)?;
+    }
+    let (run, model) = open(&args.run, &device)?;
+    let other = args.data.other();
+    let data = run.prepare_data(other.as_ref().map(|(s, o)| (s.as_str(), o)))?;
+    let options = ReportOptions {
+        split: args.split,
+        iw_samples: args.iw_samples,
+        map_points: args.map_points,
+        seed: args.seed,
+    };
+    let report = build_report(&run, &model, &data, &options)?;
+    write_report(&args.out, &report.html, args.force)?;
+    say(format!(
+        "wrote the report of {} to {} ({:.1} MB; -ELBO {:.3} nats on the {} split, {} examples on the map)",
+        run.dir.display(),
+        args.out.display(),
+        report.html.len() as f64 / 1e6,
+        report.neg_elbo,
+        report.split,
+        report.map_points
+    ))
+}
+
+pub fn explore(args: &ExploreArgs, device: Device) -> Result<()> {
+    // The port is taken first: a busy one is said before minutes of encoding.
+    let server = Server::bind(args.port)?;
+    let (run, model) = open(&args.run, &device)?;
+    let other = args.data.other();
+    let data = run.prepare_data(other.as_ref().map(|(s, o)| (s.as_str(), o)))?;
+    let options = ExploreOptions {
+        split: args.split,
+        limit: args.limit,
+        method: args.method,
+        clusters: args.clusters,
+    };
+    let explorer = Explorer::new(run, model, &data, &options)?;
+    let stopper = server.stopper();
+    ctrlc::set_handler(move || {
+        // A second Ctrl-C while stopping ends the process at once.
+        static ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if ASKED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        stopper.stop();
+    })?;
+    say(format!(
+        "exploring {} examples at {} (Ctrl-C stops)",
+        explorer.len(),
+        server.url()
+    ))?;
+    server.serve(&explorer);
+    say("stopped")
+}
