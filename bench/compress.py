@@ -18,6 +18,8 @@ the raw pixels (784 bytes an image, one after another), and each image as an opt
 PNG and as a lossless WebP (Pillow, method 6), every file's whole size counted, as a folder
 of image files would hold them.
 
+Each one-layer run also codes with K codes an image (`vaekit compress --iw-samples K`,
+bits-back with importance sampling: the file costs the K-sample importance-weighted bound).
 The model's own -ELBO and importance-weighted -log p(x) (`vaekit eval --iw-samples K`) on
 the same pixels are printed beside them, in bits per pixel of the unpadded 28 x 28 images;
 every coder's figure counts its whole output (vaekit's: header, initial bits and checksum
@@ -94,12 +96,13 @@ def tool_rows(data, total, work, what):
     return rows
 
 
-def coded(args, run, pick, work, name):
-    """Compresses the test split with `run`; returns the compress report, the decoded
-    pixels as an (n, 784) array and the decompression rate."""
+def coded(args, run, pick, work, name, codes=1):
+    """Compresses the test split with `run` (`codes` codes per image); returns the compress
+    report, the decoded pixels as an (n, 784) array and the decompression rate."""
     vkz, back = os.path.join(work, f"{name}.vkz"), os.path.join(work, f"{name}.npy")
     made = json.loads(vaekit(args, ["compress", "--run", run, "--data", args.data, "--split",
-                                    "test", "--out", vkz, "--json"] + pick))
+                                    "test", "--out", vkz, "--json", "--iw-samples", str(codes)]
+                             + pick))
     decoded = vaekit(args, ["decompress", "--run", run, vkz, "--out", back, "--format", "npy"])
     decode_rate = float(decoded.split(" images/s")[0].split(", ")[-1])
     pixels = np.load(back).reshape(made["images"], -1)
@@ -118,7 +121,7 @@ def model_rows(args, run, back, dim):
                  to_bpd(iw["iw"]["nll"]))]
 
 
-def section(title, rows, made, ev, decode_rate):
+def section(title, rows, made, ev, decode_rate, weighted):
     coded_nats = made["mean_bits_per_image"] * math.log(2)
     lines = [title, "", "| coder | bits per pixel |", "|---|---|"]
     lines += [f"| {name} | {bpd:.4f} |" for name, bpd in rows]
@@ -126,8 +129,28 @@ def section(title, rows, made, ev, decode_rate):
               f"model's -ELBO of {ev['neg_elbo']:.2f} on the same pixels "
               f"({100 * (coded_nats / ev['neg_elbo'] - 1):+.2f} %); the whole file is "
               f"{made['bytes_on_disk']:,} bytes. Speed: {made['images_per_second']:,.0f} "
-              f"images/s compressing, {decode_rate:,.0f} images/s decompressing.", ""]
-    return lines
+              f"images/s compressing, {decode_rate:,.0f} images/s decompressing."]
+    for k, w, rate in weighted:
+        lines.append(f"With {k} codes an image: {w['mean_bits_per_image'] * math.log(2):.2f} nats "
+                     f"per image, {w['bytes_on_disk']:,} bytes; {w['images_per_second']:,.0f} "
+                     f"images/s compressing, {rate:,.0f} images/s decompressing.")
+    return lines + [""]
+
+
+def weighted_rows(args, run, pick, work, name, total, pixels):
+    """The importance-weighted coding rows of a one-layer run: each K of --codes, its
+    bits per pixel and its report, after checking it decodes to the same pixels."""
+    rows, reports = [], []
+    with open(os.path.join(run, "config.json")) as f:
+        if json.load(f)["settings"]["model"] == "hvae":
+            return rows, reports
+    for k in args.codes:
+        made, back, rate, _ = coded(args, run, pick, work, f"{name}-k{k}", codes=k)
+        assert np.array_equal(back, pixels), "the weighted file decodes to other pixels"
+        rows.append((f"vaekit compress --iw-samples {k} (bits-back with importance sampling)",
+                     8 * made["bytes_on_disk"] / total))
+        reports.append((k, made, rate))
+    return rows, reports
 
 
 def describe(run):
@@ -151,7 +174,11 @@ def main():
     p.add_argument("--run8", help="a run trained with --likelihood logistic: the 8-bit rows")
     p.add_argument("--data", default=os.path.join(ROOT, "../shared/data/mnist"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--iw-samples", type=int, default=1000)
+    p.add_argument("--iw-samples", type=int, default=1000,
+                   help="K of the model's importance-weighted -log p(x) row")
+    p.add_argument("--codes", type=int, nargs="*", default=[16],
+                   help="codes per image of the importance-weighted coding rows (vaekit "
+                        "compress --iw-samples K) beside plain BB-ANS, for one-layer runs")
     p.add_argument("--vaekit", default=os.path.join(ROOT, "target/release/vaekit"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=os.path.join(HERE, "COMPRESS.md"))
@@ -181,10 +208,13 @@ def main():
                                     optimize=True)
             others.append(("PNG, 1-bit, one optimized file an image (Pillow)", 8 * png / total))
             rows += others
+        wrows, weighted = weighted_rows(args, run, ["--binarize-seed", str(args.seed)], work,
+                                        f"b{k}", total, pixels)
         ev, mrows = model_rows(args, run, back, dim)
         lines += section(f"## Binarized: the {n:,} test images, binarized once with seed "
                          f"{args.seed}; {describe(run)}",
-                         rows + mrows + (PUBLISHED if k == 0 else []), made, ev, decode_rate)
+                         rows[:1] + wrows + rows[1:] + mrows + (PUBLISHED if k == 0 else []),
+                         made, ev, decode_rate, weighted)
     if args.run8:
         made, pixels, decode_rate, back = coded(args, args.run8, [], work, "g")
         n, dim = pixels.shape
@@ -199,9 +229,11 @@ def main():
         webp = image_files_bytes(images, format="WEBP", lossless=True, quality=100, method=6)
         rows += [("PNG, one optimized file an image (Pillow)", 8 * png / total),
                  ("WebP lossless, one file an image (Pillow, method 6)", 8 * webp / total)]
+        wrows, weighted = weighted_rows(args, args.run8, [], work, "g", total, pixels)
         ev, mrows = model_rows(args, args.run8, back, dim)
-        lines += section(f"## 8-bit: the {n:,} test images as they are", rows + mrows +
-                         PUBLISHED8, made, ev, decode_rate)
+        lines += section(f"## 8-bit: the {n:,} test images as they are",
+                         rows[:1] + wrows + rows[1:] + mrows + PUBLISHED8, made, ev,
+                         decode_rate, weighted)
     text = "\n".join(lines)
     with open(args.out, "w") as f:
         f.write(text)

@@ -18,7 +18,13 @@ pub fn compress(args: &CompressArgs, device: Device) -> Result<()> {
     if let Some(n) = args.limit {
         rows = rows.subset(&(0..n.min(rows.len())).collect::<Vec<_>>());
     }
-    let made = compress_dataset(&model, &rows, container_of(format), args.binarize_seed)?;
+    let made = compress_dataset(
+        &model,
+        &rows,
+        container_of(format),
+        args.binarize_seed,
+        args.iw_samples,
+    )?;
     write_atomic(&args.out, &made.bytes)?;
     let images = made.bits.len();
     let mean_bits = made.bits.iter().sum::<f64>() / images.max(1) as f64;

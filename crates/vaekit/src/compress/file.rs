@@ -10,7 +10,7 @@
 //! | 1 | probability precision in bits (24) |
 //! | 1 | latent bucket bits (12) |
 //! | 1 | pixel depth: 0 for binary pixels, 8 for 8-bit ones |
-//! | 1 | reserved, zero |
+//! | 1 | codes per image (importance-weighted coding), 0 meaning 1 |
 //! | 4 x 3 | channels, height, width of one image |
 //! | 8 | number of images |
 //! | 1 | the input's format (0 IDX, 1 NPY, 2 PNG folder), for decompression |
@@ -115,6 +115,8 @@ pub struct Header {
     pub fingerprint: [u8; 32],
     /// Binary or 8-bit pixels.
     pub depth: Depth,
+    /// Codes each image was coded with (1: BB-ANS).
+    pub particles: usize,
     /// Channels, height and width of each image.
     pub shape: [u32; 3],
     /// Images.
@@ -166,9 +168,13 @@ impl std::fmt::Display for FileInfo {
             self.bytes,
             self.bits_per_dim()
         )?;
+        let coding = match h.particles {
+            1 => "BB-ANS".to_string(),
+            k => format!("bits-back with importance sampling, {k} codes per image"),
+        };
         writeln!(
             f,
-            "coder:         BB-ANS, {PRECISION}-bit probabilities, {LATENT_BITS}-bit latent buckets"
+            "coder:         {coding}, {PRECISION}-bit probabilities, {LATENT_BITS}-bit latent buckets"
         )?;
         writeln!(f, "run:           networks fingerprint {fingerprint}...")
     }
@@ -198,7 +204,18 @@ pub fn write(header: &Header, words: &[u32]) -> Vec<u8> {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&header.fingerprint);
-    out.extend_from_slice(&[PRECISION as u8, LATENT_BITS as u8, header.depth.code(), 0]);
+    // One code is written 0, as every file had it before importance
+    // weighting.
+    let particles = match header.particles {
+        1 => 0,
+        k => k.min(255) as u8,
+    };
+    out.extend_from_slice(&[
+        PRECISION as u8,
+        LATENT_BITS as u8,
+        header.depth.code(),
+        particles,
+    ]);
     for s in header.shape {
         out.extend_from_slice(&s.to_le_bytes());
     }
@@ -284,11 +301,12 @@ pub fn read(bytes: &[u8]) -> Result<(Header, Vec<u32>)> {
     }
     let container = Container::of_code(container)
         .ok_or_else(|| bad(format!("unknown input format code {container}")))?;
-    let depth = match precisions[3] {
-        0 => Depth::of_code(precisions[2]),
-        _ => None,
-    }
-    .ok_or_else(|| bad(format!("unknown pixel depth code {}", precisions[2])))?;
+    let depth = Depth::of_code(precisions[2])
+        .ok_or_else(|| bad(format!("unknown pixel depth code {}", precisions[2])))?;
+    let particles = match precisions[3] {
+        0 => 1,
+        k => usize::from(k),
+    };
     let words = bytes[at..body]
         .chunks_exact(4)
         .map(|w| u32::from_le_bytes(array(w)))
@@ -297,6 +315,7 @@ pub fn read(bytes: &[u8]) -> Result<(Header, Vec<u32>)> {
         Header {
             fingerprint,
             depth,
+            particles,
             shape,
             count,
             container,
@@ -314,6 +333,7 @@ mod tests {
         Header {
             fingerprint: [7; 32],
             depth: Depth::EightBit,
+            particles: 16,
             shape: [1, 28, 28],
             count: 3,
             container: Container::Npy,

@@ -37,7 +37,12 @@ use constriction::stream::model::DefaultContiguousCategoricalEntropyModel;
 use constriction::stream::stack::DefaultAnsCoder;
 use constriction::stream::{Decode, Encode};
 
-use super::models::{Buckets, Prior};
+use constriction::stream::model::EncoderModel;
+
+use super::models::{Buckets, LATENT_BITS, PRECISION, Prior};
+
+/// log(2 pi).
+const LOG_2PI: f64 = 1.837_877_066_409_345_5;
 
 /// A coding step that failed: the name of what was being coded.
 pub(crate) type Step = &'static str;
@@ -131,6 +136,14 @@ impl Gaussian {
         Ok(())
     }
 
+    /// log Q(code): the log of the buckets' coded probabilities.
+    pub(crate) fn log_mass(&self, code: &[u32], buckets: &Buckets) -> f64 {
+        code.iter()
+            .zip(self.mu.iter().zip(&self.sd))
+            .map(|(&j, (&m, &s))| log_probability(&buckets.posterior(m, s), j))
+            .sum()
+    }
+
     /// Pops a pushed code, last dimension first: undoes [`Gaussian::push`].
     pub(crate) fn unpush(
         &self,
@@ -147,10 +160,22 @@ impl Gaussian {
     }
 }
 
+/// log P(symbol) of an entropy model: the log of its integer probability
+/// out of 2^24, in `libm`'s f64 arithmetic.
+pub(crate) fn log_probability<S, M: EncoderModel<PRECISION, Symbol = S, Probability = u32>>(
+    model: &M,
+    symbol: S,
+) -> f64 {
+    let p = model
+        .left_cumulative_and_probability(symbol)
+        .map_or(0.0, |(_, p)| f64::from(p.get()));
+    libm::log(p / (1u64 << PRECISION) as f64)
+}
+
 /// The ANS model of a categorical distribution given as f64 weights.
 type Categorical = DefaultContiguousCategoricalEntropyModel;
 
-fn categorical(weights: &[f64]) -> Result<Categorical, Step> {
+pub(crate) fn categorical(weights: &[f64]) -> Result<Categorical, Step> {
     Categorical::from_floating_point_probabilities_fast(weights, None)
         .map_err(|()| "weighing the mixture's components")
 }
@@ -237,23 +262,25 @@ impl MixturePrior {
         self.grid.gaussian(&self.mu[span.clone()], &self.sd[span])
     }
 
+    /// log pi_k + log N(z; mu_k, sd_k^2) up to the constant every component
+    /// shares (-dim/2 log 2 pi), at `z` (the buckets' centres).
+    fn log_joint(&self, k: usize, z: &[f32]) -> f64 {
+        let span = k * self.dim..(k + 1) * self.dim;
+        let square: f64 = z
+            .iter()
+            .zip(&self.mu[span.clone()])
+            .zip(&self.precision[span])
+            .map(|((&z, &m), &p)| {
+                let t = (f64::from(z) - f64::from(m)) * p;
+                t * t
+            })
+            .sum();
+        self.offset[k] - 0.5 * square
+    }
+
     /// p(k | z) for the code at `z` (the buckets' centres).
     fn responsibilities(&self, z: &[f32]) -> Result<Categorical, Step> {
-        let log_joint: Vec<f64> = (0..self.len())
-            .map(|k| {
-                let span = k * self.dim..(k + 1) * self.dim;
-                let square: f64 = z
-                    .iter()
-                    .zip(&self.mu[span.clone()])
-                    .zip(&self.precision[span])
-                    .map(|((&z, &m), &p)| {
-                        let t = (f64::from(z) - f64::from(m)) * p;
-                        t * t
-                    })
-                    .sum();
-                self.offset[k] - 0.5 * square
-            })
-            .collect();
+        let log_joint: Vec<f64> = (0..self.len()).map(|k| self.log_joint(k, z)).collect();
         let top = log_joint.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let weights: Vec<f64> = log_joint.iter().map(|&l| libm::exp(l - top)).collect();
         categorical(&weights)
@@ -341,6 +368,35 @@ impl TopPrior {
                     Ok(code)
                 }
             },
+        }
+    }
+
+    /// log p(code) under the prior, for importance weights: exact under
+    /// N(0, I) (every bucket 2^-12); for a mixture the components' densities
+    /// at the buckets' centres times the buckets' widths (a bucket j of
+    /// standard mass 2^-12 around a standardized centre c is about
+    /// 2^-12 / phi(c) wide, times the grid's scale).
+    pub(crate) fn log_mass(&self, code: &[u32], buckets: &Buckets) -> f64 {
+        let bucket = -(LATENT_BITS as f64) * std::f64::consts::LN_2;
+        match self {
+            TopPrior::Standard => bucket * code.len() as f64,
+            TopPrior::Mixture(m) => {
+                let z = m.grid.centres(code, buckets);
+                let joint: Vec<f64> = (0..m.len()).map(|k| m.log_joint(k, &z)).collect();
+                let top = joint.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let density = top
+                    + libm::log(joint.iter().map(|&l| libm::exp(l - top)).sum::<f64>())
+                    - 0.5 * code.len() as f64 * LOG_2PI;
+                let width: f64 = code
+                    .iter()
+                    .zip(&m.grid.scale)
+                    .map(|(&j, &scale)| {
+                        let c = f64::from(buckets.centre(j));
+                        bucket + 0.5 * (LOG_2PI + c * c) + libm::log(scale)
+                    })
+                    .sum();
+                density + width
+            }
         }
     }
 

@@ -24,6 +24,7 @@
 
 pub mod exact;
 mod file;
+mod importance;
 mod latent;
 pub mod models;
 
@@ -34,6 +35,7 @@ use rand::RngExt;
 pub use file::{
     Container, Depth, FileInfo, Header, VERSION, describe, looks_compressed, read_header,
 };
+pub use importance::MAX_PARTICLES;
 
 use burn::nn::Linear;
 use sha2::{Digest, Sha256};
@@ -272,10 +274,31 @@ impl Coder {
         image.iter().map(|&p| f32::from(p) / top).collect()
     }
 
+    /// Checks `particles`, the codes an image is coded with: 1 (BB-ANS,
+    /// the -ELBO) or up to [`MAX_PARTICLES`] (the importance-weighted
+    /// bound), for a one-layer model.
+    pub fn check_particles(&self, particles: usize) -> Result<()> {
+        if !(1..=MAX_PARTICLES).contains(&particles) {
+            return Err(Error::setting(
+                "--iw-samples",
+                format!("an image is coded with 1 to {MAX_PARTICLES} codes, not {particles}"),
+            ));
+        }
+        if particles > 1 && self.top.is_some() {
+            return Err(Error::setting(
+                "--iw-samples",
+                "importance-weighted coding takes one stochastic layer; a two-layer model codes with 1",
+            ));
+        }
+        Ok(())
+    }
+
     /// The compressed words of `images` (each `dim` pixels, 0 or 1 or
-    /// 0..=255 as the coder's depth, in order), and the bits each image
-    /// added to the stack.
-    pub fn compress(&self, images: &[u8]) -> Result<(Vec<u32>, Vec<f64>)> {
+    /// 0..=255 as the coder's depth, in order), each coded with `particles`
+    /// codes ([`Coder::check_particles`]), and the bits each image added to
+    /// the stack.
+    pub fn compress(&self, images: &[u8], particles: usize) -> Result<(Vec<u32>, Vec<f64>)> {
+        self.check_particles(particles)?;
         if self.dim == 0 || !images.len().is_multiple_of(self.dim) {
             return Err(Error::Data(format!(
                 "{} pixels are not whole images of {} pixels",
@@ -287,10 +310,13 @@ impl Coder {
             .map_err(coder_error("starting the stack"))?;
         let mut bits = Vec::with_capacity(images.len() / self.dim);
         for image in images.chunks_exact(self.dim) {
-            let before = ans.num_bits();
-            self.push_image(&mut ans, image)
-                .map_err(|step| Error::Data(format!("the entropy coder failed while {step}")))?;
-            bits.push(ans.num_bits() as f64 - before as f64);
+            let before = ans.num_valid_bits();
+            let pushed = match particles {
+                1 => self.push_image(&mut ans, image),
+                k => self.push_image_weighted(&mut ans, image, k),
+            };
+            pushed.map_err(|step| Error::Data(format!("the entropy coder failed while {step}")))?;
+            bits.push(ans.num_valid_bits() as f64 - before as f64);
         }
         let words = ans
             .into_compressed()
@@ -347,8 +373,10 @@ impl Coder {
         grid.gaussian(&mu, &sd).unpop(ans, &code, buckets)
     }
 
-    /// The `count` images of compressed `words`, in their original order.
-    pub fn decompress(&self, words: Vec<u32>, count: usize) -> Result<Vec<u8>> {
+    /// The `count` images of compressed `words`, each coded with
+    /// `particles` codes, in their original order.
+    pub fn decompress(&self, words: Vec<u32>, count: usize, particles: usize) -> Result<Vec<u8>> {
+        self.check_particles(particles)?;
         let corrupt = |what: &str| {
             Error::Data(format!(
                 "the compressed data is damaged ({what}); the file cannot be decoded"
@@ -358,7 +386,11 @@ impl Coder {
             .map_err(|_| corrupt("its last word is zero"))?;
         let mut images = vec![0u8; count * self.dim];
         for image in images.chunks_exact_mut(self.dim).rev() {
-            self.pop_image(&mut ans, image).map_err(corrupt)?;
+            let popped = match particles {
+                1 => self.pop_image(&mut ans, image),
+                k => self.pop_image_weighted(&mut ans, image, k),
+            };
+            popped.map_err(corrupt)?;
         }
         let rest = ans.into_binary().map_err(|_| corrupt("what is left"))?;
         if rest != seed_words() {
@@ -407,13 +439,14 @@ pub fn eight_bit_pixels(data: &Dataset) -> Result<Vec<u8>> {
 }
 
 /// A `.vkz` file's bytes for images of `shape` (channels, height, width)
-/// at the coder's depth, and the bits each image added to the coder's
-/// stack.
+/// at the coder's depth, each coded with `particles` codes, and the bits
+/// each image added to the coder's stack.
 pub fn compress_file(
     coder: &Coder,
     shape: [u32; 3],
     container: Container,
     pixels: &[u8],
+    particles: usize,
 ) -> Result<(Vec<u8>, Vec<f64>)> {
     let dim: u64 = shape.iter().map(|&s| u64::from(s)).product();
     if dim != coder.dim() as u64 {
@@ -427,10 +460,11 @@ pub fn compress_file(
             "a binary model codes pixels of 0 or 1 only".into(),
         ));
     }
-    let (words, bits) = coder.compress(pixels)?;
+    let (words, bits) = coder.compress(pixels, particles)?;
     let header = Header {
         fingerprint: coder.fingerprint(),
         depth: coder.depth(),
+        particles,
         shape,
         count: bits.len() as u64,
         container,
@@ -457,7 +491,7 @@ pub fn decompress_file(coder: &Coder, bytes: &[u8]) -> Result<(Header, Vec<u8>)>
             header.count
         )));
     };
-    let pixels = coder.decompress(words, header.count as usize)?;
+    let pixels = coder.decompress(words, header.count as usize, header.particles)?;
     if file::pixels_checksum(&pixels) != header.checksum {
         return Err(Error::Data(
             "the decoded images do not match the file's checksum; the file is damaged".into(),
@@ -498,15 +532,18 @@ pub fn container_of(format: crate::data::Format) -> Container {
     }
 }
 
-/// Compresses the images of `data` with `model`'s networks. With
-/// `binarize_seed`, each value in [0, 1] is first drawn once as a pixel
-/// (1 when a uniform draw of that seed's generator falls below it), which
-/// is what the file then holds; without it every value must be 0 or 1.
+/// Compresses the images of `data` with `model`'s networks, each with
+/// `particles` codes (1: BB-ANS, to the -ELBO; more: the importance-weighted
+/// bound, see [`importance`]). With `binarize_seed`, each value in [0, 1]
+/// is first drawn once as a pixel (1 when a uniform draw of that seed's
+/// generator falls below it), which is what the file then holds; without
+/// it every value must be 0 or 1 (or, for an 8-bit model, a level / 255).
 pub fn compress_dataset(
     model: &Vae,
     data: &Dataset,
     container: Container,
     binarize_seed: Option<u64>,
+    particles: usize,
 ) -> Result<Compressed> {
     let crate::data::DataKind::Image {
         channels,
@@ -520,6 +557,7 @@ pub fn compress_dataset(
     };
     let shape = [channels, height, width].map(|s| s as u32);
     let coder = Coder::of(model)?;
+    coder.check_particles(particles)?;
     let pixels = match (coder.depth(), binarize_seed) {
         (Depth::EightBit, Some(_)) => {
             return Err(Error::Data(
@@ -544,7 +582,7 @@ pub fn compress_dataset(
         }
     };
     let start = std::time::Instant::now();
-    let (bytes, bits) = compress_file(&coder, shape, container, &pixels)?;
+    let (bytes, bits) = compress_file(&coder, shape, container, &pixels, particles)?;
     Ok(Compressed {
         bytes,
         bits,
