@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -207,84 +206,28 @@ async fn the_report_draws_its_map_and_shows_an_example_under_the_pointer() {
     c.close().await.unwrap();
 }
 
-/// Runs `vaekit explore` on a free port; returns it and its page's address.
-fn explore(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vaekit"))
-        .args(["--threads", "1", "explore", "run", "--port", "0"])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (child, url)
-}
-
-/// One raw HTTP request; returns the status code and the body.
-fn http(url: &str, request: &str) -> (u16, String) {
-    let host = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    stream
-        .write_all(request.replace("HOST", host).as_bytes())
-        .unwrap();
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
-}
-
-fn post(url: &str, path: &str, body: &str) -> (u16, String) {
-    http(
-        url,
-        &format!(
-            "POST {path} HTTP/1.1\r\nHost: HOST\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-}
-
-fn get(url: &str, path: &str) -> (u16, String) {
-    http(
-        url,
-        &format!("GET {path} HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n"),
-    )
-}
-
 #[test]
 fn the_explorer_refuses_bad_requests_and_keeps_serving_until_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     train_digits(d);
-    let (mut child, url) = explore(d);
-    assert_eq!(get(&url, "/api/meta").0, 200);
+    let (child, url) = common::explore(d, "run");
+    assert_eq!(common::get(&url, "/api/meta").0, 200);
     let cases: [(u16, (u16, String)); 9] = [
-        (404, get(&url, "/../../etc/passwd")),
-        (404, get(&url, "/api/nothing")),
-        (405, get(&url, "/api/decode")),
-        (400, get(&url, "/api/example?i=99999")),
-        (400, get(&url, "/api/example?i=x")),
-        (400, post(&url, "/api/decode", "{\"x\": 1")),
-        (400, post(&url, "/api/decode", "{\"z\": [1, 2]}")),
-        (400, post(&url, "/api/decode", "{\"x\": 1e999, \"y\": 0}")),
+        (404, common::get(&url, "/../../etc/passwd")),
+        (404, common::get(&url, "/api/nothing")),
+        (405, common::get(&url, "/api/decode")),
+        (400, common::get(&url, "/api/example?i=99999")),
+        (400, common::get(&url, "/api/example?i=x")),
+        (400, common::post(&url, "/api/decode", "{\"x\": 1")),
+        (400, common::post(&url, "/api/decode", "{\"z\": [1, 2]}")),
+        (
+            400,
+            common::post(&url, "/api/decode", "{\"x\": 1e999, \"y\": 0}"),
+        ),
         (
             413,
-            post(
+            common::post(
                 &url,
                 "/api/grid",
                 &format!("{{\"indices\": [{}]}}", "1,".repeat(40_000) + "1"),
@@ -295,27 +238,17 @@ fn the_explorer_refuses_bad_requests_and_keeps_serving_until_ctrl_c() {
         assert_eq!(got, want, "case {k}: {body}");
         assert!(body.contains("\"error\""), "case {k}: {body}");
     }
-    let (status, body) = http(
+    let (status, body) = common::http(
         &url,
         "GET /api/meta HTTP/1.1\r\nHost: elsewhere.example\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status, 403, "{body}");
     // Still serving, and decoding.
-    let (status, body) = post(&url, "/api/decode", "{\"x\": 0.1, \"y\": -0.2}");
+    let (status, body) = common::post(&url, "/api/decode", "{\"x\": 0.1, \"y\": -0.2}");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("data:image/png;base64,"), "{body}");
     // Ctrl-C: a clean stop.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let status = child.wait().unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+    let (status, out) = common::interrupt(child);
     assert!(status.success(), "{status:?}");
     assert!(out.contains("stopped"), "{out}");
 }
@@ -326,9 +259,9 @@ async fn the_explorer_page_hovers_decodes_interpolates_and_selects() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     train_digits(d);
-    let (mut child, url) = explore(d);
+    let (child, url) = common::explore(d, "run");
     let Some(c) = browser(&driver).await else {
-        let _ = child.kill();
+        let _ = common::interrupt(child);
         return;
     };
     c.goto(&url).await.unwrap();
@@ -422,10 +355,7 @@ async fn the_explorer_page_hovers_decodes_interpolates_and_selects() {
     )
     .await;
     c.close().await.unwrap();
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    assert!(child.wait().unwrap().success());
+    assert!(common::interrupt(child).0.success());
 }
 
 /// An MNIST run's report (2,000 thumbnails on the map, every picture) stays
@@ -495,7 +425,7 @@ async fn screenshots() {
     .await
     .unwrap();
     std::fs::write(out.join("report.png"), c.screenshot().await.unwrap()).unwrap();
-    let (mut child, url) = explore(d);
+    let (child, url) = common::explore(d, "run");
     c.set_window_size(1400, 1000).await.unwrap();
     c.goto(&format!("{url}#c=label")).await.unwrap();
     wait_until(&c, "document.body.dataset.ready === '1'", "the explorer").await;
@@ -520,8 +450,79 @@ async fn screenshots() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     std::fs::write(out.join("explore.png"), c.screenshot().await.unwrap()).unwrap();
     c.close().await.unwrap();
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let _ = child.wait();
+    let _ = common::interrupt(child);
+}
+
+/// A text run's report in the browser: the sentence of the point under the
+/// pointer, and the sentences' cards.
+#[tokio::test(flavor = "current_thread")]
+async fn a_text_report_shows_the_sentence_under_the_pointer() {
+    let Some(driver) = driver() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let words = ["the cat", "a dog", "my sister", "the old man"];
+    let verbs = ["sees", "likes", "found"];
+    let objects = ["the ball", "a red apple", "her book", "a song", "the river"];
+    let lines: String = (0..600)
+        .map(|i| {
+            format!(
+                "{} {} {} .\n",
+                words[i % 4],
+                verbs[(i / 4) % 3],
+                objects[(i / 12) % 5]
+            )
+        })
+        .collect();
+    std::fs::write(d.join("s.train.txt"), &lines).unwrap();
+    ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "s.train.txt",
+            "--out",
+            "run",
+            "--embed",
+            "16",
+            "--hidden",
+            "32",
+            "--latent",
+            "4",
+            "--epochs",
+            "3",
+            "-q",
+        ],
+    );
+    ok(d, &["report", "run", "--out", "text.html"]);
+    let Some(c) = browser(&driver).await else {
+        return;
+    };
+    c.goto(&format!("file://{}", d.join("text.html").display()))
+        .await
+        .unwrap();
+    wait_until(&c, "document.body.dataset.ready === '1'", "the text report").await;
+    assert_eq!(
+        number(&c, "document.querySelectorAll('#sentences .card').length").await,
+        3.0
+    );
+    c.execute("document.querySelector('#map').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    let (x, y) = pixel(&c, "window.vaekitReport.pixelOf(2)").await;
+    pointer(&c, x, y, false).await;
+    wait_until(
+        &c,
+        "document.querySelector('.tip .sentence')",
+        "a sentence under the pointer",
+    )
+    .await;
+    let text = c
+        .execute(
+            "return document.querySelector('.tip .sentence').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(text.as_str().is_some_and(|t| t.ends_with('.')), "{text}");
+    c.close().await.unwrap();
 }

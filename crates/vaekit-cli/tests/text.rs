@@ -614,3 +614,99 @@ fn a_short_run_on_the_shared_wordnet_corpus() {
     // Below a uniform guess over the vocabulary (log 2000 = 7.6 nats).
     assert!(num(&r, "neg_elbo_per_word") < 7.0, "{r}");
 }
+
+/// A text run's report: its sentences (samples, reconstructions, a
+/// homotopy) and a map whose points carry their sentence; the language
+/// model's has no map. Its explorer decodes points of the plane and
+/// interpolations to sentences, and shows an example beside its decoding.
+#[test]
+fn a_text_run_has_a_report_and_an_explorer() {
+    let (dir, vae, lm) = runs();
+    let d = dir.path();
+    let out = tempfile::tempdir().unwrap();
+    let page = out.path().join("vae.html");
+    let said = ok(
+        d,
+        &[
+            "report",
+            vae.to_str().unwrap(),
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert!(said.contains("48 examples on the map"), "{said}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("\"kind\":\"text\""),
+        "the page's data says it is text"
+    );
+    for part in [
+        "\"Samples\"",
+        "\"Reconstructions\"",
+        "\"Homotopy\"",
+        "\"texts\":[\"",
+        "\"legend\":\"length\"",
+    ] {
+        assert!(html.contains(part), "{part} is missing from the report");
+    }
+    let page = out.path().join("lm.html");
+    ok(
+        d,
+        &[
+            "report",
+            lm.to_str().unwrap(),
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("\"x\":[]"), "the language model has no map");
+    bad_input(
+        d,
+        &[
+            "report",
+            lm.to_str().unwrap(),
+            "--out",
+            "x.html",
+            "--data",
+            "g.test.txt",
+        ],
+        &["--data"],
+    );
+    let (child, url) = common::explore(d, vae.to_str().unwrap());
+    let (status, body) = common::post(&url, "/api/decode", "{\"x\": 0.0, \"y\": 0.0}");
+    assert_eq!(status, 200, "{body}");
+    let decoded: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        decoded["decoded"]["text"][0]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    let (status, body) = common::get(&url, "/api/example?i=5");
+    assert_eq!(status, 200, "{body}");
+    let example: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(example["original"]["text"][0].as_str().is_some(), "{body}");
+    assert!(
+        example["ellipse"].is_array(),
+        "a sentence's posterior is drawn: {body}"
+    );
+    let (status, body) = common::post(
+        &url,
+        "/api/interpolate",
+        "{\"from\": 0, \"to\": 7, \"steps\": 5}",
+    );
+    assert_eq!(status, 200, "{body}");
+    let path: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        path["decoded"]["text"].as_array().map(Vec::len),
+        Some(5),
+        "{body}"
+    );
+    assert!(common::interrupt(child).0.success());
+    bad_input(
+        d,
+        &["explore", lm.to_str().unwrap(), "--port", "0"],
+        &["language model"],
+    );
+}

@@ -19,21 +19,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{page, png_data_uri, script_json};
+use super::subject::{ModelSubject, Rendered, Subject, TextSubject};
+use super::{page, script_json};
 use crate::data::prepare::{PreparedData, Split};
-use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
-use crate::eval::EvalOptions;
-use crate::generate::image_shape;
 use crate::latent::map::{MapMethod, latent_map};
 use crate::latent::paths::{PathKind, path};
 use crate::latent::pca::{Pca, symmetric_eigen};
 use crate::latent::space::CodeSpace;
 use crate::model::Vae;
-use crate::report::grid::{ImageShape, image_grid};
 use crate::run::Run;
-use crate::score::{ScoreKind, ScoreOptions, elbo_per_example};
 use crate::stats::kmeans::{KMeansConfig, kmeans};
+use crate::text::corpus::Encoded;
+use crate::text::model::SentenceVae;
+use crate::text::run::TextRun;
 
 /// The page's script.
 const SCRIPT: &str = include_str!("assets/explore.js");
@@ -119,14 +118,6 @@ impl Response {
     }
 }
 
-/// A decoded example: an image, or a table row's cells.
-#[derive(Debug, Serialize)]
-struct Rendered {
-    image: Option<String>,
-    header: Option<Vec<String>>,
-    rows: Option<Vec<Vec<String>>>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DecodeRequest {
@@ -159,25 +150,27 @@ struct GridRequest {
 
 /// A run's examples on a plane, ready to answer the page.
 pub struct Explorer {
-    run: Run,
-    model: Vae,
-    data: Dataset,
-    space: CodeSpace,
+    subject: Box<dyn Subject>,
+    title: String,
     codes: Vec<f32>,
+    dim: usize,
+    code_name: &'static str,
     x: Vec<f64>,
     y: Vec<f64>,
     plane: Plane,
     method: MapMethod,
     axis_labels: Vec<String>,
     scores: Vec<f64>,
-    errors: Vec<f64>,
+    second: Vec<f64>,
+    second_name: &'static str,
     clusters: Vec<u32>,
     what: String,
 }
 
 impl Explorer {
-    /// Encodes, maps and scores the examples of `prepared` (the run's data
-    /// or another source, prepared as the run's) that `options` choose.
+    /// Encodes, maps and scores the examples of `prepared` (an image or
+    /// table run's data, or another source prepared as the run's) that
+    /// `options` choose.
     ///
     /// # Errors
     ///
@@ -189,15 +182,7 @@ impl Explorer {
         prepared: &PreparedData,
         options: &ExploreOptions,
     ) -> Result<Explorer> {
-        if options.limit == 0 || options.limit > MAX_POINTS {
-            return Err(Error::setting(
-                "--limit",
-                format!(
-                    "the explorer maps 1 to {MAX_POINTS} examples, not {}",
-                    options.limit
-                ),
-            ));
-        }
+        check_limit(options.limit)?;
         let (data, what) = match options.split {
             Some(split) => (prepared.split(split)?.clone(), format!("the {split} split")),
             None => {
@@ -211,8 +196,56 @@ impl Explorer {
         let n = data.len().min(options.limit);
         let data = data.subset(&(0..n).collect::<Vec<_>>());
         let space = CodeSpace::of(&model);
-        let codes = space.encode_first(&model, &data, None, 1000)?;
-        let dim = space.dim();
+        let title = run.dir.display().to_string();
+        let subject = ModelSubject {
+            run,
+            model,
+            data,
+            space,
+        };
+        Explorer::of(Box::new(subject), title, what, options)
+    }
+
+    /// The same for a text run's `sentences` (`what` says which).
+    ///
+    /// # Errors
+    ///
+    /// As [`Explorer::new`]; the language model, which has no code, is
+    /// refused.
+    pub fn for_text(
+        run: TextRun,
+        model: SentenceVae,
+        mut sentences: Encoded,
+        what: &str,
+        options: &ExploreOptions,
+    ) -> Result<Explorer> {
+        check_limit(options.limit)?;
+        if model.latent() == 0 {
+            return Err(Error::setting(
+                "RUN_DIR",
+                "the language model has no latent space to explore; train a sentence VAE (--model vae)",
+            ));
+        }
+        sentences.sentences.truncate(options.limit);
+        let title = run.dir.display().to_string();
+        let subject = TextSubject::new(run, model, sentences)?;
+        Explorer::of(Box::new(subject), title, what.to_string(), options)
+    }
+
+    fn of(
+        subject: Box<dyn Subject>,
+        title: String,
+        what: String,
+        options: &ExploreOptions,
+    ) -> Result<Explorer> {
+        let n = subject.len();
+        if n < 2 {
+            return Err(Error::Data(format!(
+                "the explorer maps at least 2 examples; {what} has {n}"
+            )));
+        }
+        let codes = subject.codes()?;
+        let (dim, code_name) = subject.code();
         let method = options.method.unwrap_or(match dim {
             2 => MapMethod::Axes,
             _ => MapMethod::Pca,
@@ -240,7 +273,7 @@ impl Explorer {
                 (pca.project(&codes, 2), labels, Plane::Pca(pca))
             }
             _ => {
-                let map = latent_map(&codes, dim, 2, Some(method), space.name())?;
+                let map = latent_map(&codes, dim, 2, Some(method), code_name)?;
                 let plane = match method {
                     MapMethod::Tsne => Plane::Tsne,
                     _ => Plane::Axes,
@@ -249,13 +282,11 @@ impl Explorer {
             }
         };
         let (x, y) = coords.chunks_exact(2).map(|p| (p[0], p[1])).unzip();
-        let eval = EvalOptions::for_run(&run.config.settings);
-        let score_options = ScoreOptions::new(ScoreKind::NegElbo, None, None, eval)?;
-        let terms = elbo_per_example(&model, &data, &score_options, &mut |_| {})?;
+        let scores = subject.scores()?;
         let k = options
             .clusters
-            .or(model.classes())
-            .or(run.config.data.class_names.as_ref().map(Vec::len))
+            .or(subject.classes())
+            .or(subject.labels().1.as_ref().map(Vec::len))
             .unwrap_or(10)
             .clamp(1, n);
         let clusters = kmeans(
@@ -268,18 +299,19 @@ impl Explorer {
         )?
         .assignments;
         Ok(Explorer {
-            run,
-            model,
-            data,
-            space,
+            subject,
+            title,
             codes,
+            dim,
+            code_name,
             x,
             y,
             plane,
             method,
             axis_labels,
-            scores: terms.iter().map(|(r, k)| r + k).collect(),
-            errors: terms.iter().map(|(r, _)| *r).collect(),
+            scores: scores.neg_elbo,
+            second: scores.second,
+            second_name: scores.second_name,
             clusters,
             what,
         })
@@ -297,7 +329,7 @@ impl Explorer {
 
     /// The page.
     pub fn page(&self) -> String {
-        let title = format!("vaekit explore: {}", self.run.dir.display());
+        let title = format!("vaekit explore: {}", self.title);
         let body = include_str!("assets/explore.html");
         page(
             &title,
@@ -342,95 +374,78 @@ impl Explorer {
     }
 
     fn meta(&self) -> serde_json::Value {
-        let kind = &self.run.config.model.input;
+        let (labels, names) = self.subject.labels();
         serde_json::json!({
-            "title": format!("{} examples of {}: {} map of {} ({}-D)", self.len(), self.what, self.method, self.space.name(), self.space.dim()),
-            "kind": if image_shape(kind).is_some() { "image" } else { "table" },
+            "title": format!("{} examples of {}: {} map of {} ({}-D)", self.len(), self.what, self.method, self.code_name, self.dim),
+            "kind": self.subject.kind(),
             "n": self.len(),
-            "code_dim": self.space.dim(),
-            "code_name": self.space.name(),
+            "code_dim": self.dim,
+            "code_name": self.code_name,
             "method": self.method.to_string(),
             "axis_labels": self.axis_labels,
-            "class_names": self.run.config.data.class_names,
-            "has_labels": self.data.labels().is_some(),
-            "conditional": self.model.classes().is_some(),
-            "ellipses": self.ellipses(),
+            "class_names": names,
+            "has_labels": labels.is_some(),
+            "conditional": self.subject.classes().is_some(),
+            "second_name": self.second_name,
+            "ellipses": !matches!(self.plane, Plane::Tsne),
             "limits": { "grid": MAX_GRID, "steps": MAX_STEPS, "body": MAX_BODY },
         })
-    }
-
-    /// Whether an example's posterior can be drawn on the plane: its
-    /// Gaussian's projection through the axes or the PCA plane of a
-    /// one-layer model.
-    fn ellipses(&self) -> bool {
-        !self.space.is_top_layer() && !matches!(self.plane, Plane::Tsne)
     }
 
     fn points(&self) -> Response {
         Response::json(&serde_json::json!({
             "x": self.x,
             "y": self.y,
-            "label": self.data.labels(),
+            "label": self.subject.labels().0,
             "score": self.scores,
-            "error": self.errors,
+            "error": self.second,
             "cluster": self.clusters,
         }))
     }
 
-    fn example(&self, i: usize) -> std::result::Result<Response, String> {
-        if i >= self.len() {
-            return Err(format!(
+    fn exists(&self, i: usize) -> std::result::Result<(), String> {
+        match i < self.len() {
+            true => Ok(()),
+            false => Err(format!(
                 "example {i} does not exist: the map has {} (0 to {})",
                 self.len(),
                 self.len() - 1
-            ));
+            )),
         }
-        let original = self.data.row(i).to_vec();
-        let (_, recon) = crate::generate::reconstruct(&self.model, &self.data.subset(&[i]), 1)
-            .map_err(|e| e.to_string())?;
-        let label = self.data.labels().map(|l| l[i]);
-        let names = self.run.config.data.class_names.as_ref();
-        let ellipse = self.ellipse(i).map_err(|e| e.to_string())?;
+    }
+
+    fn example(&self, i: usize) -> std::result::Result<Response, String> {
+        self.exists(i)?;
+        let (labels, names) = self.subject.labels();
+        let label = labels.map(|l| l[i]);
+        let text = |e: Error| e.to_string();
         Ok(Response::json(&serde_json::json!({
             "index": i,
             "label": label,
-            "label_name": label.and_then(|l| names.and_then(|n| n.get(l as usize))),
+            "label_name": label.and_then(|l| names.as_ref().and_then(|n| n.get(l as usize).cloned())),
             "score": self.scores[i],
-            "error": self.errors[i],
+            "error": self.second[i],
             "cluster": self.clusters[i],
             "x": self.x[i],
             "y": self.y[i],
-            "code": &self.codes[i * self.space.dim()..(i + 1) * self.space.dim()],
-            "ellipse": ellipse,
-            "original": self.render(&original).map_err(|e| e.to_string())?,
-            "reconstruction": self.render(&recon).map_err(|e| e.to_string())?,
+            "code": &self.codes[i * self.dim..(i + 1) * self.dim],
+            "ellipse": self.ellipse(i).map_err(text)?,
+            "original": self.subject.originals(&[i], 1).map_err(text)?,
+            "reconstruction": self.subject.reconstruction(i).map_err(text)?,
         })))
     }
 
     /// The posterior of example `i` on the plane: the ellipse one standard
     /// deviation around its mean (centre, half-axes, angle in radians), or
-    /// None where the plane has no such projection.
+    /// None where the plane has no such projection (t-SNE, or a code with
+    /// no posterior of its own).
     fn ellipse(&self, i: usize) -> Result<Option<[f64; 5]>> {
-        if !self.ellipses() {
+        if matches!(self.plane, Plane::Tsne) {
             return Ok(None);
         }
-        let x = crate::batch::model_input(
-            &self.model,
-            &self.data,
-            &[i],
-            None,
-            &crate::batch::model_device(&self.model),
-        );
-        let sd: Vec<f64> = self
-            .model
-            .encode(x)
-            .logvar
-            .mul_scalar(0.5)
-            .exp()
-            .into_data()
-            .convert::<f64>()
-            .try_into_vec::<f64>()
-            .map_err(|e| Error::Data(format!("cannot read the posterior: {e:?}")))?;
+        let Some(sd) = self.subject.sd(i)? else {
+            return Ok(None);
+        };
         let dim = sd.len();
         // The projected covariance P diag(sd^2) P^T of the plane's two axes.
         let axis = |k: usize, j: usize| match &self.plane {
@@ -458,7 +473,7 @@ impl Explorer {
 
     /// The code at point (x, y) of the plane.
     fn lift(&self, x: f64, y: f64) -> Vec<f32> {
-        let dim = self.space.dim();
+        let dim = self.dim;
         match &self.plane {
             Plane::Axes => vec![x as f32, y as f32],
             Plane::Pca(p) => (0..dim)
@@ -466,10 +481,9 @@ impl Explorer {
                 .collect(),
             Plane::Tsne => {
                 // Inverse-distance weights of the nearest examples' codes.
-                let nearest = self.nearest(x, y, NEIGHBOURS);
                 let mut code = vec![0.0f64; dim];
                 let mut total = 0.0;
-                for (i, d) in nearest {
+                for (i, d) in self.nearest(x, y, NEIGHBOURS) {
                     let w = 1.0 / (d + 1e-9);
                     total += w;
                     for (c, &v) in code.iter_mut().zip(&self.codes[i * dim..(i + 1) * dim]) {
@@ -484,7 +498,7 @@ impl Explorer {
     /// The point of the plane of `code`: its projection, or for t-SNE the
     /// place of the example whose code is nearest.
     fn place(&self, code: &[f32]) -> (f64, f64) {
-        let dim = self.space.dim();
+        let dim = self.dim;
         match &self.plane {
             Plane::Axes => (f64::from(code[0]), f64::from(code[1])),
             Plane::Pca(p) => {
@@ -492,17 +506,15 @@ impl Explorer {
                 (at[0], at[1])
             }
             Plane::Tsne => {
+                let distance = |i: usize| -> f32 {
+                    self.codes[i * dim..(i + 1) * dim]
+                        .iter()
+                        .zip(code)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum()
+                };
                 let nearest = (0..self.len())
-                    .min_by(|&a, &b| {
-                        let d = |i: usize| -> f32 {
-                            self.codes[i * dim..(i + 1) * dim]
-                                .iter()
-                                .zip(code)
-                                .map(|(a, b)| (a - b) * (a - b))
-                                .sum()
-                        };
-                        d(a).total_cmp(&d(b))
-                    })
+                    .min_by(|&a, &b| distance(a).total_cmp(&distance(b)))
                     .unwrap_or(0);
                 (self.x[nearest], self.y[nearest])
             }
@@ -534,7 +546,7 @@ impl Explorer {
         x: f64,
         y: f64,
     ) -> std::result::Result<Option<u32>, String> {
-        match (self.model.classes(), asked) {
+        match (self.subject.classes(), asked) {
             (None, None) => Ok(None),
             (None, Some(_)) => {
                 Err("this model is not conditional: it decodes without a class".into())
@@ -547,13 +559,13 @@ impl Explorer {
             (Some(_), None) => Ok(self
                 .nearest(x, y, 1)
                 .first()
-                .and_then(|&(i, _)| self.data.labels().map(|l| l[i]))
+                .and_then(|&(i, _)| self.subject.labels().0.map(|l| l[i]))
                 .or(Some(0))),
         }
     }
 
     fn decode(&self, r: DecodeRequest) -> std::result::Result<Response, String> {
-        let dim = self.space.dim();
+        let dim = self.dim;
         let (code, (x, y)) = match (r.z, r.x, r.y) {
             (Some(z), None, None) => {
                 if z.len() != dim {
@@ -577,32 +589,27 @@ impl Explorer {
                 }
                 (self.lift(x, y), (x, y))
             }
-            _ => return Err(
-                "give a point of the plane as {\"x\": X, \"y\": Y}, or a code as {\"z\": [...]}"
-                    .into(),
-            ),
+            _ => {
+                return Err("give a point of the plane as {\"x\": X, \"y\": Y}, or a code as {\"z\": [...]}".into());
+            }
         };
         let class = self.class_for(r.class, x, y)?;
-        let decoded = self.space.decode(&self.model, &code, class);
+        let decoded = self
+            .subject
+            .decode(&code, class, 1)
+            .map_err(|e| e.to_string())?;
         Ok(Response::json(&serde_json::json!({
             "x": x,
             "y": y,
             "z": code,
             "class": class,
-            "decoded": self.render(&decoded).map_err(|e| e.to_string())?,
+            "decoded": decoded,
         })))
     }
 
     fn interpolate(&self, r: InterpolateRequest) -> std::result::Result<Response, String> {
-        for i in [r.from, r.to] {
-            if i >= self.len() {
-                return Err(format!(
-                    "example {i} does not exist: the map has {} (0 to {})",
-                    self.len(),
-                    self.len() - 1
-                ));
-            }
-        }
+        self.exists(r.from)?;
+        self.exists(r.to)?;
         let kind: PathKind = r.path.as_deref().unwrap_or("linear").parse()?;
         let steps = r.steps.unwrap_or(10);
         if !(2..=MAX_STEPS).contains(&steps) {
@@ -610,11 +617,14 @@ impl Explorer {
                 "an interpolation has 2 to {MAX_STEPS} steps, not {steps}"
             ));
         }
-        let dim = self.space.dim();
+        let dim = self.dim;
         let code = |i: usize| &self.codes[i * dim..(i + 1) * dim];
         let codes = path(code(r.from), code(r.to), steps, kind).map_err(|e| e.to_string())?;
         let class = self.class_for(None, self.x[r.from], self.y[r.from])?;
-        let decoded = self.space.decode(&self.model, &codes, class);
+        let decoded = self
+            .subject
+            .decode(&codes, class, steps)
+            .map_err(|e| e.to_string())?;
         let points: Vec<[f64; 2]> = codes
             .chunks_exact(dim)
             .map(|c| {
@@ -625,7 +635,7 @@ impl Explorer {
         Ok(Response::json(&serde_json::json!({
             "path": kind.to_string(),
             "points": points,
-            "decoded": self.render_strip(&decoded, steps).map_err(|e| e.to_string())?,
+            "decoded": decoded,
         })))
     }
 
@@ -636,65 +646,51 @@ impl Explorer {
                 r.indices.len()
             ));
         }
-        if let Some(&bad) = r.indices.iter().find(|&&i| i >= self.len()) {
-            return Err(format!(
-                "example {bad} does not exist: the map has {} (0 to {})",
-                self.len(),
-                self.len() - 1
-            ));
+        for &i in &r.indices {
+            self.exists(i)?;
         }
-        let values = self.data.subset(&r.indices).values().to_vec();
         let columns = (r.indices.len() as f64).sqrt().ceil() as usize;
-        let rendered = match self.shape() {
-            Some(shape) => Rendered {
-                image: Some(
-                    png_data_uri(
-                        &image_grid(&values, shape, columns.max(1)).map_err(|e| e.to_string())?,
-                    )
-                    .map_err(|e| e.to_string())?,
-                ),
-                header: None,
-                rows: None,
-            },
-            None => self.render(&values).map_err(|e| e.to_string())?,
-        };
+        let rendered: Rendered = self
+            .subject
+            .originals(&r.indices, columns.max(1))
+            .map_err(|e| e.to_string())?;
         Ok(Response::json(
             &serde_json::json!({ "indices": r.indices, "decoded": rendered }),
         ))
     }
+}
 
-    fn shape(&self) -> Option<ImageShape> {
-        image_shape(&self.run.config.model.input)
+/// The sentences a text run's explorer maps: those of `data` (a file), or
+/// of one split of the run's, or of every split (training sentences
+/// first); and words saying which.
+pub fn text_sentences(
+    run: &TextRun,
+    data: Option<&std::path::Path>,
+    split: Option<Split>,
+) -> Result<(Encoded, String)> {
+    if let Some(path) = data {
+        return Ok((run.sentences(path)?.1, path.display().to_string()));
     }
-
-    /// Examples (model values, row-major) as one picture, or as rows of the
-    /// table's own cells.
-    fn render(&self, values: &[f32]) -> Result<Rendered> {
-        let n = values.len() / self.data.dim().max(1);
-        self.render_strip(values, n.max(1))
+    if let Some(split) = split {
+        return Ok((run.split(split)?, format!("the {split} split")));
     }
-
-    /// As [`Explorer::render`], images side by side in `columns`.
-    fn render_strip(&self, values: &[f32], columns: usize) -> Result<Rendered> {
-        match self.shape() {
-            Some(shape) => Ok(Rendered {
-                image: Some(png_data_uri(&image_grid(values, shape, columns)?)?),
-                header: None,
-                rows: None,
-            }),
-            None => {
-                let units = self.run.units();
-                let mut values = values.to_vec();
-                units.inverse(&mut values);
-                let kind: &DataKind = &self.run.config.model.input;
-                let (header, rows) = units.cells(kind, &values);
-                Ok(Rendered {
-                    image: None,
-                    header: Some(header),
-                    rows: Some(rows),
-                })
-            }
+    let mut all = run.split(Split::Train)?;
+    for split in [Split::Val, Split::Test] {
+        if let Ok(part) = run.split(split) {
+            all.sentences.extend(part.sentences);
         }
+    }
+    Ok((all, "every split (training sentences first)".into()))
+}
+
+/// The explorer's limit of examples, checked.
+fn check_limit(limit: usize) -> Result<()> {
+    match (1..=MAX_POINTS).contains(&limit) {
+        true => Ok(()),
+        false => Err(Error::setting(
+            "--limit",
+            format!("the explorer maps 1 to {MAX_POINTS} examples, not {limit}"),
+        )),
     }
 }
 

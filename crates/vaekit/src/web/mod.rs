@@ -14,6 +14,8 @@
 pub mod explore;
 pub mod report;
 pub mod server;
+pub mod subject;
+pub mod text_report;
 
 use image::RgbImage;
 

@@ -63,34 +63,38 @@ pub const MAX_MAP_POINTS: usize = 10_000;
 
 /// The training curves, one value per epoch (null where an epoch has none).
 #[derive(Debug, Serialize)]
-struct Curves {
-    epoch: Vec<usize>,
-    series: Vec<CurveSeries>,
+pub(super) struct Curves {
+    pub(super) epoch: Vec<usize>,
+    pub(super) series: Vec<CurveSeries>,
 }
 
 #[derive(Debug, Serialize)]
-struct CurveSeries {
-    name: &'static str,
+pub(super) struct CurveSeries {
+    pub(super) name: &'static str,
     /// Which chart it is drawn on.
-    chart: &'static str,
-    values: Vec<Option<f64>>,
+    pub(super) chart: &'static str,
+    pub(super) values: Vec<Option<f64>>,
 }
 
 /// The latent map with what the page needs to show a point's example.
 #[derive(Debug, Serialize)]
-struct MapData {
-    title: String,
-    axis_labels: Vec<String>,
-    x: Vec<f64>,
-    y: Vec<f64>,
-    labels: Option<Vec<u32>>,
-    class_names: Option<Vec<String>>,
+pub(super) struct MapData {
+    pub(super) title: String,
+    pub(super) axis_labels: Vec<String>,
+    pub(super) x: Vec<f64>,
+    pub(super) y: Vec<f64>,
+    pub(super) labels: Option<Vec<u32>>,
+    pub(super) class_names: Option<Vec<String>>,
     /// The thumbnails, tiled row by row at their own size (images only).
-    sprite: Option<Sprite>,
+    pub(super) sprite: Option<Sprite>,
+    /// Each point's sentence (text runs).
+    pub(super) texts: Option<Vec<String>>,
+    /// What the colours say (default: the label).
+    pub(super) legend: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-struct Sprite {
+pub(super) struct Sprite {
     uri: String,
     columns: usize,
     width: usize,
@@ -99,7 +103,7 @@ struct Sprite {
 
 /// A column's histogram, real rows against synthetic ones (shares).
 #[derive(Debug, Serialize)]
-struct ColumnHistogram {
+pub(super) struct ColumnHistogram {
     name: String,
     numeric: bool,
     /// Bin edges' labels (numeric) or the categories.
@@ -109,33 +113,52 @@ struct ColumnHistogram {
 }
 
 #[derive(Debug, Serialize)]
-struct TableRows {
+pub(super) struct TableRows {
     header: Vec<String>,
     original: Vec<Vec<String>>,
     reconstruction: Vec<Vec<String>>,
 }
 
+/// The evaluation as the page shows it: named figures, the KL of each
+/// latent dimension, and a table's reconstruction by column.
 #[derive(Debug, Serialize)]
-struct ReportData {
-    title: String,
-    kind: &'static str,
-    settings: serde_json::Value,
-    data: serde_json::Value,
-    curves: Curves,
-    split: String,
-    eval: ElboReport,
-    iw: Option<IwReport>,
-    pictures: Vec<Picture>,
-    map: MapData,
-    histograms: Vec<ColumnHistogram>,
-    rows: Option<TableRows>,
+pub(super) struct EvalView {
+    pub(super) numbers: Vec<(String, serde_json::Value)>,
+    pub(super) kl_per_dim: Vec<f64>,
+    pub(super) active_units: usize,
+    pub(super) by_block: Vec<crate::eval::BlockRecon>,
+    pub(super) note: String,
+}
+
+/// Lines of text (samples), or pairs (sentences and their decodings).
+#[derive(Debug, Serialize)]
+pub(super) struct TextBlock {
+    pub(super) title: String,
+    pub(super) caption: String,
+    pub(super) lines: Vec<String>,
+    pub(super) pairs: Vec<(String, String)>,
 }
 
 #[derive(Debug, Serialize)]
-struct Picture {
-    title: String,
-    caption: String,
-    uri: String,
+pub(super) struct ReportData {
+    pub(super) title: String,
+    pub(super) kind: &'static str,
+    pub(super) settings: serde_json::Value,
+    pub(super) data: serde_json::Value,
+    pub(super) curves: Curves,
+    pub(super) eval: EvalView,
+    pub(super) pictures: Vec<Picture>,
+    pub(super) texts: Vec<TextBlock>,
+    pub(super) map: MapData,
+    pub(super) histograms: Vec<ColumnHistogram>,
+    pub(super) rows: Option<TableRows>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Picture {
+    pub(super) title: String,
+    pub(super) caption: String,
+    pub(super) uri: String,
 }
 
 /// A built report: the page, and how large its pieces are.
@@ -163,15 +186,7 @@ pub fn build_report(
     data: &PreparedData,
     options: &ReportOptions,
 ) -> Result<Report> {
-    if options.map_points == 0 || options.map_points > MAX_MAP_POINTS {
-        return Err(Error::setting(
-            "--map-points",
-            format!(
-                "a report maps 1 to {MAX_MAP_POINTS} examples (their thumbnails are in the file), not {}; `vaekit explore` shows up to 70,000",
-                options.map_points
-            ),
-        ));
-    }
+    check_map_points(options.map_points)?;
     let split = options.split.unwrap_or_else(|| data.default_eval_split());
     let rows = data.split(split)?;
     let kind = &run.config.model.input;
@@ -218,10 +233,9 @@ pub fn build_report(
         settings: serde_json::to_value(settings).unwrap_or_default(),
         data: serde_json::to_value(&run.config.data).unwrap_or_default(),
         curves: curves(&run.metrics::<EpochMetrics>()?),
-        split: split.to_string(),
-        eval: eval.clone(),
-        iw,
+        eval: eval_view(&eval, iw.as_ref(), split),
         pictures,
+        texts: Vec::new(),
         map: MapData {
             title: map.title,
             axis_labels: map.map.axis_labels.clone(),
@@ -230,22 +244,102 @@ pub fn build_report(
             labels: map.labels,
             class_names: run.config.data.class_names.clone(),
             sprite,
+            texts: None,
+            legend: None,
         },
         histograms,
         rows: table_rows,
     };
-    let body = format!(
-        "<header><h1>{}</h1><p class=\"sub\">made by vaekit {} from the run's own files; \
-         everything below is in this one file</p></header>\n<main id=\"report\"></main>",
-        escape_html(&title),
-        env!("CARGO_PKG_VERSION"),
-    );
     Ok(Report {
-        html: page(&title, &body, &script_json(&report)?, SCRIPT),
+        html: report_page(&report)?,
         split,
         neg_elbo: eval.neg_elbo,
         map_points: n,
     })
+}
+
+/// The page of `report`.
+pub(super) fn report_page(report: &ReportData) -> Result<String> {
+    let body = format!(
+        "<header><h1>{}</h1><p class=\"sub\">made by vaekit {} from the run's own files; \
+         everything below is in this one file</p></header>\n<main id=\"report\"></main>",
+        escape_html(&report.title),
+        env!("CARGO_PKG_VERSION"),
+    );
+    Ok(page(&report.title, &body, &script_json(report)?, SCRIPT))
+}
+
+/// The figures of an image or table run's evaluation on `split`.
+fn eval_view(e: &ElboReport, iw: Option<&IwReport>, split: Split) -> EvalView {
+    let mut numbers: Vec<(String, serde_json::Value)> = vec![
+        ("examples".into(), e.n.into()),
+        ("-ELBO (nats per example)".into(), e.neg_elbo.into()),
+        ("reconstruction".into(), e.recon.into()),
+        ("KL".into(), e.kl.into()),
+        ("-ELBO, bits per dimension".into(), e.bits_per_dim.into()),
+        (
+            "active units".into(),
+            format!("{} of {}", e.active_units, e.kl_per_dim.len()).into(),
+        ),
+    ];
+    if let Some(iw) = iw {
+        numbers.push((
+            format!("-log p(x), importance-weighted, K = {}", iw.samples),
+            format!("{:.3} ± {:.3}", iw.nll, iw.std_error).into(),
+        ));
+        numbers.push((
+            "-log p(x), bits per dimension".into(),
+            iw.bits_per_dim.into(),
+        ));
+    }
+    EvalView {
+        numbers,
+        kl_per_dim: e.kl_per_dim.clone(),
+        active_units: e.active_units,
+        by_block: e.recon_by_block.clone(),
+        note: iw_note(split, iw.is_some()),
+    }
+}
+
+/// What the evaluation was run on, and how to add the IW estimate.
+pub(super) fn iw_note(split: Split, has_iw: bool) -> String {
+    let hint = match has_iw {
+        true => "",
+        false => {
+            "; `vaekit report --iw-samples K` adds the importance-weighted estimate of -log p(x)"
+        }
+    };
+    format!("On the {split} split, one sample of z per example{hint}.")
+}
+
+/// Checks the number of examples on a report's map.
+pub(super) fn check_map_points(n: usize) -> Result<()> {
+    match (1..=MAX_MAP_POINTS).contains(&n) {
+        true => Ok(()),
+        false => Err(Error::setting(
+            "--map-points",
+            format!(
+                "a report maps 1 to {MAX_MAP_POINTS} examples (their thumbnails are in the file), not {n}; `vaekit explore` shows up to 70,000"
+            ),
+        )),
+    }
+}
+
+impl MapData {
+    /// No map (a model without a code).
+    pub(super) fn empty() -> MapData {
+        MapData {
+            title: String::new(),
+            axis_labels: Vec::new(),
+            x: Vec::new(),
+            y: Vec::new(),
+            labels: None,
+            class_names: None,
+            sprite: None,
+            texts: None,
+            legend: None,
+        }
+    }
 }
 
 /// Writes `html` at `path` atomically; an existing file is refused unless

@@ -22,12 +22,20 @@
   // An image or table rows, as the server rendered them.
   const rendered = (r, alt) => {
     if (r.image) return el("img", { src: r.image, alt, class: "thumb", style: "max-width:100%" });
+    if (r.text) {
+      return r.text.length === 1 ? el("p", { class: "sentence", style: "font-size:15px;margin:4px 0" }, r.text[0])
+        : el("ol", { class: "sentences", style: "font-size:14px;margin:4px 0;padding-left:22px" }, ...r.text.map(t => el("li", {}, t)));
+    }
     const head = el("tr", {}, ...r.header.map(h => el("th", {}, h)));
     return el("div", { style: "overflow-x:auto;max-width:540px" },
       el("table", { class: "rows numbers" }, head, ...r.rows.map(row => el("tr", {}, ...row.map(c => el("td", {}, c))))));
   };
   const names = meta.class_names;
   const labelName = (l) => l == null ? "no label" : names && names[l] != null ? names[l] : `class ${l}`;
+  if (meta.kind === "text") {
+    $("filter").options[0].textContent = "every length";
+    document.querySelector("#region p").textContent = "Choose “drag: select a region” and drag over the map: its sentences.";
+  }
 
   let points, view;
   const state = { colour: "label", filter: "", picks: [], path: "linear", example: null, decoded: null };
@@ -134,11 +142,11 @@
       view.draw();
       const card = $("hover");
       card.replaceChildren(el("h3", {}, `Example ${i}` + (e.label != null ? `: ${e.label_name || labelName(e.label)}` : "")),
-        el("div", { class: "grid", style: "gap:10px" },
+        el("div", { class: meta.kind === "text" ? "" : "grid", style: "gap:10px" },
           el("div", { id: "hover-original" }, el("div", { class: "note" }, "example"), rendered(e.original, "example " + i)),
           el("div", { id: "hover-reconstruction" }, el("div", { class: "note" }, "reconstruction"), rendered(e.reconstruction, "its reconstruction"))),
-        el("p", { class: "numbers" }, `-ELBO ${fmt(e.score)} nats, reconstruction ${fmt(e.error)}, cluster ${e.cluster}, at (${fmt(e.x)}, ${fmt(e.y)})`),
-        el("p", { class: "note" }, meta.ellipses ? "The ellipse is its posterior, one standard deviation around the mean, projected on the map." : "This map does not project the posterior (t-SNE, or the top layer of a two-layer model)."));
+        el("p", { class: "numbers" }, `-ELBO ${fmt(e.score)} nats, ${meta.second_name} ${fmt(e.error)}, cluster ${e.cluster}, at (${fmt(e.x)}, ${fmt(e.y)})`),
+        el("p", { class: "note" }, e.ellipse ? "The ellipse is its posterior, one standard deviation around the mean, projected on the map." : "This map does not project the posterior (t-SNE, or the top layer of a two-layer model)."));
       card.dataset.example = String(i);
     } catch (err) { showError($("hover"), err); }
   };
@@ -187,7 +195,7 @@
     view = new ScatterView(Math.min(760, window.innerWidth - 420 > 420 ? window.innerWidth - 420 : 620), 560, points.x, points.y, meta.axis_labels);
     view.overlay = overlay;
     $("mapcard").append(view.canvas, legendCard);
-    const colours = [["label", "label"], ["score", "anomaly score (-ELBO)"], ["cluster", "k-means cluster"], ["error", "reconstruction error"]]
+    const colours = [["label", meta.kind === "text" ? "length" : "label"], ["score", "anomaly score (-ELBO)"], ["cluster", "k-means cluster"], ["error", meta.second_name]]
       .filter(([k]) => k !== "label" || points.label);
     $("colour").replaceChildren(...colours.map(([k, name]) => el("option", { value: k }, name)));
     if (points.label) {

@@ -24,24 +24,20 @@
 
   // Evaluation.
   const e = data.eval;
-  const numbers = [
-    ["examples", e.n], ["-ELBO (nats per example)", e.neg_elbo], ["reconstruction", e.recon], ["KL", e.kl],
-    ["-ELBO, bits per dimension", e.bits_per_dim], ["active units", `${e.active_units} of ${e.kl_per_dim.length}`],
-  ];
-  if (data.iw) numbers.push([`-log p(x), importance-weighted, K = ${data.iw.samples}`, `${fmt(data.iw.nll)} ± ${fmt(data.iw.std_error)}`],
-    ["-log p(x), bits per dimension", data.iw.bits_per_dim]);
-  const evalSection = section("Evaluation", el("p", { class: "note" }, `On the ${data.split} split, one sample of z per example` + (data.iw ? "" : "; `vaekit report --iw-samples K` adds the importance-weighted estimate of -log p(x)") + "."),
-    el("div", { class: "grid", id: "eval-grid" }, kv(numbers)));
+  const evalSection = section("Evaluation", el("p", { class: "note" }, e.note),
+    el("div", { class: "grid", id: "eval-grid" }, kv(e.numbers)));
   const grid = evalSection.querySelector("#eval-grid");
-  barChart(grid, {
-    title: "KL per latent dimension", xLabel: "dimension", yLabel: "nats per example",
-    labels: e.kl_per_dim.map((_, i) => i), series: [{ name: "KL", values: e.kl_per_dim, color: "#0969da" }],
-    note: `A dimension is active when its posterior mean varies over the data (variance > 0.01): ${e.active_units} are.`,
-  });
-  if (e.recon_by_block && e.recon_by_block.length) {
+  if (e.kl_per_dim.length) {
+    barChart(grid, {
+      title: "KL per latent dimension", xLabel: "dimension", yLabel: "nats per example",
+      labels: e.kl_per_dim.map((_, i) => i), series: [{ name: "KL", values: e.kl_per_dim, color: "#0969da" }],
+      note: `A dimension is active when its posterior mean varies over the data (variance > 0.01): ${e.active_units} are.`,
+    });
+  }
+  if (e.by_block && e.by_block.length) {
     barChart(grid, {
       title: "Reconstruction by column", yLabel: "nats per example", rotate: true,
-      labels: e.recon_by_block.map(b => b.name), series: [{ name: "-log p(x|z)", values: e.recon_by_block.map(b => b.recon), color: "#8250df" }],
+      labels: e.by_block.map(b => b.name), series: [{ name: "-log p(x|z)", values: e.by_block.map(b => b.recon), color: "#8250df" }],
     });
   }
 
@@ -49,7 +45,8 @@
   const curves = section("Training");
   const cgrid = el("div", { class: "grid" });
   curves.appendChild(cgrid);
-  const charts = [["elbo", "-ELBO", "nats per example"], ["parts", "Reconstruction", "nats per example"], ["kl", "KL", "nats per example"], ["lr", "Learning rate", ""], ["beta", "Beta (the KL's weight)", ""]];
+  const per = data.kind === "text" ? "nats per sentence" : "nats per example";
+  const charts = [["elbo", "-ELBO", per], ["parts", "Reconstruction", per], ["kl", "KL", per], ["lr", "Learning rate", ""], ["beta", "Beta (the KL's weight)", ""]];
   const colors = ["#0969da", "#cf222e"];
   for (const [chart, title, unit] of charts) {
     const series = data.curves.series.filter(s => s.chart === chart).map((s, k) => ({ ...s, color: colors[k] }));
@@ -65,8 +62,25 @@
     pics.id = "pictures";
   }
 
+  // Sentences: samples, reconstructions, a homotopy.
+  if (data.texts.length) {
+    const cards = data.texts.map(t => el("div", { class: "card", style: "max-width:640px" }, el("h3", {}, t.title),
+      t.pairs.length
+        ? el("table", { class: "rows" }, el("tr", {}, el("th", {}, "sentence"), el("th", {}, "decoded")),
+          ...t.pairs.map(([a, b]) => el("tr", {}, el("td", {}, a), el("td", {}, b))))
+        : el("ol", { style: "margin:4px 0;padding-left:22px;font-size:14px" }, ...t.lines.map(l => el("li", {}, l))),
+      el("p", {}, t.caption)));
+    section("Sentences", el("div", { class: "grid" }, ...cards)).id = "sentences";
+  }
+
   // The latent map.
   const m = data.map;
+  if (!m.x.length) {
+    section("Latent space", el("p", { class: "note" }, "This model has no latent code to map."));
+    window.vaekitReport = { pixelOf() { return [NaN, NaN]; } };
+    document.body.dataset.ready = "1";
+    return;
+  }
   const view = new ScatterView(620, 480, m.x, m.y, m.axis_labels);
   const names = m.class_names;
   const labelName = (l) => l == null ? "" : names && names[l] != null ? names[l] : String(l);
@@ -80,6 +94,7 @@
     const i = view.nearest(ev.clientX - box.left, ev.clientY - box.top, 8);
     if (i < 0) { mapTip.hide(); return; }
     const lines = [`example ${i}` + (m.labels ? `, ${labelName(m.labels[i])}` : "")];
+    if (m.texts) lines.push(el("div", { class: "sentence", "data-example": String(i), style: "white-space:normal;max-width:420px;font-size:13px" }, m.texts[i]));
     if (m.sprite) {
       const s = m.sprite, col = i % s.columns, row = Math.floor(i / s.columns);
       const rows = Math.ceil(m.x.length / s.columns);
