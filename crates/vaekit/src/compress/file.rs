@@ -31,8 +31,12 @@ use super::models::{LATENT_BITS, PRECISION};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"vaekitZ\0";
-/// The format this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The format this build writes. 2: a two-layer model's z1 is coded on a
+/// grid that follows p(z1) (see `super::lower_grid`); version 1 put it on
+/// N(0, I)'s buckets, and its files are still read (and decoded that way).
+pub const VERSION: u32 = 2;
+/// The oldest format this build reads.
+const OLDEST: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 32 + 4 + 12 + 8 + 1 + 32 + 8;
 const CHECKSUM_LEN: usize = 32;
 
@@ -111,6 +115,8 @@ impl Depth {
 /// What a file says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The format version the file was written in.
+    pub version: u32,
     /// SHA-256 of the run that compressed it.
     pub fingerprint: [u8; 32],
     /// Binary or 8-bit pixels.
@@ -151,7 +157,7 @@ impl std::fmt::Display for FileInfo {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        writeln!(f, "vaekit compressed file, format version {VERSION}")?;
+        writeln!(f, "vaekit compressed file, format version {}", h.version)?;
         writeln!(
             f,
             "images:        {} of {}x{}x{} {} pixels (from {})",
@@ -202,7 +208,7 @@ pub fn pixels_checksum(pixels: &[u8]) -> [u8; 32] {
 pub fn write(header: &Header, words: &[u32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + 4 * words.len() + CHECKSUM_LEN);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&header.version.to_le_bytes());
     out.extend_from_slice(&header.fingerprint);
     // One code is written 0, as every file had it before importance
     // weighting.
@@ -264,9 +270,9 @@ pub fn read(bytes: &[u8]) -> Result<(Header, Vec<u32>)> {
     }
     let mut at = MAGIC.len();
     let version = u32::from_le_bytes(array(take(bytes, &mut at, 4)));
-    if version != VERSION {
+    if !(OLDEST..=VERSION).contains(&version) {
         return Err(bad(format!(
-            "format version {version}, and this vaekit reads version {VERSION}; use the vaekit that wrote it"
+            "format version {version}, and this vaekit reads versions {OLDEST} to {VERSION}; use the vaekit that wrote it"
         )));
     }
     let fingerprint = array(take(bytes, &mut at, 32));
@@ -313,6 +319,7 @@ pub fn read(bytes: &[u8]) -> Result<(Header, Vec<u32>)> {
         .collect();
     Ok((
         Header {
+            version,
             fingerprint,
             depth,
             particles,
@@ -331,6 +338,7 @@ mod tests {
 
     fn header() -> Header {
         Header {
+            version: VERSION,
             fingerprint: [7; 32],
             depth: Depth::EightBit,
             particles: 16,

@@ -64,6 +64,25 @@ impl Grid {
         }
     }
 
+    /// The grid at the marginal mean and standard deviation of each
+    /// dimension of a mixture of diagonal Gaussians (means `mu` and
+    /// standard deviations `sd`, `[K, dim]` row-major, weights summing to
+    /// 1), summed over the components in order.
+    pub(crate) fn of_mixture(dim: usize, mu: &[f32], sd: &[f32], weights: &[f64]) -> Grid {
+        let (mut shift, mut scale) = (vec![0.0f64; dim], vec![0.0f64; dim]);
+        for (k, &w) in weights.iter().enumerate() {
+            for i in 0..dim {
+                let (m, s) = (f64::from(mu[k * dim + i]), f64::from(sd[k * dim + i]));
+                shift[i] += w * m;
+                scale[i] += w * (s * s + m * m);
+            }
+        }
+        for (s, m) in scale.iter_mut().zip(&shift) {
+            *s = (*s - m * m).max(1e-6).sqrt();
+        }
+        Grid { shift, scale }
+    }
+
     /// N(mu, sd^2) over the grid's buckets, in the standard buckets' units.
     pub(crate) fn gaussian(&self, mu: &[f32], sd: &[f32]) -> Gaussian {
         let (mu, sd) = mu
@@ -227,19 +246,7 @@ impl MixturePrior {
             1 => None,
             _ => Some(categorical(&weights)?),
         };
-        // Each dimension's marginal mean and standard deviation, summed over
-        // the components in order.
-        let (mut shift, mut scale) = (vec![0.0f64; dim], vec![0.0f64; dim]);
-        for (k, &w) in weights.iter().enumerate() {
-            for i in 0..dim {
-                let (m, s) = (f64::from(mu[k * dim + i]), f64::from(sd[k * dim + i]));
-                shift[i] += w * m;
-                scale[i] += w * (s * s + m * m);
-            }
-        }
-        for (s, m) in scale.iter_mut().zip(&shift) {
-            *s = (*s - m * m).max(1e-6).sqrt();
-        }
+        let grid = Grid::of_mixture(dim, &mu, &sd, &weights);
         Ok(MixturePrior {
             dim,
             mu,
@@ -248,7 +255,7 @@ impl MixturePrior {
             offset,
             weights,
             weights_model,
-            grid: Grid { shift, scale },
+            grid,
         })
     }
 

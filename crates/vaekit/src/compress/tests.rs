@@ -25,6 +25,16 @@ fn model(seed: u64, likelihood: Likelihood) -> Vae {
     model_with(seed, likelihood, PriorKind::Standard, None)
 }
 
+/// A two-layer model: z1 of 4 dimensions, z2 of 3 through 8 tanh units.
+fn two_layer(seed: u64) -> Vae {
+    let top = crate::model::TopLayerConfig {
+        latent_dim: 3,
+        hidden: vec![8],
+        activation: Activation::Tanh,
+    };
+    model_with(seed, Likelihood::Bernoulli, PriorKind::Standard, Some(top))
+}
+
 fn model_with(
     seed: u64,
     likelihood: Likelihood,
@@ -132,20 +142,15 @@ fn the_bits_are_pinned() {
     let vae = model(4, Likelihood::Bernoulli);
     assert_eq!(
         file_hash(&vae, &images(20)),
-        "35f6984698d205ac40dd2d467c06a60bbe5dd954e129ce653215db92406c2735"
+        "ca4e16aaa7228efe9cfb37fa005787cf8d9dd957b43c1f75f0f4b363e62b6455"
     );
-    let top = crate::model::TopLayerConfig {
-        latent_dim: 3,
-        hidden: vec![8],
-        activation: Activation::Tanh,
-    };
     let vamp = model_with(
         4,
         Likelihood::Bernoulli,
         PriorKind::Vamp { pseudo_inputs: 5 },
         None,
     );
-    let hvae = model_with(4, Likelihood::Bernoulli, PriorKind::Standard, Some(top));
+    let hvae = two_layer(4);
     let logistic = model_with(4, Likelihood::Logistic, PriorKind::Standard, None);
     let levels: Vec<f32> = (0..20 * SIDE * SIDE)
         .map(|i| ((i * 53) % 256) as f32 / 255.0)
@@ -159,11 +164,87 @@ fn the_bits_are_pinned() {
     assert_eq!(
         got,
         [
-            "17fc251220a7515195c8f6a445871ebd9b65396978dca90dc1919581b90d44fb",
-            "ac3d397c57b5fc20cd78fb52af3ac03191b0575ce82ce3b038b3f0e239d36e36",
-            "ca1018938981efba05d672e400e0ace27ee054bbb98280ae741ab44c278ce9f1",
+            "87d351a822d0cdb7f1e09d18446fe78f9c4d70b56d145d49b0042a3235a5afd2",
+            "3ed0dd98cd33cf7a3ad64f30c8ec5fb307bcedd8944889829311d14b919476b3",
+            "7745e735885a4bc243ffbbebc944923afda2515d1a8bcad04dd440a284746a3d",
         ]
     );
+}
+
+#[test]
+fn a_mixtures_grid_is_at_its_mean_and_spread() {
+    // Weights 1/4 and 3/4 of N(-1, 0.5^2) and N(3, 1): mean -1/4 + 9/4 = 2,
+    // variance 1/4 (0.25 + 1) + 3/4 (1 + 9) - 2^2 = 3.8125.
+    let grid = Grid::of_mixture(1, &[-1.0, 3.0], &[0.5, 1.0], &[0.25, 0.75]);
+    let buckets = Buckets::new();
+    for j in [100u32, 2048, 4000] {
+        let want = 2.0 + 3.8125f64.sqrt() * f64::from(buckets.centre(j));
+        let got = f64::from(grid.centres(&[j], &buckets)[0]);
+        assert!(
+            (got - want).abs() < 1e-5 * want.abs().max(1.0),
+            "{j}: {got} against {want}"
+        );
+    }
+}
+
+#[test]
+fn a_two_layer_models_lower_grid_follows_p_z1() {
+    // z1's grid against p(z1)'s mean and spread from 20,000 independent
+    // draws of z2 ~ N(0, I): the grid's 512 fixed draws estimate the same.
+    let hvae = two_layer(4);
+    let coder = Coder::of(&hvae).unwrap();
+    let upper = coder.top.as_ref().unwrap();
+    let (d1, d2) = (coder.encoder.mu.d_out(), upper.up.mu.d_out());
+    let mut rng = random::seeded(7, random::Stream::Sample);
+    let draws = 20_000;
+    let (mut first, mut second) = (vec![0.0f64; d1], vec![0.0f64; d1]);
+    for _ in 0..draws {
+        let (mu, sd) = upper.down.posterior(&random::normal(&mut rng, d2));
+        for i in 0..d1 {
+            let (m, s) = (f64::from(mu[i]), f64::from(sd[i]));
+            first[i] += m / draws as f64;
+            second[i] += (s * s + m * m) / draws as f64;
+        }
+    }
+    // The grid's shift and scale, read back from two buckets' centres.
+    let buckets = &coder.buckets;
+    let (low, high) = (1000u32, 3000u32);
+    let at = |j: u32| coder.grid.centres(&vec![j; d1], buckets);
+    let (a, b) = (at(low), at(high));
+    let (cl, ch) = (
+        f64::from(buckets.centre(low)),
+        f64::from(buckets.centre(high)),
+    );
+    for i in 0..d1 {
+        let scale = (f64::from(b[i]) - f64::from(a[i])) / (ch - cl);
+        let shift = f64::from(a[i]) - scale * cl;
+        let sd = (second[i] - first[i] * first[i]).sqrt();
+        assert!(
+            (scale / sd - 1.0).abs() < 0.1,
+            "dimension {i}: scale {scale} against {sd}"
+        );
+        assert!(
+            (shift - first[i]).abs() < 0.1 * sd,
+            "dimension {i}: shift {shift} against {}",
+            first[i]
+        );
+    }
+}
+
+#[test]
+fn a_version_1_two_layer_file_still_decodes() {
+    // Version 1 coded z1 on N(0, I)'s buckets: such a file decodes with
+    // them, and the grid it decodes with is not the one version 2 writes.
+    let coder = Coder::of(&two_layer(4)).unwrap();
+    let old = coder.as_of(1).into_owned();
+    assert_ne!(old.grid, coder.grid);
+    let pixels = binary_pixels(&images(10)).unwrap();
+    let shape = [1, SIDE as u32, SIDE as u32];
+    let (bytes, _) = compress_file(&old, shape, Container::Npy, &pixels, 1).unwrap();
+    let (mut header, words) = file::read(&bytes).unwrap();
+    header.version = 1;
+    let (read_back, back) = decompress_file(&coder, &file::write(&header, &words)).unwrap();
+    assert_eq!((read_back.version, back), (1, pixels));
 }
 
 #[test]
@@ -239,11 +320,6 @@ fn the_coder_is_the_same_on_one_thread_and_on_two() {
 /// each kind of model fingerprints differently.
 #[test]
 fn mixture_priors_and_two_layers_round_trip() {
-    let top = crate::model::TopLayerConfig {
-        latent_dim: 3,
-        hidden: vec![8],
-        activation: Activation::Tanh,
-    };
     let models = [
         model_with(
             7,
@@ -263,7 +339,7 @@ fn mixture_priors_and_two_layers_round_trip() {
             PriorKind::Gmm { components: 3 },
             None,
         ),
-        model_with(7, Likelihood::Bernoulli, PriorKind::Standard, Some(top)),
+        two_layer(7),
     ];
     let data = images(60);
     let mut fingerprints = Vec::new();
@@ -363,12 +439,7 @@ fn importance_weighted_coding_round_trips_and_costs_less() {
             "model {m}: {b} bits with 8 codes against {a} with 1"
         );
     }
-    let top = crate::model::TopLayerConfig {
-        latent_dim: 3,
-        hidden: vec![8],
-        activation: Activation::Tanh,
-    };
-    let hvae = model_with(9, Likelihood::Bernoulli, PriorKind::Standard, Some(top));
+    let hvae = two_layer(9);
     let err = compress_dataset(&hvae, &images(3), Container::Npy, None, 4)
         .unwrap_err()
         .to_string();
