@@ -61,13 +61,23 @@ pub enum Error {
     /// Training could not go on (for example, the loss kept being non-finite).
     #[error("training stopped: {0}")]
     Training(String),
+    /// The user stopped training (Ctrl-C); the run keeps its last finished
+    /// epoch.
+    #[error("interrupted: the run keeps its last finished epoch ({epochs} finished)")]
+    Interrupted {
+        /// Epochs finished and saved before the stop.
+        epochs: usize,
+    },
 }
 
 impl Error {
     /// `true` when the error comes from what the user gave (a file, a setting, a
     /// run directory) rather than from a failure while doing the work.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, Error::Write { .. } | Error::Training(_))
+        !matches!(
+            self,
+            Error::Write { .. } | Error::Training(_) | Error::Interrupted { .. }
+        )
     }
 
     pub(crate) fn read(path: impl AsRef<Path>, source: std::io::Error) -> Self {

@@ -73,6 +73,7 @@
 //! backend is always built in, GPU backends are cargo features, and the device
 //! is a run-time setting ([`device::parse_device`]).
 
+pub mod arrays;
 pub mod augment;
 pub mod batch;
 pub mod classify;

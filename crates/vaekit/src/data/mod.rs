@@ -29,11 +29,11 @@
 
 pub mod columns;
 mod dataset;
-mod embedded;
+pub(crate) mod embedded;
 mod idx;
 mod images;
 pub mod mask;
-mod npy;
+pub(crate) mod npy;
 pub mod prepare;
 mod scaler;
 pub mod schema;

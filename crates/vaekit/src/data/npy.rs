@@ -474,66 +474,21 @@ fn values_f32(path: &Path, array: &NpyArray) -> Result<Vec<f32>> {
 /// taken as channel-first already. `u8` is divided by 255, bool becomes 0/1,
 /// everything else is kept as written.
 pub(crate) fn to_dataset(path: &Path, array: &NpyArray) -> Result<Dataset> {
-    let fail = |message: String| Error::format(path, message);
-    let shape = shape_text(&array.shape);
-    if array.shape.first() == Some(&0) {
-        return Err(fail(format!(
-            "holds no examples (shape {shape}); the first dimension counts examples"
-        )));
-    }
-    if array.shape.contains(&0) {
-        return Err(fail(format!(
-            "has shape {shape}: every example would be empty"
-        )));
-    }
-    let (kind, channel_last) = match array.shape.as_slice() {
-        [_, d] => (
-            DataKind::Table {
-                columns: (0..*d).map(|i| format!("x{i}")).collect(),
-            },
-            false,
-        ),
-        [_, h, w] => (
-            DataKind::Image {
-                channels: 1,
-                height: *h,
-                width: *w,
-            },
-            false,
-        ),
-        [_, h, w, c @ (1 | 3)] => (
-            DataKind::Image {
-                channels: *c,
-                height: *h,
-                width: *w,
-            },
-            true,
-        ),
-        [_, c @ (1 | 3), h, w] => (
-            DataKind::Image {
-                channels: *c,
-                height: *h,
-                width: *w,
-            },
-            false,
-        ),
-        [_, _, _, _] => {
-            return Err(fail(format!(
-                "has shape {shape}: cannot tell the channel axis; vaekit reads (n, height, width, channels) or (n, channels, height, width) with 1 or 3 channels"
-            )));
-        }
-        [n] => {
-            return Err(fail(format!(
-                "is a 1-D array of {n} values: as data, reshape it to ({n}, 1) for a one-column table; as labels, pass it with --labels"
-            )));
-        }
-        _ => {
-            return Err(fail(format!(
-                "has shape {shape}; vaekit reads 2-D tables (n, columns), 3-D grayscale images (n, height, width) and 4-D images"
-            )));
-        }
-    };
-    let mut values = values_f32(path, array)?;
+    // The shape first: a bad one is refused before the values are read.
+    kind_of_shape(&array.shape).map_err(|message| Error::format(path, message))?;
+    let (values, kind) = arrange(values_f32(path, array)?, &array.shape)
+        .map_err(|message| Error::format(path, message))?;
+    Dataset::new(values, kind, None).map_err(|e| in_file(path, e))
+}
+
+/// The values of an array of shape `dims` (row-major) as examples: channel
+/// first, and what they are (see [`to_dataset`]'s shapes); the error says
+/// what is wrong with the shape, to follow the array's name.
+pub(crate) fn arrange(
+    mut values: Vec<f32>,
+    dims: &[usize],
+) -> std::result::Result<(Vec<f32>, DataKind), String> {
+    let (kind, channel_last) = kind_of_shape(dims)?;
     if channel_last
         && let DataKind::Image {
             channels,
@@ -543,7 +498,53 @@ pub(crate) fn to_dataset(path: &Path, array: &NpyArray) -> Result<Dataset> {
     {
         values = hwc_to_chw(&values, *height, *width, *channels);
     }
-    Dataset::new(values, kind, None).map_err(|e| in_file(path, e))
+    Ok((values, kind))
+}
+
+/// What an array of `shape` holds (see [`to_dataset`]'s shapes), and
+/// whether its channels come last; the error says what is wrong with the
+/// shape, to follow the array's name.
+pub(crate) fn kind_of_shape(dims: &[usize]) -> std::result::Result<(DataKind, bool), String> {
+    let shape = shape_text(dims);
+    if dims.first() == Some(&0) {
+        return Err(format!(
+            "holds no examples (shape {shape}); the first dimension counts examples"
+        ));
+    }
+    if dims.contains(&0) {
+        return Err(format!("has shape {shape}: every example would be empty"));
+    }
+    let image = |channels: usize, height: usize, width: usize| DataKind::Image {
+        channels,
+        height,
+        width,
+    };
+    Ok(match dims {
+        [_, d] => (
+            DataKind::Table {
+                columns: (0..*d).map(|i| format!("x{i}")).collect(),
+            },
+            false,
+        ),
+        [_, h, w] => (image(1, *h, *w), false),
+        [_, h, w, c @ (1 | 3)] => (image(*c, *h, *w), true),
+        [_, c @ (1 | 3), h, w] => (image(*c, *h, *w), false),
+        [_, _, _, _] => {
+            return Err(format!(
+                "has shape {shape}: cannot tell the channel axis; vaekit reads (n, height, width, channels) or (n, channels, height, width) with 1 or 3 channels"
+            ));
+        }
+        [n] => {
+            return Err(format!(
+                "is a 1-D array of {n} values: as data, reshape it to ({n}, 1) for a one-column table; as labels, pass it as labels"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "has shape {shape}; vaekit reads 2-D tables (n, columns), 3-D grayscale images (n, height, width) and 4-D images"
+            ));
+        }
+    })
 }
 
 /// Interprets a parsed array as class labels: 1-D (or `(n, 1)`), integer or

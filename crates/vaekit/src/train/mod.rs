@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::{check_width, model_input, noise};
 use crate::data::mask::{MaskSpec, column_means};
 use crate::data::prepare::{Binarize, PreparedData, prepare};
-use crate::data::{DataKind, Dataset, load};
+use crate::data::{DataKind, Dataset, Source, load};
 use crate::error::{Error, Result};
 use crate::eval::{ElboReport, EvalOptions, evaluate_elbo};
 use crate::model::objective::Objective;
@@ -164,6 +164,11 @@ pub trait TrainObserver {
     fn on_epoch_end(&mut self, _metrics: &EpochMetrics) {}
     /// A line of news that has no structured form (a text run's epoch).
     fn on_line(&mut self, _text: &str) {}
+    /// Asked after every step: `true` stops the run there, keeping the
+    /// last finished epoch's checkpoint, with [`Error::Interrupted`].
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -210,13 +215,40 @@ struct Session {
 /// Nothing is created until the data and settings have been checked; a new run
 /// that fails before its first epoch is saved leaves no directory behind.
 pub fn train(request: TrainRequest, observer: &mut dyn TrainObserver) -> Result<TrainOutcome> {
-    let device = request.device.clone().autodiff();
     if request.resume {
+        let device = request.device.clone().autodiff();
         let session = resume_session(&request, &device)?;
         return run_epochs(session, &request.out, observer);
     }
+    train_new(request, None, observer)
+}
+
+/// Trains a new run on a source already loaded (data in memory: the
+/// Python package's arrays) instead of the one `request.settings.data`
+/// names; the run's settings record `source.spec` as its data.
+pub fn train_source(
+    mut request: TrainRequest,
+    source: Source,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainOutcome> {
+    if request.resume {
+        return Err(Error::setting(
+            "resume",
+            "a run is resumed from the data source its settings name; train on data in memory anew instead",
+        ));
+    }
+    request.settings.data = Some(source.spec.clone());
+    train_new(request, Some(source), observer)
+}
+
+fn train_new(
+    request: TrainRequest,
+    source: Option<Source>,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainOutcome> {
+    let device = request.device.clone().autodiff();
     check_new_run_dir(&request.out, true)?;
-    let session = new_session(&request, &device)?;
+    let session = new_session(&request, source, &device)?;
     let created = !request.out.exists();
     std::fs::create_dir_all(&request.out).map_err(|e| Error::write(&request.out, e))?;
     let setup = (|| {
@@ -331,7 +363,11 @@ fn class_count(data: &PreparedData) -> Result<usize> {
     Ok(named.max(largest + 1))
 }
 
-fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
+fn new_session(
+    request: &TrainRequest,
+    given_source: Option<Source>,
+    device: &Device,
+) -> Result<Session> {
     let source_run = request
         .settings
         .init_from
@@ -348,7 +384,10 @@ fn new_session(request: &TrainRequest, device: &Device) -> Result<Session> {
             "no data source given; pass --data digits, a folder of IDX files, or a file",
         )
     })?;
-    let source = load(&spec, &given.load_options())?;
+    let source = match given_source {
+        Some(source) => source,
+        None => load(&spec, &given.load_options())?,
+    };
     let format = source.format;
     let typed;
     let given = match source.columns {
@@ -618,6 +657,11 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
                 }
             }
             observer.on_step(i + 1, &step);
+            if observer.stop_requested() {
+                return Err(Error::Interrupted {
+                    epochs: s.state.epoch,
+                });
+            }
         }
         if skipped as f64 > MAX_SKIPPED_SHARE * steps_per_epoch as f64 {
             return Err(nonfinite_error(
