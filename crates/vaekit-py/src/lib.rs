@@ -80,6 +80,10 @@ fn settings_of(json: &str) -> PyResult<TrainSettings> {
 /// for signals) ends training at the step's end.
 struct PyObserver {
     callback: Option<Py<PyAny>>,
+    /// Whether the callback wants an event per step (its `wants_steps`,
+    /// true when it has none): without a bar to draw, each step's call into
+    /// Python (the GIL, a dict) is skipped.
+    wants_steps: bool,
     epoch: usize,
     epochs: usize,
     steps: usize,
@@ -122,6 +126,9 @@ impl TrainObserver for PyObserver {
     }
 
     fn on_step(&mut self, step: usize, output: &StepOutput) {
+        if !self.wants_steps {
+            return;
+        }
         let (loss, epoch, steps) = (output.loss, self.epoch, self.steps);
         self.call(|py| {
             let d = pyo3::types::PyDict::new(py);
@@ -174,8 +181,14 @@ fn run_training(
     job: impl FnOnce(&mut PyObserver) -> vaekit::Result<vaekit::train::TrainOutcome> + Send + 'static,
 ) -> PyResult<()> {
     let stop = Arc::new(AtomicBool::new(false));
+    let wants_steps = callback.as_ref().is_none_or(|c| {
+        c.getattr(py, "wants_steps")
+            .and_then(|w| w.is_truthy(py))
+            .unwrap_or(true)
+    });
     let mut observer = PyObserver {
         callback,
+        wants_steps,
         epoch: 0,
         epochs: 0,
         steps: 0,

@@ -68,6 +68,8 @@ class _Progress:
         except ImportError:
             tqdm = None
         self.tqdm = tqdm if verbose else None
+        # Read by the training: without a bar, no event per step.
+        self.wants_steps = self.tqdm is not None
 
     def __call__(self, event):
         kind = event["event"]
