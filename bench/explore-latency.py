@@ -20,32 +20,16 @@ import datetime
 import http.client
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
 import sys
 import time
 
+from provenance import commit, cpu_name
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def commit():
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                         cwd=ROOT)
-    return out.stdout.strip() or "?"
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def timed(conn, method, path, body=None):

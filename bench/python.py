@@ -24,7 +24,6 @@ import datetime
 import gzip
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from provenance import commit, cpu_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -48,23 +49,6 @@ def read_idx(folder, stem):
             shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
             return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
     sys.exit(f"bench/python.py: no {stem} in {folder}")
-
-
-def commit():
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                         cwd=ROOT)
-    return out.stdout.strip() or "?"
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def cli_fit(args, work):

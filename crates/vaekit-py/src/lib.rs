@@ -165,6 +165,9 @@ fn request(out: PathBuf, settings: &str, device: &str) -> PyResult<TrainRequest>
     })
 }
 
+/// Two arrays of per-example values.
+type Pair<'py> = (Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
+
 type Finished = (
     std::thread::Result<vaekit::Result<vaekit::train::TrainOutcome>>,
     Option<PyErr>,
@@ -452,11 +455,7 @@ impl Model {
     }
 
     /// The per-example terms of -ELBO: `(recon, kl)`.
-    fn elbo<'py>(
-        &self,
-        py: Python<'py>,
-        data: &Data,
-    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+    fn elbo<'py>(&self, py: Python<'py>, data: &Data) -> PyResult<Pair<'py>> {
         let parts = compute(py, || self.fitted.elbo(&data.data))?;
         Ok((
             Array1::from(parts.recon).into_pyarray(py),

@@ -536,7 +536,7 @@ pub(crate) fn kind_of_shape(dims: &[usize]) -> std::result::Result<(DataKind, bo
         }
         [n] => {
             return Err(format!(
-                "is a 1-D array of {n} values: as data, reshape it to ({n}, 1) for a one-column table; as labels, pass it as labels"
+                "is a 1-D array of {n} values: as data, reshape it to ({n}, 1) for a one-column table; as labels, give it as the labels (--labels FILE on the command line, y in Python)"
             ));
         }
         _ => {

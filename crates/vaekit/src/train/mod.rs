@@ -11,6 +11,7 @@
 //! with advice, keeping the checkpoint of the last good epoch.
 
 mod mixture;
+mod plot;
 mod step;
 
 use std::collections::BTreeMap;
@@ -34,13 +35,13 @@ use crate::model::{ModelConfig, Vae};
 
 use crate::optim::Adam;
 use crate::random::{self, Rng, Stream};
-use crate::report::{LinePlot, Series, loss_plot_png};
 use crate::run::{
     DataSummary, Run, RunConfig, Weights, files, load_checkpoint, read_metrics, save_checkpoint,
     save_weights, write_json, write_metrics,
 };
 use crate::settings::{ModelKind, TrainSettings, differing_fields, shown};
 
+pub use plot::write_loss_plot;
 pub use step::{StepOutput, optimizer_step, optimizer_step_parts, train_step, warmup_beta};
 
 /// Share of a batch's examples whose values `--encoder-mask` hides from the
@@ -767,43 +768,6 @@ fn save_epoch(s: &mut Session, valid: &Vae, metrics: &EpochMetrics, out: &Path) 
         s.adam.state_tensors(&s.model),
         &s.state,
     )
-}
-
-/// Draws the training (and validation) -ELBO per epoch.
-pub fn write_loss_plot(path: &Path, metrics: &[EpochMetrics]) -> Result<()> {
-    // A mixture-prior run's pretraining epochs optimized the reconstruction
-    // alone: they are drawn as that, not as a -ELBO.
-    let curve = |name: &str, point: &dyn Fn(&EpochMetrics) -> Option<f64>| Series {
-        name: name.into(),
-        points: metrics
-            .iter()
-            .filter_map(|m| point(m).map(|y| (m.epoch as f64, y)))
-            .collect(),
-    };
-    let series: Vec<Series> = [
-        curve("pretraining: train recon", &|m| {
-            m.pretraining.then_some(m.train_recon)
-        }),
-        curve("train -ELBO", &|m| {
-            (!m.pretraining).then_some(m.train_neg_elbo)
-        }),
-        curve("validation -ELBO", &|m| {
-            m.val
-                .as_ref()
-                .filter(|_| !m.pretraining)
-                .map(|v| v.neg_elbo)
-        }),
-    ]
-    .into_iter()
-    .filter(|s| !s.points.is_empty())
-    .collect();
-    let plot = LinePlot {
-        title: "Training curves",
-        x_label: "epoch",
-        y_label: "nats per example",
-        series: &series,
-    };
-    loss_plot_png(path, &plot, 800, 500)
 }
 
 #[cfg(test)]
