@@ -33,22 +33,20 @@ fn to_py(err: vaekit::Error) -> PyErr {
     }
 }
 
+/// The values of a C-contiguous array, or a ValueError saying why not.
+fn slice_of<'a, T: numpy::Element>(a: &'a PyReadonlyArrayDyn<'_, T>) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
 /// The values of a C-contiguous float32 or uint8 array (uint8 divided by
 /// 255, as vaekit reads bytes) and its shape.
 fn array_values(x: &Bound<'_, PyAny>) -> PyResult<(Vec<f32>, Vec<usize>)> {
     if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'_, f32>>() {
-        let shape = a.shape().to_vec();
-        let values = a
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        return Ok((values.to_vec(), shape));
+        return Ok((slice_of(&a)?.to_vec(), a.shape().to_vec()));
     }
     if let Ok(a) = x.extract::<PyReadonlyArrayDyn<'_, u8>>() {
-        let shape = a.shape().to_vec();
-        let bytes = a
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        return Ok((scale_bytes(bytes), shape));
+        return Ok((scale_bytes(slice_of(&a)?), a.shape().to_vec()));
     }
     Err(PyValueError::new_err(
         "expected a C-contiguous numpy array of float32 or uint8",
@@ -56,12 +54,7 @@ fn array_values(x: &Bound<'_, PyAny>) -> PyResult<(Vec<f32>, Vec<usize>)> {
 }
 
 fn labels_of(y: Option<PyReadonlyArrayDyn<'_, u32>>) -> PyResult<Option<Vec<u32>>> {
-    y.map(|a| {
-        a.as_slice()
-            .map(<[u32]>::to_vec)
-            .map_err(|e| PyValueError::new_err(e.to_string()))
-    })
-    .transpose()
+    y.map(|a| slice_of(&a).map(<[u32]>::to_vec)).transpose()
 }
 
 /// Runs a query with the GIL released, on vaekit's worker threads as the
@@ -411,10 +404,7 @@ impl Model {
         y: Option<u32>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let n = codes.shape().first().copied().unwrap_or(0);
-        let codes = codes
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?
-            .to_vec();
+        let codes = slice_of(&codes)?.to_vec();
         let values = compute(py, || self.fitted.inverse_transform(&codes, y))?;
         Ok(rows(values, n)?.into_pyarray(py))
     }
@@ -465,10 +455,7 @@ impl Model {
 
     /// Rows of model values as CSV text in the table's own cells.
     fn table_csv(&self, values: PyReadonlyArrayDyn<'_, f32>) -> PyResult<String> {
-        let values = values
-            .as_slice()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        self.fitted.table_csv(values).map_err(to_py)
+        self.fitted.table_csv(slice_of(&values)?).map_err(to_py)
     }
 }
 

@@ -475,9 +475,9 @@ fn values_f32(path: &Path, array: &NpyArray) -> Result<Vec<f32>> {
 /// everything else is kept as written.
 pub(crate) fn to_dataset(path: &Path, array: &NpyArray) -> Result<Dataset> {
     // The shape first: a bad one is refused before the values are read.
-    kind_of_shape(&array.shape).map_err(|message| Error::format(path, message))?;
-    let (values, kind) = arrange(values_f32(path, array)?, &array.shape)
-        .map_err(|message| Error::format(path, message))?;
+    let (kind, channel_last) =
+        kind_of_shape(&array.shape).map_err(|message| Error::format(path, message))?;
+    let values = channels_first(values_f32(path, array)?, &kind, channel_last);
     Dataset::new(values, kind, None).map_err(|e| in_file(path, e))
 }
 
@@ -485,20 +485,24 @@ pub(crate) fn to_dataset(path: &Path, array: &NpyArray) -> Result<Dataset> {
 /// first, and what they are (see [`to_dataset`]'s shapes); the error says
 /// what is wrong with the shape, to follow the array's name.
 pub(crate) fn arrange(
-    mut values: Vec<f32>,
+    values: Vec<f32>,
     dims: &[usize],
 ) -> std::result::Result<(Vec<f32>, DataKind), String> {
     let (kind, channel_last) = kind_of_shape(dims)?;
-    if channel_last
-        && let DataKind::Image {
+    Ok((channels_first(values, &kind, channel_last), kind))
+}
+
+/// Images whose channels come last moved to channel first; anything else
+/// as it is.
+fn channels_first(values: Vec<f32>, kind: &DataKind, channel_last: bool) -> Vec<f32> {
+    match kind {
+        DataKind::Image {
             channels,
             height,
             width,
-        } = &kind
-    {
-        values = hwc_to_chw(&values, *height, *width, *channels);
+        } if channel_last => hwc_to_chw(&values, *height, *width, *channels),
+        _ => values,
     }
-    Ok((values, kind))
 }
 
 /// What an array of `shape` holds (see [`to_dataset`]'s shapes), and
