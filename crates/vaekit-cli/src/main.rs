@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod progress;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    signals::install()?;
     vaekit::device::keep_freed_buffers();
     vaekit::device::set_threads(cli.global.threads)?;
     // A server waits for requests most of the time: its threads sleep.
@@ -75,6 +77,10 @@ fn report(err: &anyhow::Error) -> ExitCode {
         && io.kind() == std::io::ErrorKind::BrokenPipe
     {
         return ExitCode::SUCCESS;
+    }
+    // The command has said what was kept and how to go on.
+    if let Some(vaekit::Error::Interrupted { .. }) = err.downcast_ref::<vaekit::Error>() {
+        return ExitCode::from(signals::received().map_or(130, signals::exit_code));
     }
     let mut text = err.to_string();
     for cause in err.chain().skip(1) {

@@ -52,6 +52,9 @@ pub fn counter(total: usize, quiet: bool, what: &str) -> Option<ProgressBar> {
 }
 
 impl TrainObserver for Progress {
+    fn stop_requested(&mut self) -> bool {
+        crate::signals::received().is_some()
+    }
     fn on_line(&mut self, text: &str) {
         self.line(text);
     }

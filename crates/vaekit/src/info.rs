@@ -33,6 +33,9 @@ pub struct SourceInfo {
     pub spec: String,
     /// The detected or forced format.
     pub format: Format,
+    /// A CSV table's field delimiter (given, or sniffed from the file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
     /// What one example looks like.
     pub kind: DataKind,
     /// The source's splits.
@@ -222,9 +225,14 @@ pub fn inspect(target: &str, options: &LoadOptions) -> Result<Info> {
     let source = load(target, options)?;
     let mut splits = vec![split_info("train", &source.train)];
     splits.extend(source.test.as_ref().map(|t| split_info("test", t)));
+    let delimiter = match source.format {
+        Format::Csv => crate::data::csv_delimiter(path, options),
+        _ => None,
+    };
     Ok(Info::Source(SourceInfo {
         spec: source.spec,
         format: source.format,
+        delimiter,
         kind: source.train.kind().clone(),
         schema: match &source.columns {
             Some(columns) => columns.schema(),
@@ -239,11 +247,32 @@ pub fn inspect(target: &str, options: &LoadOptions) -> Result<Info> {
     }))
 }
 
+/// A delimiter in words: `','` (comma), `tab`.
+fn delimiter_name(d: char) -> String {
+    match d {
+        '\t' => "tab".to_string(),
+        ' ' => "space".to_string(),
+        ',' => "',' (comma)".to_string(),
+        ';' => "';' (semicolon)".to_string(),
+        '|' => "'|' (pipe)".to_string(),
+        other => format!("'{other}'"),
+    }
+}
+
 impl fmt::Display for Info {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Info::Source(s) => {
-                writeln!(f, "source:  {} ({})", s.spec, s.format)?;
+                match s.delimiter {
+                    Some(d) => writeln!(
+                        f,
+                        "source:  {} ({}, fields separated by {})",
+                        s.spec,
+                        s.format,
+                        delimiter_name(d)
+                    )?,
+                    None => writeln!(f, "source:  {} ({})", s.spec, s.format)?,
+                }
                 match &s.columns {
                     Some(columns) => writeln!(
                         f,
@@ -385,6 +414,27 @@ impl fmt::Display for Info {
                         "          started from the weights of {}",
                         source.display()
                     )?;
+                }
+                if let Some(patience) = s.early_stop {
+                    writeln!(
+                        f,
+                        "          early stopping after {patience} epochs without a validation -ELBO better by more than {} nats",
+                        s.min_delta.unwrap_or(0.0)
+                    )?;
+                }
+                if let Some(max) = &s.max_time {
+                    writeln!(f, "          at most {max} of training")?;
+                }
+                if let Some(reason) = r.last.as_ref().and_then(|m| m.stopped) {
+                    let why = match reason {
+                        crate::train::StopReason::EarlyStop => {
+                            "the validation -ELBO stopped improving (--early-stop)"
+                        }
+                        crate::train::StopReason::MaxTime => {
+                            "another epoch would have passed --max-time"
+                        }
+                    };
+                    writeln!(f, "          stopped after epoch {}: {why}", r.epochs_done)?;
                 }
                 if let Some(b) = r.best {
                     writeln!(

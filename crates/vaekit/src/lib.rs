@@ -91,6 +91,7 @@ pub mod info;
 pub mod io;
 pub mod kernels;
 pub mod latent;
+pub mod memory;
 pub mod model;
 pub mod nn;
 pub mod optim;

@@ -46,6 +46,8 @@ pub mod files {
     pub const LOSS_PLOT: &str = "loss.png";
     /// A text run's vocabulary, a token a line.
     pub const VOCAB: &str = "vocab.txt";
+    /// Locked while a process trains into the run (see `train::RunLock`).
+    pub const LOCK: &str = ".vaekit.lock";
 }
 
 /// What the run was trained on, for checks and for `vaekit info`.

@@ -22,7 +22,7 @@ use vaekit::latent::map::MapMethod;
 use vaekit::latent::paths::PathKind;
 use vaekit::latent::traverse::DimChoice;
 use vaekit::run::Weights;
-use vaekit::settings::{TrainSettings, parse_image_size};
+use vaekit::settings::{TrainSettings, parse_delimiter, parse_image_size};
 pub use web::{ExploreArgs, ReportArgs, RunTarget};
 
 const MAIN_EXAMPLES: &str = "\
@@ -274,6 +274,9 @@ pub struct DataArgs {
     /// CSV: ignore this many lines at the top of the file (a title line, such as the one that opens UCI's adult.test).
     #[arg(long, value_name = "N")]
     pub skip_lines: Option<usize>,
+    /// CSV: the field delimiter (one character, or tab, comma, semicolon, pipe, space) [default: sniffed from the file; `vaekit info` shows which].
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<char>,
 }
 
 impl DataArgs {
@@ -288,6 +291,7 @@ impl DataArgs {
             drop_columns: self.drop_columns.clone(),
             missing_values: self.missing_values.clone(),
             skip_lines: self.skip_lines,
+            delimiter: self.delimiter,
             ..TrainSettings::default()
         }
     }

@@ -117,6 +117,9 @@ fn unused_flags(args: &TrainArgs) -> Vec<&'static str> {
         (args.resume, "--resume"),
         (args.beta.is_some(), "--beta"),
         (args.lr_schedule.is_some(), "--lr-schedule"),
+        (args.early_stop.is_some(), "--early-stop"),
+        (args.min_delta.is_some(), "--min-delta"),
+        (args.max_time.is_some(), "--max-time"),
     ];
     given.iter().filter(|g| g.0).map(|g| g.1).collect()
 }

@@ -11,7 +11,7 @@ use vaekit::impute::MaskSpec;
 use vaekit::nn::Activation;
 use vaekit::settings::{
     ArchitectureKind, LikelihoodKind, LrSchedule, ModelKind, ObjectiveKind, PriorKind,
-    TrainSettings, parse_sizes,
+    TrainSettings, parse_duration, parse_sizes,
 };
 
 use super::DataArgs;
@@ -140,6 +140,15 @@ pub struct TrainArgs {
     /// Seed of every random choice [default: 0].
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Stop when the validation -ELBO has not improved by more than --min-delta for this many epochs (the best weights are kept in best.safetensors).
+    #[arg(long, value_name = "PATIENCE")]
+    pub early_stop: Option<usize>,
+    /// With --early-stop: the improvement in nats that counts as better [default: 0].
+    #[arg(long, value_name = "NATS")]
+    pub min_delta: Option<f64>,
+    /// Stop before the run's training time (summed over resumed sessions) passes this, such as 45m, 2h or 1h30m; the run ends at a finished epoch.
+    #[arg(long, value_name = "DURATION", value_parser = checked_duration)]
+    pub max_time: Option<String>,
 }
 
 impl TrainArgs {
@@ -182,9 +191,17 @@ impl TrainArgs {
             kl_warmup: self.kl_warmup,
             clip_grad: self.clip_grad,
             seed: self.seed,
+            early_stop: self.early_stop,
+            min_delta: self.min_delta,
+            max_time: self.max_time.clone(),
             ..self.source.settings()
         }
     }
+}
+
+/// A duration as the user wrote it, once it parses.
+fn checked_duration(text: &str) -> Result<String, String> {
+    parse_duration(text).map(|_| text.trim().to_string())
 }
 
 /// A list of layer sizes as one argument (clap would read a bare `Vec` as

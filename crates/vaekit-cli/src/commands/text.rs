@@ -85,8 +85,13 @@ pub fn train(args: &TrainArgs, device: Device, quiet: bool) -> Result<()> {
         device,
     };
     let mut progress = Progress::new(quiet);
-    let outcome = train_text(request, &mut progress)
-        .with_context(|| format!("training into {} failed", args.out.display()))?;
+    crate::signals::graceful(None);
+    let outcome = match train_text(request, &mut progress) {
+        Err(vaekit::Error::Interrupted { epochs }) => {
+            return Err(super::train::interrupted(&args.out, epochs, false));
+        }
+        other => other.with_context(|| format!("training into {} failed", args.out.display()))?,
+    };
     let mut text = format!("run saved in {}", outcome.run_dir.display());
     if let Some((epoch, score)) = outcome.best {
         text.push_str(&format!(

@@ -91,14 +91,7 @@ pub fn explore(args: &ExploreArgs, device: Device) -> Result<()> {
         }
     };
     let stopper = server.stopper();
-    ctrlc::set_handler(move || {
-        // A second Ctrl-C while stopping ends the process at once.
-        static ASKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if ASKED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        stopper.stop();
-    })?;
+    crate::signals::graceful(Some(Box::new(move || stopper.stop())));
     say(format!(
         "exploring {} examples at {} (Ctrl-C stops)",
         explorer.len(),

@@ -53,7 +53,7 @@ use crate::error::{Error, Result};
 pub use columns::{ColumnOptions, TableColumns};
 pub use dataset::Dataset;
 pub use scaler::{Scaler, ScalerKind};
-pub use table::{MISSING_PLACEHOLDER, load_with_missing};
+pub use table::{MISSING_PLACEHOLDER, csv_delimiter, load_with_missing};
 
 /// How the values of one example are arranged.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -209,6 +209,9 @@ pub struct LoadOptions {
     /// CSV only: lines at the top of the file to ignore (a title line).
     #[serde(default)]
     pub skip_lines: usize,
+    /// CSV only: the field delimiter, instead of the one sniffed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
     /// CSV only: how the cells are read (a run's own reading when it
     /// reads another file).
     #[serde(skip)]
@@ -364,7 +367,7 @@ pub fn load(spec: &str, options: &LoadOptions) -> Result<Source> {
                 let t = table::parse_csv(
                     path,
                     &bytes,
-                    table::delimiter_for(path, &bytes),
+                    table::delimiter_for(path, &bytes, options.delimiter),
                     options.label_column.as_deref(),
                     cells,
                 )?;
@@ -404,6 +407,14 @@ fn check_options(format: Format, options: &LoadOptions) -> Result<()> {
             "--column-types",
             format!(
                 "column types, --drop-columns and --missing-values only apply to CSV tables (format csv), not to {format} data"
+            ),
+        ));
+    }
+    if options.delimiter.is_some() && format != Format::Csv {
+        return Err(Error::setting(
+            "--delimiter",
+            format!(
+                "a field delimiter only applies to CSV tables (format csv), not to {format} data"
             ),
         ));
     }

@@ -117,6 +117,13 @@ pub fn evaluate_iw(
     progress: &mut dyn FnMut(usize),
 ) -> Result<IwReport> {
     check_data(model, data)?;
+    // A pass holds at most --batch-size rows (examples times samples).
+    super::check_pass_memory(
+        model,
+        options
+            .batch_size
+            .min(options.count(data).saturating_mul(samples)),
+    )?;
     if samples == 0 {
         return Err(Error::setting(
             "--iw-samples",

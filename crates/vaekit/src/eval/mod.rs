@@ -231,10 +231,23 @@ pub(crate) fn check_data(model: &Vae, data: &Dataset) -> Result<()> {
     Ok(())
 }
 
+/// Refuses passes of `rows` rows that could not fit in memory.
+pub(crate) fn check_pass_memory(model: &Vae, rows: usize) -> Result<()> {
+    let need = crate::memory::pass_need(model.input_width(), model.noise_dim(), rows);
+    crate::memory::check_fits(
+        "a pass of --batch-size rows",
+        need,
+        crate::memory::available(),
+        "--batch-size",
+        "--batch-size",
+    )
+}
+
 /// The negative ELBO of every example of `data` (or the first
 /// `options.limit`), averaged, with the KL and activity of each latent dimension.
 pub fn evaluate_elbo(model: &Vae, data: &Dataset, options: &EvalOptions) -> Result<ElboReport> {
     check_data(model, data)?;
+    check_pass_memory(model, options.batch_size.min(options.count(data)))?;
     let started = std::time::Instant::now();
     let device = model_device(model);
     let mut rng = random::seeded(options.seed, Stream::Eval);

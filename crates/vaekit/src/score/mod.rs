@@ -171,8 +171,13 @@ pub fn elbo_per_example(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<(f64, f64)>> {
     check_data(model, data)?;
-    let device = model_device(model);
     let eval = &options.eval;
+    let rows = eval
+        .batch_size
+        .max(options.samples)
+        .min(eval.count(data).saturating_mul(options.samples));
+    crate::eval::check_pass_memory(model, rows)?;
+    let device = model_device(model);
     let mut rng = random::seeded(eval.seed, Stream::Eval);
     let mut binarizer = eval.binarizer();
     let k = options.samples;

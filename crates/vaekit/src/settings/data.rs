@@ -24,6 +24,7 @@ impl TrainSettings {
                 missing_values: self.missing_values.clone(),
             },
             skip_lines: self.skip_lines.unwrap_or(0),
+            delimiter: self.delimiter,
             reading: crate::data::TableReading::Auto,
         }
     }

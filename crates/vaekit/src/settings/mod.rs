@@ -7,8 +7,10 @@
 //! starts. A run saves its resolved settings, every field set, in `config.json`;
 //! `--resume` compares the settings given again against them field by field.
 
+mod compare;
 mod data;
 mod kinds;
+mod stopping;
 
 use std::path::{Path, PathBuf};
 
@@ -24,9 +26,12 @@ use crate::model::prior::Prior;
 use crate::model::{Architecture, ModelConfig, TopLayerConfig};
 use crate::nn::Activation;
 use crate::optim::AdamConfig;
+pub(crate) use compare::{differing_fields, shown};
+pub use compare::{parse_image_size, parse_sizes};
 pub use kinds::{
     ArchitectureKind, LikelihoodKind, LrSchedule, ModelKind, ObjectiveKind, PriorKind,
 };
+pub use stopping::{Stopping, parse_delimiter, parse_duration};
 
 /// Floor of the learned Gaussian variance (see [`Likelihood::Gaussian`]).
 pub const GAUSSIAN_MIN_VARIANCE: f64 = 1e-4;
@@ -171,10 +176,22 @@ pub struct TrainSettings {
     /// Seed of every random choice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Stop after this many epochs without a better validation -ELBO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<usize>,
+    /// The improvement in nats that counts as better for `early_stop`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_delta: Option<f64>,
+    /// Stop before the run's training time passes this duration (`90m`, `2h 30m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_time: Option<String>,
+    /// CSV only: the field delimiter, instead of the one sniffed from the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
 }
 
 /// Settings that may differ when a run is resumed.
-const RESUMABLE: &[&str] = &["epochs"];
+const RESUMABLE: &[&str] = &["epochs", "early-stop", "min-delta", "max-time"];
 
 /// Settings a run started from another's weights takes from it when not
 /// given: what the data is and how the network is built.
@@ -270,7 +287,11 @@ impl TrainSettings {
             train_samples,
             kl_warmup,
             clip_grad,
-            seed
+            seed,
+            early_stop,
+            min_delta,
+            max_time,
+            delimiter
         )
     }
 
@@ -394,6 +415,10 @@ impl TrainSettings {
             kl_warmup: Some(self.kl_warmup.unwrap_or(0.0)),
             clip_grad: Some(self.clip_grad.unwrap_or(0.0)),
             seed: Some(self.seed.unwrap_or(0)),
+            early_stop: self.early_stop,
+            min_delta: self.min_delta.or(self.early_stop.map(|_| 0.0)),
+            max_time: self.max_time.clone(),
+            delimiter: self.delimiter,
         };
         resolved.check()?;
         if let Some(spec) = resolved.encoder_mask {
@@ -495,6 +520,7 @@ impl TrainSettings {
             ));
         }
         self.check_mixture()?;
+        self.check_stopping()?;
         if self.model != Some(ModelKind::Hvae)
             && (self.top_latent.is_some() || self.top_hidden.is_some())
         {
@@ -733,7 +759,8 @@ impl TrainSettings {
     }
 
     /// For `--resume`: the settings given now that contradict the run's saved
-    /// ones, as `(flag, saved, given)`. Only `epochs` may change.
+    /// ones, as `(flag, saved, given)`. Only `epochs` and the stopping rules
+    /// (`early-stop`, `min-delta`, `max-time`) may change.
     pub fn conflicts_with(&self, saved: &TrainSettings) -> Vec<(String, String, String)> {
         differing_fields(saved, self)
             .into_iter()
@@ -741,53 +768,6 @@ impl TrainSettings {
             .map(|(key, saved, given)| (format!("--{key}"), shown(saved), shown(given)))
             .collect()
     }
-}
-
-/// The fields of two values' JSON objects that differ, as `(key, in a, in b)`
-/// with None for a field one of them leaves out.
-pub(crate) fn differing_fields<T: Serialize>(
-    a: &T,
-    b: &T,
-) -> Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> {
-    let object = |v: &T| match serde_json::to_value(v) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    };
-    let (a, b) = (object(a), object(b));
-    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter()
-        .filter(|key| a.get(*key) != b.get(*key))
-        .map(|key| (key.clone(), a.get(key).cloned(), b.get(key).cloned()))
-        .collect()
-}
-
-/// A field of [`differing_fields`] in words.
-pub(crate) fn shown(value: Option<serde_json::Value>) -> String {
-    value.map_or("(not set)".to_string(), |v| v.to_string())
-}
-
-/// Parses `HxW` (such as `28x28`) into `[height, width]`.
-pub fn parse_image_size(text: &str) -> std::result::Result<[usize; 2], String> {
-    let bad = || format!("'{text}' is not a size; write HxW, such as 28x28");
-    let (h, w) = text.split_once(['x', 'X']).ok_or_else(bad)?;
-    Ok([
-        h.trim().parse().map_err(|_| bad())?,
-        w.trim().parse().map_err(|_| bad())?,
-    ])
-}
-
-/// Parses a list of layer sizes: `400`, `500,500`, or `none` for no layers.
-pub fn parse_sizes(text: &str) -> std::result::Result<Vec<usize>, String> {
-    if text.trim() == "none" {
-        return Ok(Vec::new());
-    }
-    text.split(',')
-        .map(|part| {
-            part.trim().parse::<usize>().map_err(|_| {
-                format!("'{text}' is not a list of sizes; write 400 or 500,500 (or none)")
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

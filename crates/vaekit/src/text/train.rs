@@ -25,7 +25,8 @@ use crate::optim::{Adam, AdamConfig, ParamGradients};
 use crate::random::{self, Rng, Stream};
 use crate::run::{files, save_weights, write_json, write_metrics};
 use crate::train::{
-    StepOutput, TrainObserver, check_new_run_dir, optimizer_step_parts, remove_partial_run,
+    StepOutput, TrainObserver, check_new_run_dir, open_new_run_dir, optimizer_step_parts,
+    remove_partial_run,
 };
 
 /// The tokenized splits of a text run.
@@ -303,8 +304,7 @@ pub fn train_text(
         initialize_now(&m);
         m
     });
-    let created = !out.exists();
-    std::fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
+    let (_lock, created) = open_new_run_dir(out, false)?;
     let setup = write_json(&out.join(files::CONFIG), &config)
         .and_then(|()| write_atomic(&out.join(VOCAB), data.vocab.to_saved().as_bytes()));
     if let Err(e) = setup {
@@ -372,6 +372,14 @@ pub fn train_text(
             model = next;
             step += 1;
             observer.on_step(i, &output);
+            if observer.stop_requested() {
+                // The weights of the last finished epoch stay; a run with
+                // none is removed, as a failed one is.
+                if epoch == 1 {
+                    remove_partial_run(out, created);
+                }
+                return Err(Error::Interrupted { epochs: epoch - 1 });
+            }
             if !output.applied {
                 skipped += 1;
                 bad_in_a_row += 1;

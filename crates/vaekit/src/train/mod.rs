@@ -12,7 +12,9 @@
 
 mod mixture;
 mod plot;
+mod run_dir;
 mod step;
+mod stopping;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,7 +44,11 @@ use crate::run::{
 use crate::settings::{ModelKind, TrainSettings, differing_fields, shown};
 
 pub use plot::write_loss_plot;
+pub use run_dir::RunLock;
+pub(crate) use run_dir::{check_new_run_dir, open_new_run_dir, remove_partial_run};
 pub use step::{StepOutput, optimizer_step, optimizer_step_parts, train_step, warmup_beta};
+pub use stopping::StopReason;
+use stopping::StopRule;
 
 /// Share of a batch's examples whose values `--encoder-mask` hides from the
 /// encoder; the others it sees whole, so q(z|x) stays good on complete inputs.
@@ -127,6 +133,9 @@ pub struct EpochMetrics {
     /// measure nothing that was optimized.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pretraining: bool,
+    /// Set on the last epoch of a run that a stopping rule ended early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StopReason>,
 }
 
 /// The best validation score so far.
@@ -151,6 +160,14 @@ pub struct TrainState {
     pub rng: Rng,
     /// The best epoch so far.
     pub best: Option<BestScore>,
+    /// Seconds spent training, evaluating and saving epochs, over every
+    /// session of the run (for `--max-time`).
+    #[serde(default)]
+    pub trained_seconds: f64,
+    /// The last epoch whose validation -ELBO beat the one before it by more
+    /// than `--min-delta` (for `--early-stop`).
+    #[serde(default)]
+    pub plateau: Option<BestScore>,
 }
 
 /// Hooks for progress display; the library itself prints nothing.
@@ -198,6 +215,8 @@ pub struct TrainOutcome {
     pub metrics: Vec<EpochMetrics>,
     /// The best epoch.
     pub best: Option<BestScore>,
+    /// Why the run ended before its last epoch, where a stopping rule ended it.
+    pub stopped: Option<StopReason>,
 }
 
 /// Everything the epoch loop works on.
@@ -218,6 +237,10 @@ struct Session {
 pub fn train(request: TrainRequest, observer: &mut dyn TrainObserver) -> Result<TrainOutcome> {
     if request.resume {
         let device = request.device.clone().autodiff();
+        let _lock = match request.out.join(files::CONFIG).is_file() {
+            true => Some(RunLock::take(&request.out)?),
+            false => None,
+        };
         let session = resume_session(&request, &device)?;
         return run_epochs(session, &request.out, observer);
     }
@@ -250,8 +273,7 @@ fn train_new(
     let device = request.device.clone().autodiff();
     check_new_run_dir(&request.out, true)?;
     let session = new_session(&request, source, &device)?;
-    let created = !request.out.exists();
-    std::fs::create_dir_all(&request.out).map_err(|e| Error::write(&request.out, e))?;
+    let (_lock, created) = open_new_run_dir(&request.out, true)?;
     let setup = (|| {
         write_json(&request.out.join(files::CONFIG), &session.config)?;
         if let Some(scaler) = &session.data.scaler {
@@ -265,59 +287,6 @@ fn train_new(
         remove_partial_run(&request.out, created);
     }
     result
-}
-
-/// Removes what a run that failed before its first checkpoint wrote: the
-/// folder when it made it, else the run's files in it (it was empty).
-pub(crate) fn remove_partial_run(dir: &Path, created: bool) {
-    if created {
-        let _ = std::fs::remove_dir_all(dir);
-    } else {
-        for name in [
-            files::CONFIG,
-            files::SCALER,
-            files::METRICS,
-            files::LOSS_PLOT,
-            files::VOCAB,
-        ] {
-            let _ = std::fs::remove_file(dir.join(name));
-        }
-    }
-}
-
-/// Refuses an `--out` that is a file, holds a run, or is not empty
-/// (`resumable`: the run's kind can be continued with --resume, which the
-/// message then offers).
-pub(crate) fn check_new_run_dir(out: &Path, resumable: bool) -> Result<()> {
-    if out.is_file() {
-        return Err(Error::run(
-            out,
-            "is a file; --out needs a directory for the run",
-        ));
-    }
-    if out.is_dir() {
-        let mut entries = std::fs::read_dir(out).map_err(|e| Error::read(out, e))?;
-        if out.join(files::CONFIG).exists() {
-            let resume = if resumable {
-                "pass --resume to continue it, or "
-            } else {
-                ""
-            };
-            return Err(Error::run(
-                out,
-                format!(
-                    "already holds a run; {resume}choose another --out (vaekit never overwrites a run)"
-                ),
-            ));
-        }
-        if entries.next().is_some() {
-            return Err(Error::run(
-                out,
-                "exists and is not empty; choose a new or empty folder for --out",
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn summarize(config: &RunConfig) -> String {
@@ -406,6 +375,19 @@ fn new_session(
     if settings.model == Some(ModelKind::Cvae) {
         model_config.classes = Some(class_count(&data)?);
     }
+    let rows = settings
+        .batch_size
+        .unwrap_or(128)
+        .min(data.train.len())
+        .max(1)
+        * settings.train_samples.unwrap_or(1);
+    crate::memory::check_fits(
+        "training this model",
+        crate::memory::training_need(&model_config, rows as u64),
+        crate::memory::available(),
+        "--hidden / --latent",
+        "--batch-size",
+    )?;
     let config = RunConfig {
         vaekit_version: env!("CARGO_PKG_VERSION").to_string(),
         data: DataSummary {
@@ -444,6 +426,8 @@ fn new_session(
             steps: 0,
             rng: random::seeded(seed, Stream::Train),
             best: None,
+            trained_seconds: 0.0,
+            plateau: None,
         },
         metrics: Vec::new(),
         config,
@@ -501,10 +485,15 @@ fn resume_session(request: &TrainRequest, device: &Device) -> Result<Session> {
             "has no checkpoint.safetensors to resume from; start a new run with another --out",
         ));
     }
-    let mut settings = saved.clone();
-    if let Some(epochs) = request.settings.epochs {
-        settings.epochs = Some(epochs);
-    }
+    // Only the number of epochs and the stopping rules may be given anew.
+    let given = &request.settings;
+    let settings = TrainSettings {
+        epochs: given.epochs.or(saved.epochs),
+        early_stop: given.early_stop.or(saved.early_stop),
+        min_delta: given.min_delta.or(saved.min_delta),
+        max_time: given.max_time.clone().or(saved.max_time.clone()),
+        ..saved.clone()
+    };
     let checkpoint = load_checkpoint::<TrainState>(&checkpoint_path)?;
     let epochs = settings.epochs.unwrap_or(0);
     if checkpoint.state.epoch >= epochs {
@@ -570,17 +559,26 @@ fn run_epochs(
         true => Ok(()),
         false => write_loss_plot(&out.join(files::LOSS_PLOT), &s.metrics),
     };
-    result.and(plotted)?;
+    let stopped = result?;
+    plotted?;
     Ok(TrainOutcome {
         run_dir: out.to_path_buf(),
         metrics: s.metrics,
         best: s.state.best,
+        stopped,
     })
 }
 
-fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> Result<()> {
+/// Runs the epochs left; returns why it ended early, where a stopping rule
+/// ended it.
+fn epoch_loop(
+    s: &mut Session,
+    out: &Path,
+    observer: &mut dyn TrainObserver,
+) -> Result<Option<StopReason>> {
     let settings = s.config.settings.clone();
     let epochs = settings.epochs.unwrap_or(1);
+    let rule = StopRule::new(&settings, epochs, s.data.val.is_some())?;
     let batch_size = settings.batch_size.unwrap_or(128).max(1);
     let beta = settings.beta.unwrap_or(1.0);
     let warmup = settings.kl_warmup.unwrap_or(0.0);
@@ -663,6 +661,17 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
                     epochs: s.state.epoch,
                 });
             }
+            if rule.time_up(s.state.trained_seconds + started.elapsed().as_secs_f64()) {
+                return match s.metrics.last_mut() {
+                    // The run ends at its last saved epoch, now marked.
+                    Some(last) if s.state.epoch > 0 => {
+                        last.stopped = Some(StopReason::MaxTime);
+                        write_metrics(&out.join(files::METRICS), &s.metrics)?;
+                        Ok(Some(StopReason::MaxTime))
+                    }
+                    _ => Err(rule.no_epoch_in_time()),
+                };
+            }
         }
         if skipped as f64 > MAX_SKIPPED_SHARE * steps_per_epoch as f64 {
             return Err(nonfinite_error(
@@ -682,7 +691,7 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
             Some(val) => Some(evaluate_elbo(&valid, val, &eval_options)?),
             None => None,
         };
-        let metrics = EpochMetrics {
+        let mut metrics = EpochMetrics {
             epoch,
             train_loss: mean(sums[0]),
             train_neg_elbo: mean(sums[1] + sums[2]),
@@ -696,13 +705,21 @@ fn epoch_loop(s: &mut Session, out: &Path, observer: &mut dyn TrainObserver) -> 
             skipped_steps: skipped,
             grad_norm: mean(sums[3]),
             pretraining: epoch <= pretraining,
+            stopped: None,
         };
         s.state.epoch = epoch;
         s.state.adam_steps = s.adam.steps();
+        // The epoch's steps and evaluation (its saving follows).
+        let epoch_seconds = started.elapsed().as_secs_f64();
+        s.state.trained_seconds += epoch_seconds;
+        metrics.stopped = rule.after_epoch(&mut s.state, &metrics, epoch_seconds);
         save_epoch(s, &valid, &metrics, out)?;
         observer.on_epoch_end(&metrics);
+        if metrics.stopped.is_some() {
+            return Ok(metrics.stopped);
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Why training stopped and what to change, for a run whose loss kept being

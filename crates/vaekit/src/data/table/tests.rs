@@ -289,9 +289,27 @@ fn quoting_blank_lines_and_tabs() {
     )
     .unwrap();
     assert_eq!(columns(&t), vec!["a", "b"]);
-    assert_eq!(delimiter_for(Path::new("x.tsv"), b"a,b"), b'\t');
-    assert_eq!(delimiter_for(Path::new("x.txt"), b"a\tb\n"), b'\t');
-    assert_eq!(delimiter_for(Path::new("x.csv"), b"a,b\tc\n"), b',');
+    assert_eq!(delimiter_for(Path::new("x.tsv"), b"a,b", None), b'\t');
+    assert_eq!(delimiter_for(Path::new("x.txt"), b"a\tb\n", None), b'\t');
+    assert_eq!(delimiter_for(Path::new("x.csv"), b"a,b\tc\n", None), b',');
+}
+
+#[test]
+fn delimiters_are_sniffed_from_the_records() {
+    let sniff = |bytes: &[u8]| delimiter_for(Path::new("x.csv"), bytes, None) as char;
+    assert_eq!(sniff(b"a;b;c\r\n1;2;3\r\n4;5;6\r\n"), ';');
+    assert_eq!(sniff(b"a|b\n1|2\n"), '|');
+    assert_eq!(sniff(b"name\tnote\nx\tsee a, b\ny\tc\n"), '\t');
+    // Delimiters inside quotes do not count, also across lines.
+    assert_eq!(sniff(b"a;b\n\"1,2,\n3\";4\n\"x,y\";5\n"), ';');
+    // More fields per record wins among regular candidates.
+    assert_eq!(sniff(b"a,b;c,d\n1,2;3,4\n"), ',');
+    // No regular candidate: the one in most records.
+    assert_eq!(sniff(b"a;b\n1;2;3\n4;5\n6\n"), ';');
+    assert_eq!(sniff(b"value\n1\n2\n"), ',');
+    assert_eq!(sniff(b""), ',');
+    // Given, it is used as it is.
+    assert_eq!(delimiter_for(Path::new("x.tsv"), b"a;b", Some(';')), b';');
 }
 
 #[test]
