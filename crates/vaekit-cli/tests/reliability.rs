@@ -72,6 +72,18 @@ fn epochs_done(dir: &Path, run: &str) -> usize {
         .unwrap_or_else(|| panic!("no epochs in {info}"))
 }
 
+/// Resumes the run `run` in `dir` for one more epoch: its checkpoint is
+/// whole and its folder free.
+fn resumes_one_more_epoch(dir: &Path) {
+    let done = epochs_done(dir, "run");
+    let more = (done + 1).to_string();
+    ok(
+        dir,
+        &["train", "--out", "run", "--resume", "--epochs", &more],
+    );
+    assert_eq!(epochs_done(dir, "run"), done + 1);
+}
+
 const LONG_RUN: [&str; 9] = [
     "train", "--data", "digits", "--out", "run", "--epochs", "1000000", "--hidden", "32",
 ];
@@ -90,14 +102,8 @@ fn ctrl_c_stops_training_at_a_step_keeps_the_checkpoint_and_says_how_to_resume()
     assert!(!err.contains("panicked"), "{err}");
     assert!(temp_files(&run).is_empty());
     // The checkpoint is whole: the run goes on from it.
-    let done = epochs_done(dir.path(), "run");
-    assert!(done >= 2);
-    let more = (done + 1).to_string();
-    ok(
-        dir.path(),
-        &["train", "--out", "run", "--resume", "--epochs", &more],
-    );
-    assert_eq!(epochs_done(dir.path(), "run"), done + 1);
+    assert!(epochs_done(dir.path(), "run") >= 2);
+    resumes_one_more_epoch(dir.path());
 }
 
 #[test]
@@ -117,18 +123,16 @@ fn sigterm_stops_training_with_143_and_a_second_signal_quits_at_once() {
         dir.path(),
         &["train", "--out", "run", "--resume", "--epochs", "1000000"],
     );
-    wait_for("another epoch", || metrics_lines(&run) >= 3);
+    // (Its own epochs: signals sent before it has set up its handling
+    // would end it the default way.)
+    let before = metrics_lines(&run);
+    wait_for("two more epochs", || metrics_lines(&run) >= before + 2);
     signal(&child, libc::SIGINT);
     signal(&child, libc::SIGINT);
     let (status, err) = finish(child);
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(temp_files(&run).is_empty(), "{:?}", temp_files(&run));
-    let done = epochs_done(dir.path(), "run");
-    let more = (done + 1).to_string();
-    ok(
-        dir.path(),
-        &["train", "--out", "run", "--resume", "--epochs", &more],
-    );
+    resumes_one_more_epoch(dir.path());
 }
 
 #[test]
@@ -180,12 +184,7 @@ fn a_second_process_on_a_run_directory_is_refused_with_the_first_ones_id() {
     signal(&child, libc::SIGINT);
     assert_eq!(finish(child).0.code(), Some(130));
     // Once it has ended, the folder is free again.
-    let done = epochs_done(dir.path(), "run");
-    let more = (done + 1).to_string();
-    ok(
-        dir.path(),
-        &["train", "--out", "run", "--resume", "--epochs", &more],
-    );
+    resumes_one_more_epoch(dir.path());
 }
 
 #[test]
@@ -362,5 +361,60 @@ fn semicolon_tab_and_pipe_tables_are_sniffed_and_shown() {
         dir.path(),
         &["info", "digits", "--delimiter", ";"],
         &["--delimiter", "CSV"],
+    );
+}
+
+#[test]
+fn a_read_only_folder_is_a_clear_error_that_leaves_nothing() {
+    // SAFETY: geteuid(2) has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("skipped: running as root, which writes into read-only folders anyway");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = common::vaekit(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "digits",
+            "--out",
+            "locked/run",
+            "--epochs",
+            "1",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("locked/run") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&locked).unwrap().count(), 0);
+}
+
+#[test]
+fn ctrl_c_stops_a_text_run_keeping_its_last_finished_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = "the cat sat on the mat\na dog ran in the park\nthe dog sat\n".repeat(40);
+    std::fs::write(dir.path().join("c.txt"), corpus).unwrap();
+    let run = dir.path().join("run");
+    let args = [
+        "train", "--data", "c.txt", "--out", "run", "--epochs", "100000", "--hidden", "16",
+    ];
+    let child = start(dir.path(), &args);
+    wait_for("an epoch", || metrics_lines(&run) >= 1);
+    signal(&child, libc::SIGINT);
+    let (status, err) = finish(child);
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("keeps the weights of epoch"), "{err}");
+    assert!(run.join("model.safetensors").is_file() && temp_files(&run).is_empty());
+    ok(
+        dir.path(),
+        &["sample", "--run", "run", "--n", "2", "--out", "s.txt"],
     );
 }

@@ -208,6 +208,22 @@ def test_ctrl_c_stops_at_the_last_finished_epoch():
     assert vae.transform(x[:5]).shape == (5, 2)
 
 
+def test_early_stopping_and_max_time_end_fitting_and_are_kept():
+    x, _ = digits()
+    vae = vaekit.VAE(**dict(SMALL, epochs=400, early_stop=2, min_delta=0.5)).fit(x)
+    assert 3 <= vae.n_epochs_ < 400
+    assert vae.history_[-1]["stopped"] == "early-stop"
+    scores = [m["val"]["neg_elbo"] for m in vae.history_]
+    # No epoch of the last two beat the best before them by 0.5 nats.
+    assert min(scores[-2:]) >= min(scores[:-2]) - 0.5
+    again = vaekit.load(vae.run_dir_)
+    assert (again.early_stop, again.min_delta) == (2, 0.5)
+    timed = vaekit.VAE(**dict(SMALL, epochs=1_000_000, max_time="1s")).fit(x)
+    assert timed.history_[-1]["stopped"] == "max-time"
+    with pytest.raises(ValueError, match="--early-stop"):
+        vaekit.VAE(**dict(SMALL, early_stop=2, val_fraction=0.0)).fit(x)
+
+
 def test_bad_input_raises_python_errors():
     x, _ = digits()
     with pytest.raises(NotFittedError):

@@ -333,28 +333,29 @@ mod tests {
     #[test]
     fn matches_pytorch_adam_formula() {
         let device = Device::flex().autodiff();
-        device.seed(0);
-        let config = AdamConfig {
-            lr: 0.01,
-            weight_decay: 0.1,
-            ..AdamConfig::default()
-        };
-        let mut model = One {
-            layer: LinearConfig::new(1, 1).init(&device),
-        };
-        let w0 = named_tensors(&model)[0].1.try_to_vec::<f32>().unwrap()[0] as f64;
-        let mut adam = Adam::new(config);
-        let x = Tensor::<2>::from_floats([[2.0]], &device);
-        for _ in 0..5 {
-            // loss = sum(layer(x)) so d/dw = x = 2 at every step.
-            let loss = model.layer.forward(x.clone()).sum();
-            let grads = ParamGradients::collect(&model, &loss.backward());
-            model = adam.step(model, grads, 1.0);
-        }
-        let w = named_tensors(&model)[0].1.try_to_vec::<f32>().unwrap()[0] as f64;
-        let want = reference(w0, 2.0, 5, config);
-        assert!((w - want).abs() < 1e-6, "{w} vs {want}");
-        assert_eq!(adam.steps(), 5);
+        crate::random::with_seeded_device(&device, 0, || {
+            let config = AdamConfig {
+                lr: 0.01,
+                weight_decay: 0.1,
+                ..AdamConfig::default()
+            };
+            let mut model = One {
+                layer: LinearConfig::new(1, 1).init(&device),
+            };
+            let w0 = named_tensors(&model)[0].1.try_to_vec::<f32>().unwrap()[0] as f64;
+            let mut adam = Adam::new(config);
+            let x = Tensor::<2>::from_floats([[2.0]], &device);
+            for _ in 0..5 {
+                // loss = sum(layer(x)) so d/dw = x = 2 at every step.
+                let loss = model.layer.forward(x.clone()).sum();
+                let grads = ParamGradients::collect(&model, &loss.backward());
+                model = adam.step(model, grads, 1.0);
+            }
+            let w = named_tensors(&model)[0].1.try_to_vec::<f32>().unwrap()[0] as f64;
+            let want = reference(w0, 2.0, 5, config);
+            assert!((w - want).abs() < 1e-6, "{w} vs {want}");
+            assert_eq!(adam.steps(), 5);
+        })
     }
 
     #[test]

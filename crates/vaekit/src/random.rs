@@ -49,11 +49,29 @@ pub fn with_seeded_device<T>(
 /// another thread's seeding and that thread's draws (a resumed run then
 /// ended elsewhere than an uninterrupted one now and then when tests ran in
 /// parallel).
+///
+/// The lock is re-entrant on its thread: code run under it (a test's body
+/// that trains a model) may take it again.
 pub fn with_device_generator<T>(f: impl FnOnce() -> T) -> T {
     static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    thread_local! {
+        static HELD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if HELD.get() {
+        return f();
+    }
     let _guard = DEVICE_RNG
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// Marks the lock held by this thread while it lives, also through a panic.
+    struct Held;
+    impl Drop for Held {
+        fn drop(&mut self) {
+            HELD.set(false);
+        }
+    }
+    HELD.set(true);
+    let _held = Held;
     f()
 }
 
@@ -103,6 +121,34 @@ mod tests {
             mean.abs() < 0.02 && (var - 1.0).abs() < 0.02,
             "{mean} {var}"
         );
+    }
+
+    /// Why tests seed burn's generator only through [`with_seeded_device`]:
+    /// it is one per device, shared by every thread, so a draw on another
+    /// thread between a test's seeding and its own draws changes what it
+    /// gets (tests run in parallel threads of one process).
+    #[test]
+    fn the_device_generator_is_shared_by_threads_and_the_lock_keeps_a_seed_its_own() {
+        use burn::tensor::{Device, Distribution, Tensor};
+        let device = Device::flex();
+        let draw = |device: &Device| {
+            Tensor::<1>::random([4], Distribution::Default, device)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        with_device_generator(|| {
+            device.seed(1);
+            let first = draw(&device);
+            device.seed(1);
+            let other = device.clone();
+            // Another thread's draw, between the seeding and this one's.
+            std::thread::spawn(move || draw(&other)).join().unwrap();
+            assert_ne!(draw(&device), first);
+            // Under the lock, re-entered, a seed gives its own values.
+            let again = with_seeded_device(&device, 1, || draw(&device));
+            assert_eq!(again, first);
+        });
     }
 
     #[test]

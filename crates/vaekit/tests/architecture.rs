@@ -307,3 +307,34 @@ fn no_source_file_is_over_800_lines_without_saying_why() {
         too_long.join("\n  ")
     );
 }
+
+/// burn's generator is one per device, shared by every thread of the
+/// process, and tests run in parallel threads: a test that seeded it and then
+/// drew (initial weights, random tensors) could get another test's draws
+/// in between, so its seed did not fix its values. Seeding goes through
+/// `random::with_seeded_device`, which holds a lock from the seed to the
+/// last draw.
+#[test]
+fn the_device_generator_is_seeded_only_under_its_lock() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut files = Vec::new();
+    for dir in [
+        "vaekit/src",
+        "vaekit/tests",
+        "vaekit-cli/src",
+        "vaekit-py/src",
+    ] {
+        sources(&crates.join(dir), &mut files);
+    }
+    let loose: Vec<String> = files
+        .iter()
+        .filter(|file| !file.ends_with("random.rs") && !file.ends_with("architecture.rs"))
+        .filter(|file| std::fs::read_to_string(file).unwrap().contains(".seed("))
+        .map(|file| file.display().to_string())
+        .collect();
+    assert!(
+        loose.is_empty(),
+        "these files seed the device generator outside random::with_seeded_device:\n  {}",
+        loose.join("\n  ")
+    );
+}

@@ -114,9 +114,13 @@ def _settings(params, n_examples):
     if likelihood != "auto":
         settings["likelihood"] = likelihood
     for name, flag in (("activation", "activation"), ("binarize", "binarize"),
-                       ("val_fraction", "val-fraction"), ("kl_warmup", "kl-warmup")):
+                       ("val_fraction", "val-fraction"), ("kl_warmup", "kl-warmup"),
+                       ("early_stop", "early-stop"), ("min_delta", "min-delta")):
         if params[name] is not None:
             settings[flag] = params[name]
+    if params["max_time"] is not None:
+        # A duration as the command takes it: "2h", "90m", or seconds.
+        settings["max-time"] = str(params["max_time"])
     if params["val_fraction"] is None and n_examples < 20:
         # Too few examples to hold any out: train on them all.
         settings["val-fraction"] = 0.0
@@ -132,6 +136,10 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     columns for a DataFrame of mixed types. `random_state` seeds every draw
     (an int; None draws one). `iw_samples` makes `score_samples` the
     K-sample importance-weighted log p(x) instead of the ELBO.
+    `early_stop=N` ends training when the validation -ELBO has not improved
+    by more than `min_delta` nats for N epochs, and `max_time` ("2h", "90m",
+    or seconds) when another epoch would pass that much training time; the
+    last entry of `history_` then says `stopped`.
     `verbose=0` is silent, 1 shows a progress bar per epoch, 2 also keeps
     the bars and prints each epoch's scores.
 
@@ -143,6 +151,7 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __init__(self, latent_dim=20, hidden=(400,), arch="mlp", likelihood="auto",
                  model="vae", prior="standard", beta=1.0, epochs=10, batch_size=128, lr=1e-3,
                  activation=None, binarize=None, val_fraction=None, kl_warmup=None,
+                 early_stop=None, min_delta=None, max_time=None,
                  iw_samples=None, device="cpu", random_state=0, verbose=1):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -158,6 +167,9 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.binarize = binarize
         self.val_fraction = val_fraction
         self.kl_warmup = kl_warmup
+        self.early_stop = early_stop
+        self.min_delta = min_delta
+        self.max_time = max_time
         self.iw_samples = iw_samples
         self.device = device
         self.random_state = random_state
@@ -481,11 +493,13 @@ class VAEDetector(VAE):
     def __init__(self, contamination=0.1, latent_dim=20, hidden=(400,), arch="mlp",
                  likelihood="auto", model="vae", prior="standard", beta=1.0, epochs=10,
                  batch_size=128, lr=1e-3, activation=None, binarize=None, val_fraction=None,
-                 kl_warmup=None, iw_samples=None, device="cpu", random_state=0, verbose=1):
+                 kl_warmup=None, early_stop=None, min_delta=None, max_time=None,
+                 iw_samples=None, device="cpu", random_state=0, verbose=1):
         super().__init__(latent_dim=latent_dim, hidden=hidden, arch=arch, likelihood=likelihood,
                          model=model, prior=prior, beta=beta, epochs=epochs,
                          batch_size=batch_size, lr=lr, activation=activation,
                          binarize=binarize, val_fraction=val_fraction, kl_warmup=kl_warmup,
+                         early_stop=early_stop, min_delta=min_delta, max_time=max_time,
                          iw_samples=iw_samples, device=device, random_state=random_state,
                          verbose=verbose)
         self.contamination = contamination
@@ -567,7 +581,8 @@ def load(path, device="cpu"):
               batch_size=s.get("batch-size", 128), lr=s.get("lr", 1e-3),
               activation=s.get("activation"), binarize=s.get("binarize"),
               val_fraction=s.get("val-fraction"), kl_warmup=s.get("kl-warmup"),
-              device=device, random_state=s.get("seed", 0), verbose=0)
+              early_stop=s.get("early-stop"), min_delta=s.get("min-delta"),
+              max_time=s.get("max-time"), device=device, random_state=s.get("seed", 0), verbose=0)
     vae.run_dir_ = os.path.abspath(path)
     vae.model_ = model
     vae.history_ = _read_history(path)

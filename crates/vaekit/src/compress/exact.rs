@@ -159,28 +159,29 @@ mod tests {
     #[test]
     fn the_exact_layer_computes_the_model_layer() {
         let device = Device::flex();
-        device.seed(3);
-        let layer = LinearConfig::new(30, 17).init(&device);
-        let x: Vec<f32> = (0..30).map(|i| ((i * 7) % 5) as f32 * 0.5 - 0.5).collect();
-        let want: Vec<f32> = layer
-            .forward(Tensor::<2>::from_data(
-                TensorData::new(x.clone(), [1, 30]),
-                &device,
-            ))
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap();
-        let dense = Dense::of(&layer).unwrap();
-        let mut got = Vec::new();
-        dense.apply(&x, &mut got);
-        for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() < 1e-5, "{g} vs {w}");
-        }
-        let mut again = Vec::new();
-        dense.apply(&x, &mut again);
-        assert_eq!(
-            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            again.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
+        crate::random::with_seeded_device(&device, 3, || {
+            let layer = LinearConfig::new(30, 17).init(&device);
+            let x: Vec<f32> = (0..30).map(|i| ((i * 7) % 5) as f32 * 0.5 - 0.5).collect();
+            let want: Vec<f32> = layer
+                .forward(Tensor::<2>::from_data(
+                    TensorData::new(x.clone(), [1, 30]),
+                    &device,
+                ))
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap();
+            let dense = Dense::of(&layer).unwrap();
+            let mut got = Vec::new();
+            dense.apply(&x, &mut got);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+            }
+            let mut again = Vec::new();
+            dense.apply(&x, &mut again);
+            assert_eq!(
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                again.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+        })
     }
 }

@@ -429,66 +429,67 @@ mod tests {
     #[test]
     fn fused_linear_matches_burn_in_values_and_gradients() {
         let device = Device::flex().autodiff();
-        device.seed(21);
-        // Large enough for the threaded product, and a small one.
-        // Dense inputs, and inputs as sparse as an image's pixels (about 16 %
-        // nonzero), which take the sparse products in the large case.
-        for (batch, d_in, d_out, sparse_input) in [
-            (130, 300, 250, false),
-            (130, 300, 250, true),
-            (3, 5, 7, false),
-            (3, 5, 7, true),
-        ] {
-            let x = Tensor::<2>::random([batch, d_in], Distribution::Normal(0.0, 1.0), &device);
-            let x = match sparse_input {
-                true => activation::relu(x - 1.0),
-                false => x,
-            };
-            let takes_sparse_path = sparse::is_sparse(&values_of(x.clone()), d_out);
-            assert_eq!(takes_sparse_path, sparse_input && batch > 3);
-            let w = Tensor::<2>::random([d_in, d_out], Distribution::Normal(0.0, 0.1), &device);
-            let b = Tensor::<1>::random([d_out], Distribution::Normal(0.0, 1.0), &device);
-            let probe =
-                Tensor::<2>::random([batch, d_out], Distribution::Normal(0.0, 1.0), &device);
-            for pointwise in [Pointwise::Identity, Pointwise::Relu, Pointwise::Tanh] {
-                let run = |fused: bool| {
-                    let (x, w, b) = (
-                        x.clone().require_grad(),
-                        w.clone().require_grad(),
-                        b.clone().require_grad(),
-                    );
-                    let y = match fused {
-                        true => linear(x.clone(), w.clone(), b.clone(), pointwise),
-                        false => {
-                            let y = x.clone().matmul(w.clone()) + b.clone().unsqueeze::<2>();
-                            match pointwise {
-                                Pointwise::Identity => y,
-                                Pointwise::Relu => activation::relu(y),
-                                Pointwise::Tanh => activation::tanh(y),
-                            }
-                        }
-                    };
-                    let grads = (y.clone() * probe.clone()).sum().backward();
-                    [
-                        values_of(y),
-                        values_of(x.grad(&grads).unwrap()),
-                        values_of(w.grad(&grads).unwrap()),
-                        values_of(b.grad(&grads).unwrap()),
-                    ]
+        crate::random::with_seeded_device(&device, 21, || {
+            // Large enough for the threaded product, and a small one.
+            // Dense inputs, and inputs as sparse as an image's pixels (about 16 %
+            // nonzero), which take the sparse products in the large case.
+            for (batch, d_in, d_out, sparse_input) in [
+                (130, 300, 250, false),
+                (130, 300, 250, true),
+                (3, 5, 7, false),
+                (3, 5, 7, true),
+            ] {
+                let x = Tensor::<2>::random([batch, d_in], Distribution::Normal(0.0, 1.0), &device);
+                let x = match sparse_input {
+                    true => activation::relu(x - 1.0),
+                    false => x,
                 };
-                let (fused, plain) = (run(true), run(false));
-                for (k, what) in ["y", "dx", "dw", "db"].iter().enumerate() {
-                    assert_close(
-                        &fused[k],
-                        &plain[k],
-                        1e-4,
-                        &format!(
-                            "{what} ({batch}x{d_in}x{d_out}, {pointwise:?}, sparse {sparse_input})"
-                        ),
-                    );
+                let takes_sparse_path = sparse::is_sparse(&values_of(x.clone()), d_out);
+                assert_eq!(takes_sparse_path, sparse_input && batch > 3);
+                let w = Tensor::<2>::random([d_in, d_out], Distribution::Normal(0.0, 0.1), &device);
+                let b = Tensor::<1>::random([d_out], Distribution::Normal(0.0, 1.0), &device);
+                let probe =
+                    Tensor::<2>::random([batch, d_out], Distribution::Normal(0.0, 1.0), &device);
+                for pointwise in [Pointwise::Identity, Pointwise::Relu, Pointwise::Tanh] {
+                    let run = |fused: bool| {
+                        let (x, w, b) = (
+                            x.clone().require_grad(),
+                            w.clone().require_grad(),
+                            b.clone().require_grad(),
+                        );
+                        let y = match fused {
+                            true => linear(x.clone(), w.clone(), b.clone(), pointwise),
+                            false => {
+                                let y = x.clone().matmul(w.clone()) + b.clone().unsqueeze::<2>();
+                                match pointwise {
+                                    Pointwise::Identity => y,
+                                    Pointwise::Relu => activation::relu(y),
+                                    Pointwise::Tanh => activation::tanh(y),
+                                }
+                            }
+                        };
+                        let grads = (y.clone() * probe.clone()).sum().backward();
+                        [
+                            values_of(y),
+                            values_of(x.grad(&grads).unwrap()),
+                            values_of(w.grad(&grads).unwrap()),
+                            values_of(b.grad(&grads).unwrap()),
+                        ]
+                    };
+                    let (fused, plain) = (run(true), run(false));
+                    for (k, what) in ["y", "dx", "dw", "db"].iter().enumerate() {
+                        assert_close(
+                            &fused[k],
+                            &plain[k],
+                            1e-4,
+                            &format!(
+                                "{what} ({batch}x{d_in}x{d_out}, {pointwise:?}, sparse {sparse_input})"
+                            ),
+                        );
+                    }
                 }
             }
-        }
+        })
     }
 
     #[test]

@@ -447,31 +447,32 @@ mod tests {
     #[test]
     fn fused_bernoulli_loss_matches_the_plain_one_in_values_and_gradients() {
         let device = Device::flex().autodiff();
-        device.seed(9);
-        // 37 columns exercise the vector remainder; scale 30 reaches saturated logits.
-        let logits = Tensor::<2>::random([5, 37], Distribution::Normal(0.0, 30.0), &device);
-        let x = Tensor::<2>::random([5, 37], Distribution::Default, &device);
-        let weights = Tensor::<1>::from_floats([1.0, -2.0, 0.5, 3.0, 0.25], &device);
+        crate::random::with_seeded_device(&device, 9, || {
+            // 37 columns exercise the vector remainder; scale 30 reaches saturated logits.
+            let logits = Tensor::<2>::random([5, 37], Distribution::Normal(0.0, 30.0), &device);
+            let x = Tensor::<2>::random([5, 37], Distribution::Default, &device);
+            let weights = Tensor::<1>::from_floats([1.0, -2.0, 0.5, 3.0, 0.25], &device);
 
-        let run = |fused: bool| {
-            let l = logits.clone().detach().require_grad();
-            let t = x.clone().detach().require_grad();
-            let rows = match fused {
-                true => bernoulli_nll_rows(l.clone(), t.clone()),
-                false => bernoulli_nll_from_logits(l.clone(), t.clone()),
+            let run = |fused: bool| {
+                let l = logits.clone().detach().require_grad();
+                let t = x.clone().detach().require_grad();
+                let rows = match fused {
+                    true => bernoulli_nll_rows(l.clone(), t.clone()),
+                    false => bernoulli_nll_from_logits(l.clone(), t.clone()),
+                };
+                let values = values_of(rows.clone());
+                let grads = (rows * weights.clone()).sum().backward();
+                (
+                    values,
+                    values_of(l.grad(&grads).unwrap()),
+                    values_of(t.grad(&grads).unwrap()),
+                )
             };
-            let values = values_of(rows.clone());
-            let grads = (rows * weights.clone()).sum().backward();
-            (
-                values,
-                values_of(l.grad(&grads).unwrap()),
-                values_of(t.grad(&grads).unwrap()),
-            )
-        };
-        let (fused, plain) = (run(true), run(false));
-        assert_close(&fused.0, &plain.0, 1e-5, "loss");
-        assert_close(&fused.1, &plain.1, 1e-5, "d/dlogits");
-        assert_close(&fused.2, &plain.2, 1e-5, "d/dx");
+            let (fused, plain) = (run(true), run(false));
+            assert_close(&fused.0, &plain.0, 1e-5, "loss");
+            assert_close(&fused.1, &plain.1, 1e-5, "d/dlogits");
+            assert_close(&fused.2, &plain.2, 1e-5, "d/dx");
+        })
     }
 
     #[test]

@@ -330,24 +330,26 @@ mod tests {
     fn fold_is_the_adjoint_of_unfold() {
         // <unfold(x), y> = <x, fold(y)> for every x and y, odd sizes included.
         let device = Device::flex();
-        device.seed(3);
-        for (large, stride, padding) in [([7, 5], 2, 1), ([6, 6], 2, 1), ([5, 4], 1, 2)] {
-            let g = PatchGeometry::conv(2, 3, large, 4, stride, padding);
-            let x = Tensor::<4>::random(
-                [2, large[0], large[1], 3],
-                Distribution::Normal(0.0, 1.0),
-                &device,
-            );
-            let y = Tensor::<2>::random([g.rows(), g.patch_len()], Distribution::Default, &device);
-            let left = (unfold(x.clone(), &g) * y.clone())
-                .sum()
-                .into_scalar::<f32>();
-            let right = (x * fold(y, &g)).sum().into_scalar::<f32>();
-            assert!(
-                (left - right).abs() < 1e-4 * left.abs().max(1.0),
-                "{left} vs {right}"
-            );
-        }
+        crate::random::with_seeded_device(&device, 3, || {
+            for (large, stride, padding) in [([7, 5], 2, 1), ([6, 6], 2, 1), ([5, 4], 1, 2)] {
+                let g = PatchGeometry::conv(2, 3, large, 4, stride, padding);
+                let x = Tensor::<4>::random(
+                    [2, large[0], large[1], 3],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                );
+                let y =
+                    Tensor::<2>::random([g.rows(), g.patch_len()], Distribution::Default, &device);
+                let left = (unfold(x.clone(), &g) * y.clone())
+                    .sum()
+                    .into_scalar::<f32>();
+                let right = (x * fold(y, &g)).sum().into_scalar::<f32>();
+                assert!(
+                    (left - right).abs() < 1e-4 * left.abs().max(1.0),
+                    "{left} vs {right}"
+                );
+            }
+        })
     }
 
     /// A 4x4 stride-2 convolution and its transpose built from patches and
@@ -355,84 +357,86 @@ mod tests {
     #[test]
     fn patch_convolutions_match_burn_in_values_and_gradients() {
         let device = Device::flex().autodiff();
-        device.seed(5);
-        let (batch, cin, cout, large) = (3, 2, 5, [9, 7]);
-        let g = PatchGeometry::conv(batch, cin, large, 4, 2, 1);
-        let x = Tensor::<4>::random(
-            [batch, cin, large[0], large[1]],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let w = Tensor::<4>::random([cout, cin, 4, 4], Distribution::Normal(0.0, 1.0), &device);
-        let wt = Tensor::<4>::random([cout, cin, 4, 4], Distribution::Normal(0.0, 1.0), &device);
-        let probe = Tensor::<4>::random(
-            [batch, cout, g.small[0], g.small[1]],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
+        crate::random::with_seeded_device(&device, 5, || {
+            let (batch, cin, cout, large) = (3, 2, 5, [9, 7]);
+            let g = PatchGeometry::conv(batch, cin, large, 4, 2, 1);
+            let x = Tensor::<4>::random(
+                [batch, cin, large[0], large[1]],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let w = Tensor::<4>::random([cout, cin, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+            let wt =
+                Tensor::<4>::random([cout, cin, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+            let probe = Tensor::<4>::random(
+                [batch, cout, g.small[0], g.small[1]],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
 
-        // Convolution: reference first.
-        let (xr, wr) = (x.clone().require_grad(), w.clone().require_grad());
-        let options = ops::ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
-        let reference = module::conv2d(xr.clone(), wr.clone(), None, options);
-        let grads = (reference.clone() * probe.clone()).sum().backward();
-        let (want, want_dx, want_dw) = (
-            values_of(reference),
-            values_of(xr.grad(&grads).unwrap()),
-            values_of(wr.grad(&grads).unwrap()),
-        );
-        let (xp, wp) = (x.clone().require_grad(), w.clone().require_grad());
-        let patches = unfold(xp.clone().permute([0, 2, 3, 1]), &g);
-        let wmat = wp.clone().permute([0, 2, 3, 1]).reshape([cout, 16 * cin]);
-        let out: Tensor<4> = patches
-            .matmul(wmat.transpose())
-            .reshape([batch, g.small[0], g.small[1], cout])
-            .permute([0, 3, 1, 2]);
-        let grads = (out.clone() * probe.clone()).sum().backward();
-        assert_close(&values_of(out), &want, 1e-4, "conv");
-        assert_close(
-            &values_of(xp.grad(&grads).unwrap()),
-            &want_dx,
-            1e-4,
-            "conv dx",
-        );
-        assert_close(
-            &values_of(wp.grad(&grads).unwrap()),
-            &want_dw,
-            1e-4,
-            "conv dw",
-        );
+            // Convolution: reference first.
+            let (xr, wr) = (x.clone().require_grad(), w.clone().require_grad());
+            let options = ops::ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+            let reference = module::conv2d(xr.clone(), wr.clone(), None, options);
+            let grads = (reference.clone() * probe.clone()).sum().backward();
+            let (want, want_dx, want_dw) = (
+                values_of(reference),
+                values_of(xr.grad(&grads).unwrap()),
+                values_of(wr.grad(&grads).unwrap()),
+            );
+            let (xp, wp) = (x.clone().require_grad(), w.clone().require_grad());
+            let patches = unfold(xp.clone().permute([0, 2, 3, 1]), &g);
+            let wmat = wp.clone().permute([0, 2, 3, 1]).reshape([cout, 16 * cin]);
+            let out: Tensor<4> = patches
+                .matmul(wmat.transpose())
+                .reshape([batch, g.small[0], g.small[1], cout])
+                .permute([0, 3, 1, 2]);
+            let grads = (out.clone() * probe.clone()).sum().backward();
+            assert_close(&values_of(out), &want, 1e-4, "conv");
+            assert_close(
+                &values_of(xp.grad(&grads).unwrap()),
+                &want_dx,
+                1e-4,
+                "conv dx",
+            );
+            assert_close(
+                &values_of(wp.grad(&grads).unwrap()),
+                &want_dw,
+                1e-4,
+                "conv dw",
+            );
 
-        // Transposed convolution from the small grid back to the large one
-        // (output padding 1 on both sides restores 9x7).
-        let (pr, wr) = (probe.clone().require_grad(), wt.clone().require_grad());
-        let options = ops::ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1);
-        // Its weight is [in = cout, out = cin, 4, 4].
-        let reference = module::conv_transpose2d(pr.clone(), wr.clone(), None, options);
-        assert_eq!(reference.dims(), [batch, cin, large[0], large[1]]);
-        let grads = (reference.clone() * x.clone()).sum().backward();
-        let (want, want_dp, want_dw) = (
-            values_of(reference),
-            values_of(pr.grad(&grads).unwrap()),
-            values_of(wr.grad(&grads).unwrap()),
-        );
-        let (pp, wp) = (probe.require_grad(), wt.require_grad());
-        let wmat = wp.clone().permute([0, 2, 3, 1]).reshape([cout, 16 * cin]);
-        let rows: Tensor<2> = pp.clone().permute([0, 2, 3, 1]).reshape([g.rows(), cout]);
-        let out = fold(rows.matmul(wmat), &g).permute([0, 3, 1, 2]);
-        let grads = (out.clone() * x).sum().backward();
-        assert_close(&values_of(out), &want, 1e-4, "conv transpose");
-        assert_close(
-            &values_of(pp.grad(&grads).unwrap()),
-            &want_dp,
-            1e-4,
-            "conv transpose d input",
-        );
-        assert_close(
-            &values_of(wp.grad(&grads).unwrap()),
-            &want_dw,
-            1e-4,
-            "conv transpose dw",
-        );
+            // Transposed convolution from the small grid back to the large one
+            // (output padding 1 on both sides restores 9x7).
+            let (pr, wr) = (probe.clone().require_grad(), wt.clone().require_grad());
+            let options = ops::ConvTransposeOptions::new([2, 2], [1, 1], [1, 1], [1, 1], 1);
+            // Its weight is [in = cout, out = cin, 4, 4].
+            let reference = module::conv_transpose2d(pr.clone(), wr.clone(), None, options);
+            assert_eq!(reference.dims(), [batch, cin, large[0], large[1]]);
+            let grads = (reference.clone() * x.clone()).sum().backward();
+            let (want, want_dp, want_dw) = (
+                values_of(reference),
+                values_of(pr.grad(&grads).unwrap()),
+                values_of(wr.grad(&grads).unwrap()),
+            );
+            let (pp, wp) = (probe.require_grad(), wt.require_grad());
+            let wmat = wp.clone().permute([0, 2, 3, 1]).reshape([cout, 16 * cin]);
+            let rows: Tensor<2> = pp.clone().permute([0, 2, 3, 1]).reshape([g.rows(), cout]);
+            let out = fold(rows.matmul(wmat), &g).permute([0, 3, 1, 2]);
+            let grads = (out.clone() * x).sum().backward();
+            assert_close(&values_of(out), &want, 1e-4, "conv transpose");
+            assert_close(
+                &values_of(pp.grad(&grads).unwrap()),
+                &want_dp,
+                1e-4,
+                "conv transpose d input",
+            );
+            assert_close(
+                &values_of(wp.grad(&grads).unwrap()),
+                &want_dw,
+                1e-4,
+                "conv transpose dw",
+            );
+        })
     }
 }

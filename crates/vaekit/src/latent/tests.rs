@@ -44,8 +44,7 @@ fn model(latent_dim: usize, top: Option<usize>) -> Vae {
         table: None,
     };
     let device = Device::default();
-    device.seed(3);
-    config.init(&device).unwrap()
+    crate::random::with_seeded_device(&device, 3, || config.init(&device).unwrap())
 }
 
 fn data(n: usize) -> Dataset {

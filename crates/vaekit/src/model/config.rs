@@ -226,8 +226,20 @@ impl ModelConfig {
 
     /// Builds a freshly initialized model (PyTorch's default initialization) on
     /// `device`. Seed the device first for reproducible weights.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] for settings that build no model, or one whose
+    /// parameters alone could not fit in the memory available.
     pub fn init(&self, device: &Device) -> Result<Vae> {
         self.validate()?;
+        crate::memory::check_fits(
+            "building this model",
+            super::size::inference_need(self, 1),
+            crate::memory::available(),
+            "--hidden / --latent (or the run's config.json, where it was edited)",
+            "--batch-size",
+        )?;
         let dim = self.input.dim();
         let classes = self.classes.unwrap_or(0);
         // A typed table's encoder reads the values and their mask.

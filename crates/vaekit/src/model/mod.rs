@@ -10,6 +10,7 @@ mod config;
 pub mod objective;
 pub mod observation;
 pub mod prior;
+pub mod size;
 pub mod weights;
 
 use burn::module::Param;

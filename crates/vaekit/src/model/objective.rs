@@ -147,10 +147,11 @@ mod tests {
             batch_norm: false,
             table: None,
         };
-        device.seed(11);
-        let model = config.init(device).unwrap();
-        let x = Tensor::<2>::from_floats([[0.0, 1.0, 0.5, 0.2], [1.0, 0.0, 0.9, 0.4]], device);
-        (model, x)
+        crate::random::with_seeded_device(device, 11, || {
+            let model = config.init(device).unwrap();
+            let x = Tensor::<2>::from_floats([[0.0, 1.0, 0.5, 0.2], [1.0, 0.0, 0.9, 0.4]], device);
+            (model, x)
+        })
     }
 
     fn eps(rows: usize, device: &Device) -> Tensor<2> {

@@ -343,75 +343,77 @@ fn the_fused_masked_loss_matches_the_plain_one_in_values_and_gradients() {
     });
     assert!(model.fused.is_some());
     let device = Device::flex().autodiff();
-    device.seed(8);
-    let (rows, dim) = (150, 12);
-    let raw = Tensor::<2>::random([rows, dim], Distribution::Normal(0.0, 2.0), &device);
-    let mut x = vec![0.0f32; rows * dim];
-    let mut observed = vec![1.0f32; rows * dim];
-    for r in 0..rows {
-        let row = &mut x[r * dim..(r + 1) * dim];
-        row[0] = (r % 7) as f32 * 0.3 - 1.0;
-        row[1 + r % 3] = 1.0;
-        row[4] = (r % 2) as f32;
-        row[5] = (r % 5) as f32;
-        row[6] = -0.5 + (r % 4) as f32 * 0.25;
-        row[7 + r % 5] = 1.0;
-        let gone: &[usize] = match r % 4 {
-            0 => &[0],
-            1 => &[1, 2, 3],
-            2 => &[5, 6],
-            _ => &[],
-        };
-        for &c in gone {
-            observed[r * dim + c] = 0.0;
-        }
-    }
-    let x = Tensor::<2>::from_data(TensorData::new(x, [rows, dim]), &device);
-    let observed = Tensor::<2>::from_data(TensorData::new(observed, [rows, dim]), &device);
-    let probe = Tensor::<1>::random([rows], Distribution::Normal(0.0, 1.0), &device);
-    for width in [dim, 1] {
-        let logvar = Tensor::<2>::random([1, width], Distribution::Normal(0.0, 0.5), &device);
-        let run = |fused: bool| {
-            let (raw, logvar) = (raw.clone().require_grad(), logvar.clone().require_grad());
-            let rows = match fused {
-                true => model.nll(
-                    raw.clone(),
-                    x.clone(),
-                    Some(&logvar),
-                    Some(observed.clone()),
-                ),
-                false => sum_rows(
-                    model.nll_per_value(raw.clone(), x.clone(), Some(&logvar)) * observed.clone(),
-                ),
+    crate::random::with_seeded_device(&device, 8, || {
+        let (rows, dim) = (150, 12);
+        let raw = Tensor::<2>::random([rows, dim], Distribution::Normal(0.0, 2.0), &device);
+        let mut x = vec![0.0f32; rows * dim];
+        let mut observed = vec![1.0f32; rows * dim];
+        for r in 0..rows {
+            let row = &mut x[r * dim..(r + 1) * dim];
+            row[0] = (r % 7) as f32 * 0.3 - 1.0;
+            row[1 + r % 3] = 1.0;
+            row[4] = (r % 2) as f32;
+            row[5] = (r % 5) as f32;
+            row[6] = -0.5 + (r % 4) as f32 * 0.25;
+            row[7 + r % 5] = 1.0;
+            let gone: &[usize] = match r % 4 {
+                0 => &[0],
+                1 => &[1, 2, 3],
+                2 => &[5, 6],
+                _ => &[],
             };
-            let grads = (rows.clone() * probe.clone()).sum().backward();
-            [
-                values_of(rows),
-                values_of(raw.grad(&grads).unwrap()),
-                values_of(logvar.grad(&grads).unwrap()),
-            ]
-        };
-        let (fused, plain) = (run(true), run(false));
-        for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
-            assert_close(a, b, 1e-4, &format!("log-variance width {width}, part {k}"));
+            for &c in gone {
+                observed[r * dim + c] = 0.0;
+            }
         }
-        // The report by block, with and without a mask.
-        for mask in [Some(observed.clone()), None] {
-            let (raw, x, lv) = (
-                raw.clone().inner(),
-                x.clone().inner(),
-                logvar.clone().inner(),
-            );
-            let by_block = |fused: bool| {
-                let f = match fused {
-                    true => ObservationModel::nll_per_block,
-                    false => ObservationModel::plain_nll_per_block,
+        let x = Tensor::<2>::from_data(TensorData::new(x, [rows, dim]), &device);
+        let observed = Tensor::<2>::from_data(TensorData::new(observed, [rows, dim]), &device);
+        let probe = Tensor::<1>::random([rows], Distribution::Normal(0.0, 1.0), &device);
+        for width in [dim, 1] {
+            let logvar = Tensor::<2>::random([1, width], Distribution::Normal(0.0, 0.5), &device);
+            let run = |fused: bool| {
+                let (raw, logvar) = (raw.clone().require_grad(), logvar.clone().require_grad());
+                let rows = match fused {
+                    true => model.nll(
+                        raw.clone(),
+                        x.clone(),
+                        Some(&logvar),
+                        Some(observed.clone()),
+                    ),
+                    false => sum_rows(
+                        model.nll_per_value(raw.clone(), x.clone(), Some(&logvar))
+                            * observed.clone(),
+                    ),
                 };
-                let mask = mask.clone().map(|m| m.inner());
-                values_of(f(&model, raw.clone(), x.clone(), Some(&lv), mask))
+                let grads = (rows.clone() * probe.clone()).sum().backward();
+                [
+                    values_of(rows),
+                    values_of(raw.grad(&grads).unwrap()),
+                    values_of(logvar.grad(&grads).unwrap()),
+                ]
             };
-            let what = format!("report by block, width {width}, mask {}", mask.is_some());
-            assert_close(&by_block(true), &by_block(false), 1e-5, &what);
+            let (fused, plain) = (run(true), run(false));
+            for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
+                assert_close(a, b, 1e-4, &format!("log-variance width {width}, part {k}"));
+            }
+            // The report by block, with and without a mask.
+            for mask in [Some(observed.clone()), None] {
+                let (raw, x, lv) = (
+                    raw.clone().inner(),
+                    x.clone().inner(),
+                    logvar.clone().inner(),
+                );
+                let by_block = |fused: bool| {
+                    let f = match fused {
+                        true => ObservationModel::nll_per_block,
+                        false => ObservationModel::plain_nll_per_block,
+                    };
+                    let mask = mask.clone().map(|m| m.inner());
+                    values_of(f(&model, raw.clone(), x.clone(), Some(&lv), mask))
+                };
+                let what = format!("report by block, width {width}, mask {}", mask.is_some());
+                assert_close(&by_block(true), &by_block(false), 1e-5, &what);
+            }
         }
-    }
+    })
 }

@@ -54,34 +54,35 @@ fn hierarchical_terms_agree_with_each_other_and_generate() {
         }),
         ..mlp_config()
     };
-    device.seed(5);
-    let model = config.init(&device).unwrap();
-    assert_eq!((model.latent_dim(), model.noise_dim()), (2, 5));
-    let x = Tensor::<2>::from_floats([[0.0, 0.2, 1.0, 0.7, 0.1, 0.9]], &device);
-    let k = 20_000;
-    let mut rng = crate::random::seeded(1, crate::random::Stream::Eval);
-    let eps = crate::batch::noise(&mut rng, k, 5, &device);
-    let terms = model.elbo_terms(x.clone(), eps.clone());
-    let sampled = model.sampled_terms(x, eps);
-    let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap();
-    let kl = values(terms.kl.clone())[0] as f64;
-    let per_dim = values(terms.kl_per_dim.clone().reshape([5]));
-    assert!((per_dim.iter().map(|&v| v as f64).sum::<f64>() - kl).abs() < 1e-3);
-    let ratios = values(sampled.log_ratio.reshape([k]));
-    let mean = ratios.iter().map(|&v| v as f64).sum::<f64>() / k as f64;
-    let sd = (ratios
-        .iter()
-        .map(|&v| (v as f64 - mean).powi(2))
-        .sum::<f64>()
-        / k as f64)
-        .sqrt();
-    assert!(
-        (mean - kl).abs() < 4.0 * sd / (k as f64).sqrt() + 1e-3,
-        "sampled {mean} vs ELBO's {kl}"
-    );
-    assert_eq!(terms.means.dims(), [1, 5]);
-    let codes = model.prior_codes(fixed_noise(4, 5, &device), &[]);
-    assert_eq!(model.decode(codes).dims(), [4, 6]);
+    crate::random::with_seeded_device(&device, 5, || {
+        let model = config.init(&device).unwrap();
+        assert_eq!((model.latent_dim(), model.noise_dim()), (2, 5));
+        let x = Tensor::<2>::from_floats([[0.0, 0.2, 1.0, 0.7, 0.1, 0.9]], &device);
+        let k = 20_000;
+        let mut rng = crate::random::seeded(1, crate::random::Stream::Eval);
+        let eps = crate::batch::noise(&mut rng, k, 5, &device);
+        let terms = model.elbo_terms(x.clone(), eps.clone());
+        let sampled = model.sampled_terms(x, eps);
+        let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap();
+        let kl = values(terms.kl.clone())[0] as f64;
+        let per_dim = values(terms.kl_per_dim.clone().reshape([5]));
+        assert!((per_dim.iter().map(|&v| v as f64).sum::<f64>() - kl).abs() < 1e-3);
+        let ratios = values(sampled.log_ratio.reshape([k]));
+        let mean = ratios.iter().map(|&v| v as f64).sum::<f64>() / k as f64;
+        let sd = (ratios
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / k as f64)
+            .sqrt();
+        assert!(
+            (mean - kl).abs() < 4.0 * sd / (k as f64).sqrt() + 1e-3,
+            "sampled {mean} vs ELBO's {kl}"
+        );
+        assert_eq!(terms.means.dims(), [1, 5]);
+        let codes = model.prior_codes(fixed_noise(4, 5, &device), &[]);
+        assert_eq!(model.decode(codes).dims(), [4, 6]);
+    })
 }
 
 /// Checks autodiff's gradient of `objective` at `x` against central
@@ -97,70 +98,71 @@ fn assert_gradients_match(
     x: Tensor<2>,
 ) -> usize {
     let device = x.device();
-    device.seed(3);
-    let model = config.init(&device).unwrap();
-    let eps = fixed_noise(x.dims()[0] * samples, model.noise_dim(), &device);
-    let grads = objective
-        .loss(&model, x.clone(), None, eps.clone())
-        .total
-        .backward();
-    let named = named_tensors(&model);
-    let analytic: Vec<Option<Vec<f32>>> = {
-        struct Grab<'a> {
-            grads: &'a burn::tensor::Gradients,
-            out: &'a mut Vec<Option<Vec<f32>>>,
-        }
-        impl burn::module::ModuleVisitor for Grab<'_> {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let g = param.val().grad(self.grads);
-                self.out
-                    .push(g.map(|g| g.into_data().try_into_vec::<f32>().unwrap()));
+    crate::random::with_seeded_device(&device, 3, || {
+        let model = config.init(&device).unwrap();
+        let eps = fixed_noise(x.dims()[0] * samples, model.noise_dim(), &device);
+        let grads = objective
+            .loss(&model, x.clone(), None, eps.clone())
+            .total
+            .backward();
+        let named = named_tensors(&model);
+        let analytic: Vec<Option<Vec<f32>>> = {
+            struct Grab<'a> {
+                grads: &'a burn::tensor::Gradients,
+                out: &'a mut Vec<Option<Vec<f32>>>,
+            }
+            impl burn::module::ModuleVisitor for Grab<'_> {
+                fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                    let g = param.val().grad(self.grads);
+                    self.out
+                        .push(g.map(|g| g.into_data().try_into_vec::<f32>().unwrap()));
+                }
+            }
+            let mut out = Vec::new();
+            model.visit(&mut Grab {
+                grads: &grads,
+                out: &mut out,
+            });
+            out
+        };
+        let mut checked = 0;
+        for ((name, data), grad) in named.iter().zip(&analytic) {
+            let Some(grad) = grad else {
+                assert!(
+                    name.ends_with("running_mean") || name.ends_with("running_var"),
+                    "{name} has no gradient"
+                );
+                continue;
+            };
+            let values = data.try_to_vec::<f32>().unwrap();
+            // A few coordinates of every tensor keep the test quick.
+            for i in (0..values.len()).step_by(values.len().div_ceil(4).max(1)) {
+                let perturbed = |delta: f32| {
+                    let mut tensors = named.clone();
+                    let entry = tensors.iter_mut().find(|(n, _)| n == name).unwrap();
+                    let mut v = values.clone();
+                    v[i] += delta;
+                    entry.1 = burn::tensor::TensorData::new(v, entry.1.shape().clone());
+                    let m = load_named(
+                        config.init(&device).unwrap(),
+                        tensors.into_iter().collect(),
+                        std::path::Path::new("test"),
+                    )
+                    .unwrap();
+                    loss_at(&m, objective, &x, &eps)
+                };
+                let numeric = (perturbed(h) - perturbed(-h)) / (2.0 * h as f64);
+                let analytic = grad[i] as f64;
+                let tol = 5e-3 * numeric.abs().max(analytic.abs()).max(1.0);
+                assert!(
+                    (numeric - analytic).abs() < tol,
+                    "{name}[{i}]: numeric {numeric} vs autodiff {analytic}"
+                );
+                checked += 1;
             }
         }
-        let mut out = Vec::new();
-        model.visit(&mut Grab {
-            grads: &grads,
-            out: &mut out,
-        });
-        out
-    };
-    let mut checked = 0;
-    for ((name, data), grad) in named.iter().zip(&analytic) {
-        let Some(grad) = grad else {
-            assert!(
-                name.ends_with("running_mean") || name.ends_with("running_var"),
-                "{name} has no gradient"
-            );
-            continue;
-        };
-        let values = data.try_to_vec::<f32>().unwrap();
-        // A few coordinates of every tensor keep the test quick.
-        for i in (0..values.len()).step_by(values.len().div_ceil(4).max(1)) {
-            let perturbed = |delta: f32| {
-                let mut tensors = named.clone();
-                let entry = tensors.iter_mut().find(|(n, _)| n == name).unwrap();
-                let mut v = values.clone();
-                v[i] += delta;
-                entry.1 = burn::tensor::TensorData::new(v, entry.1.shape().clone());
-                let m = load_named(
-                    config.init(&device).unwrap(),
-                    tensors.into_iter().collect(),
-                    std::path::Path::new("test"),
-                )
-                .unwrap();
-                loss_at(&m, objective, &x, &eps)
-            };
-            let numeric = (perturbed(h) - perturbed(-h)) / (2.0 * h as f64);
-            let analytic = grad[i] as f64;
-            let tol = 5e-3 * numeric.abs().max(analytic.abs()).max(1.0);
-            assert!(
-                (numeric - analytic).abs() < tol,
-                "{name}[{i}]: numeric {numeric} vs autodiff {analytic}"
-            );
-            checked += 1;
-        }
-    }
-    checked
+        checked
+    })
 }
 
 #[test]
@@ -367,57 +369,58 @@ fn batch_norm_statistics_are_saved_with_the_weights() {
         ..mlp_config()
     };
     let device = Device::flex().autodiff();
-    device.seed(1);
-    let model = config.init(&device).unwrap();
-    let x = Tensor::<2>::from_floats(
-        [
-            [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
-            [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
-            [0.3, 0.9, 0.6, 0.0, 1.0, 0.2],
-        ],
-        &device,
-    );
-    // Two training-mode passes move the running statistics off 0 and 1.
-    let _ = model.encode(x.clone());
-    let _ = model.encode(x.clone());
-    let valid = model.valid();
-    let named = named_tensors(&valid);
-    let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
-    for expected in [
-        "encoder.Mlp.norms.0.gamma",
-        "encoder.Mlp.norms.0.running_mean",
-        "encoder.Mlp.norms.0.running_var",
-        "decoder.Mlp.norms.0.beta",
-    ] {
-        assert!(
-            names.contains(&expected),
-            "{expected} missing from {names:?}"
+    crate::random::with_seeded_device(&device.clone(), 1, || {
+        let model = config.init(&device).unwrap();
+        let x = Tensor::<2>::from_floats(
+            [
+                [0.0, 0.2, 1.0, 0.7, 0.1, 0.9],
+                [1.0, 0.5, 0.0, 0.3, 0.8, 0.4],
+                [0.3, 0.9, 0.6, 0.0, 1.0, 0.2],
+            ],
+            &device,
         );
-    }
-    let mean = &named
-        .iter()
-        .find(|(n, _)| n == "encoder.Mlp.norms.0.running_mean")
-        .unwrap()
-        .1;
-    assert!(
-        mean.try_to_vec::<f32>()
-            .unwrap()
+        // Two training-mode passes move the running statistics off 0 and 1.
+        let _ = model.encode(x.clone());
+        let _ = model.encode(x.clone());
+        let valid = model.valid();
+        let named = named_tensors(&valid);
+        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+        for expected in [
+            "encoder.Mlp.norms.0.gamma",
+            "encoder.Mlp.norms.0.running_mean",
+            "encoder.Mlp.norms.0.running_var",
+            "decoder.Mlp.norms.0.beta",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        let mean = &named
             .iter()
-            .any(|v| v.abs() > 1e-3)
-    );
-    let inner = device.inner();
-    let rebuilt = load_named(
-        config.init(&inner).unwrap(),
-        named.into_iter().collect(),
-        std::path::Path::new("test"),
-    )
-    .unwrap();
-    let x = Tensor::<2>::from_data(x.into_data(), &inner);
-    let (a, b) = (valid.encode(x.clone()).mu, rebuilt.encode(x).mu);
-    assert_eq!(a.into_data(), b.into_data());
-    // A model without batch norm has no such tensors: old runs load.
-    let plain = named_tensors(&mlp_config().init(&inner).unwrap());
-    assert!(plain.iter().all(|(n, _)| !n.contains("norms")));
+            .find(|(n, _)| n == "encoder.Mlp.norms.0.running_mean")
+            .unwrap()
+            .1;
+        assert!(
+            mean.try_to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .any(|v| v.abs() > 1e-3)
+        );
+        let inner = device.inner();
+        let rebuilt = load_named(
+            config.init(&inner).unwrap(),
+            named.into_iter().collect(),
+            std::path::Path::new("test"),
+        )
+        .unwrap();
+        let x = Tensor::<2>::from_data(x.into_data(), &inner);
+        let (a, b) = (valid.encode(x.clone()).mu, rebuilt.encode(x).mu);
+        assert_eq!(a.into_data(), b.into_data());
+        // A model without batch norm has no such tensors: old runs load.
+        let plain = named_tensors(&mlp_config().init(&inner).unwrap());
+        assert!(plain.iter().all(|(n, _)| !n.contains("norms")));
+    })
 }
 
 #[test]

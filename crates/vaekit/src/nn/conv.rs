@@ -376,44 +376,45 @@ mod tests {
         use crate::kernels::testing::{assert_close, values_of};
         use burn::tensor::Distribution;
         let device = Device::flex().autodiff();
-        device.seed(11);
-        for image in [[1, 28, 28], [3, 9, 7]] {
-            let channels = vec![4, 6];
-            let enc = ConvEncoderConfig::new(image, channels.clone(), 3).init(&device);
-            let dec = ConvDecoderConfig::new(3, channels, image).init(&device);
-            let dim: usize = image.iter().product();
-            let x = Tensor::<2>::random([5, dim], Distribution::Default, &device);
-            let probe = Tensor::<2>::random([5, dim], Distribution::Normal(0.0, 1.0), &device);
-            let run = |fused: bool| {
-                let x = x.clone().require_grad();
-                let top = activation::relu(dec.project.forward(x.clone().slice([0..5, 0..3])));
-                let (flat, images) = match fused {
-                    true => (
-                        enc.features_by_patches(x.clone()),
-                        dec.images_by_patches(top),
-                    ),
-                    false => (enc.features(x.clone()), dec.images(top)),
+        crate::random::with_seeded_device(&device, 11, || {
+            for image in [[1, 28, 28], [3, 9, 7]] {
+                let channels = vec![4, 6];
+                let enc = ConvEncoderConfig::new(image, channels.clone(), 3).init(&device);
+                let dec = ConvDecoderConfig::new(3, channels, image).init(&device);
+                let dim: usize = image.iter().product();
+                let x = Tensor::<2>::random([5, dim], Distribution::Default, &device);
+                let probe = Tensor::<2>::random([5, dim], Distribution::Normal(0.0, 1.0), &device);
+                let run = |fused: bool| {
+                    let x = x.clone().require_grad();
+                    let top = activation::relu(dec.project.forward(x.clone().slice([0..5, 0..3])));
+                    let (flat, images) = match fused {
+                        true => (
+                            enc.features_by_patches(x.clone()),
+                            dec.images_by_patches(top),
+                        ),
+                        false => (enc.features(x.clone()), dec.images(top)),
+                    };
+                    let loss = flat.powf_scalar(2.0).sum() + (images.clone() * probe.clone()).sum();
+                    let grads = loss.backward();
+                    let mut all = vec![values_of(x.grad(&grads).unwrap()), values_of(images)];
+                    for conv in &enc.convs {
+                        all.push(values_of(conv.weight.grad(&grads).unwrap()));
+                        all.push(values_of(conv.bias.as_ref().unwrap().grad(&grads).unwrap()));
+                    }
+                    for deconv in &dec.deconvs {
+                        all.push(values_of(deconv.weight.grad(&grads).unwrap()));
+                        all.push(values_of(
+                            deconv.bias.as_ref().unwrap().grad(&grads).unwrap(),
+                        ));
+                    }
+                    all
                 };
-                let loss = flat.powf_scalar(2.0).sum() + (images.clone() * probe.clone()).sum();
-                let grads = loss.backward();
-                let mut all = vec![values_of(x.grad(&grads).unwrap()), values_of(images)];
-                for conv in &enc.convs {
-                    all.push(values_of(conv.weight.grad(&grads).unwrap()));
-                    all.push(values_of(conv.bias.as_ref().unwrap().grad(&grads).unwrap()));
+                let (fused, plain) = (run(true), run(false));
+                for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
+                    assert_close(a, b, 1e-3, &format!("image {image:?}, part {k}"));
                 }
-                for deconv in &dec.deconvs {
-                    all.push(values_of(deconv.weight.grad(&grads).unwrap()));
-                    all.push(values_of(
-                        deconv.bias.as_ref().unwrap().grad(&grads).unwrap(),
-                    ));
-                }
-                all
-            };
-            let (fused, plain) = (run(true), run(false));
-            for (k, (a, b)) in fused.iter().zip(&plain).enumerate() {
-                assert_close(a, b, 1e-3, &format!("image {image:?}, part {k}"));
             }
-        }
+        })
     }
 
     #[test]

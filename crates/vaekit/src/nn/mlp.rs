@@ -244,47 +244,48 @@ mod tests {
     #[test]
     fn a_complemented_mask_gives_the_same_posterior_and_gradients() {
         let device = Device::flex().autodiff();
-        device.seed(5);
-        let (rows, d) = (64, 40);
-        let (plain, complemented) = masked_rows(rows, d, &device);
-        for (hidden, batch_norm) in [(vec![32], false), (vec![32, 16], true), (vec![], false)] {
-            let encoder = MlpEncoderConfig::new(2 * d, hidden.clone(), 3)
-                .with_batch_norm(batch_norm)
-                .init(&device);
-            let probe = Tensor::<2>::random([rows, 3], Distribution::Normal(0.0, 1.0), &device);
-            let run = |x: Tensor<2>, cols: Range<usize>| {
-                let q = encoder.forward_complemented(x, cols);
-                let loss =
-                    (q.mu.clone() * probe.clone()).sum() + q.logvar.clone().powf_scalar(2.0).sum();
-                let grads = loss.backward();
-                let mut all = vec![values_of(q.mu), values_of(q.logvar)];
-                for layer in encoder.hidden.iter().chain([&encoder.mu, &encoder.logvar]) {
-                    all.push(values_of(layer.weight.grad(&grads).unwrap()));
-                    all.push(values_of(
-                        layer.bias.as_ref().unwrap().grad(&grads).unwrap(),
-                    ));
+        crate::random::with_seeded_device(&device, 5, || {
+            let (rows, d) = (64, 40);
+            let (plain, complemented) = masked_rows(rows, d, &device);
+            for (hidden, batch_norm) in [(vec![32], false), (vec![32, 16], true), (vec![], false)] {
+                let encoder = MlpEncoderConfig::new(2 * d, hidden.clone(), 3)
+                    .with_batch_norm(batch_norm)
+                    .init(&device);
+                let probe = Tensor::<2>::random([rows, 3], Distribution::Normal(0.0, 1.0), &device);
+                let run = |x: Tensor<2>, cols: Range<usize>| {
+                    let q = encoder.forward_complemented(x, cols);
+                    let loss = (q.mu.clone() * probe.clone()).sum()
+                        + q.logvar.clone().powf_scalar(2.0).sum();
+                    let grads = loss.backward();
+                    let mut all = vec![values_of(q.mu), values_of(q.logvar)];
+                    for layer in encoder.hidden.iter().chain([&encoder.mu, &encoder.logvar]) {
+                        all.push(values_of(layer.weight.grad(&grads).unwrap()));
+                        all.push(values_of(
+                            layer.bias.as_ref().unwrap().grad(&grads).unwrap(),
+                        ));
+                    }
+                    all
+                };
+                let expected = run(plain.clone(), 0..0);
+                let got = run(complemented.clone(), d..2 * d);
+                for (k, (a, b)) in got.iter().zip(&expected).enumerate() {
+                    assert_close(a, b, 1e-4, &format!("hidden {hidden:?}, part {k}"));
                 }
-                all
-            };
-            let expected = run(plain.clone(), 0..0);
-            let got = run(complemented.clone(), d..2 * d);
-            for (k, (a, b)) in got.iter().zip(&expected).enumerate() {
-                assert_close(a, b, 1e-4, &format!("hidden {hidden:?}, part {k}"));
+                // Outside training (batch norm folded into the layer).
+                let valid = encoder.valid();
+                let (plain, complemented) = masked_rows(rows, d, &device.clone().inner());
+                let (a, b) = (
+                    valid.forward(plain),
+                    valid.forward_complemented(complemented, d..2 * d),
+                );
+                assert_close(&values_of(b.mu), &values_of(a.mu), 1e-4, "valid mu");
+                assert_close(
+                    &values_of(b.logvar),
+                    &values_of(a.logvar),
+                    1e-4,
+                    "valid logvar",
+                );
             }
-            // Outside training (batch norm folded into the layer).
-            let valid = encoder.valid();
-            let (plain, complemented) = masked_rows(rows, d, &device.clone().inner());
-            let (a, b) = (
-                valid.forward(plain),
-                valid.forward_complemented(complemented, d..2 * d),
-            );
-            assert_close(&values_of(b.mu), &values_of(a.mu), 1e-4, "valid mu");
-            assert_close(
-                &values_of(b.logvar),
-                &values_of(a.logvar),
-                1e-4,
-                "valid logvar",
-            );
-        }
+        })
     }
 }

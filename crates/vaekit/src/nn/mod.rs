@@ -369,82 +369,85 @@ mod tests {
         // the running statistics move 10 % of the way to the batch's; on a
         // device without gradients, the running statistics normalize.
         let device = Device::flex().autodiff();
-        device.seed(4);
-        let (layers, norms) = hidden_layers(&[3, 4], true, &device);
-        assert_eq!((layers.len(), norms.len()), (1, 1));
-        let rows = 5;
-        let x: Vec<f32> = (0..rows * 3)
-            .map(|i| ((i * 5 + 2) % 7) as f32 - 3.0)
-            .collect();
-        let input = Tensor::<2>::from_data(TensorData::new(x.clone(), [rows, 3]), &device);
-        let out = values(hidden_forward(
-            &layers,
-            &norms,
-            Activation::Tanh,
-            input.clone(),
-        ));
-        let a = by_hand(&layers[0], &x, rows);
-        let mut mean = [0.0f64; 4];
-        let mut var = [0.0f64; 4];
-        for j in 0..4 {
-            mean[j] = (0..rows).map(|r| a[r][j]).sum::<f64>() / rows as f64;
-            var[j] = (0..rows).map(|r| (a[r][j] - mean[j]).powi(2)).sum::<f64>() / rows as f64;
-            assert!(var[j] > 1e-3, "a degenerate column would test nothing");
-            for r in 0..rows {
-                let expected = ((a[r][j] - mean[j]) / (var[j] + 1e-5).sqrt()).tanh();
-                let got = out[r * 4 + j] as f64;
-                assert!(
-                    (got - expected).abs() < 1e-4,
-                    "train [{r},{j}]: {got} vs {expected}"
-                );
+        crate::random::with_seeded_device(&device.clone(), 4, || {
+            let (layers, norms) = hidden_layers(&[3, 4], true, &device);
+            assert_eq!((layers.len(), norms.len()), (1, 1));
+            let rows = 5;
+            let x: Vec<f32> = (0..rows * 3)
+                .map(|i| ((i * 5 + 2) % 7) as f32 - 3.0)
+                .collect();
+            let input = Tensor::<2>::from_data(TensorData::new(x.clone(), [rows, 3]), &device);
+            let out = values(hidden_forward(
+                &layers,
+                &norms,
+                Activation::Tanh,
+                input.clone(),
+            ));
+            let a = by_hand(&layers[0], &x, rows);
+            let mut mean = [0.0f64; 4];
+            let mut var = [0.0f64; 4];
+            for j in 0..4 {
+                mean[j] = (0..rows).map(|r| a[r][j]).sum::<f64>() / rows as f64;
+                var[j] = (0..rows).map(|r| (a[r][j] - mean[j]).powi(2)).sum::<f64>() / rows as f64;
+                assert!(var[j] > 1e-3, "a degenerate column would test nothing");
+                for r in 0..rows {
+                    let expected = ((a[r][j] - mean[j]) / (var[j] + 1e-5).sqrt()).tanh();
+                    let got = out[r * 4 + j] as f64;
+                    assert!(
+                        (got - expected).abs() < 1e-4,
+                        "train [{r},{j}]: {got} vs {expected}"
+                    );
+                }
             }
-        }
-        // Evaluation: the running statistics after that one batch.
-        let (layers, norms): (Vec<Linear>, Vec<BatchNorm>) = (
-            layers.iter().map(|l| l.valid()).collect(),
-            norms.iter().map(|n| n.valid()).collect(),
-        );
-        let inner = Tensor::<2>::from_data(TensorData::new(x.clone(), [rows, 3]), &device.inner());
-        let out = values(hidden_forward(
-            &layers,
-            &norms,
-            Activation::Tanh,
-            inner.clone(),
-        ));
-        // The folded layer against burn's own batch norm at inference.
-        let unfolded =
-            values(Activation::Tanh.apply(norms[0].forward(dense(&layers[0], inner, None))));
-        for (f, u) in out.iter().zip(&unfolded) {
-            assert!((f - u).abs() < 1e-5, "folded {f} vs burn's {u}");
-        }
-        for j in 0..4 {
-            let running_mean = 0.1 * mean[j];
-            let running_var = 0.9 + 0.1 * var[j];
-            for r in 0..rows {
-                let expected = ((a[r][j] - running_mean) / (running_var + 1e-5).sqrt()).tanh();
-                let got = out[r * 4 + j] as f64;
-                assert!(
-                    (got - expected).abs() < 1e-4,
-                    "eval [{r},{j}]: {got} vs {expected}"
-                );
+            // Evaluation: the running statistics after that one batch.
+            let (layers, norms): (Vec<Linear>, Vec<BatchNorm>) = (
+                layers.iter().map(|l| l.valid()).collect(),
+                norms.iter().map(|n| n.valid()).collect(),
+            );
+            let inner =
+                Tensor::<2>::from_data(TensorData::new(x.clone(), [rows, 3]), &device.inner());
+            let out = values(hidden_forward(
+                &layers,
+                &norms,
+                Activation::Tanh,
+                inner.clone(),
+            ));
+            // The folded layer against burn's own batch norm at inference.
+            let unfolded =
+                values(Activation::Tanh.apply(norms[0].forward(dense(&layers[0], inner, None))));
+            for (f, u) in out.iter().zip(&unfolded) {
+                assert!((f - u).abs() < 1e-5, "folded {f} vs burn's {u}");
             }
-        }
+            for j in 0..4 {
+                let running_mean = 0.1 * mean[j];
+                let running_var = 0.9 + 0.1 * var[j];
+                for r in 0..rows {
+                    let expected = ((a[r][j] - running_mean) / (running_var + 1e-5).sqrt()).tanh();
+                    let got = out[r * 4 + j] as f64;
+                    assert!(
+                        (got - expected).abs() < 1e-4,
+                        "eval [{r},{j}]: {got} vs {expected}"
+                    );
+                }
+            }
+        })
     }
 
     #[test]
     fn without_batch_norm_the_stack_is_the_plain_layers() {
         let device = Device::flex();
-        device.seed(2);
-        let (layers, norms) = hidden_layers(&[3, 2], false, &device);
-        assert!(norms.is_empty());
-        let x = vec![0.5f32, -1.0, 2.0, 1.5, 0.0, -0.5];
-        let input = Tensor::<2>::from_data(TensorData::new(x.clone(), [2, 3]), &device);
-        let out = values(hidden_forward(&layers, &norms, Activation::Relu, input));
-        let a = by_hand(&layers[0], &x, 2);
-        for (r, row) in a.iter().enumerate() {
-            for (j, v) in row.iter().enumerate() {
-                assert!((out[r * 2 + j] as f64 - v.max(0.0)).abs() < 1e-5);
+        crate::random::with_seeded_device(&device, 2, || {
+            let (layers, norms) = hidden_layers(&[3, 2], false, &device);
+            assert!(norms.is_empty());
+            let x = vec![0.5f32, -1.0, 2.0, 1.5, 0.0, -0.5];
+            let input = Tensor::<2>::from_data(TensorData::new(x.clone(), [2, 3]), &device);
+            let out = values(hidden_forward(&layers, &norms, Activation::Relu, input));
+            let a = by_hand(&layers[0], &x, 2);
+            for (r, row) in a.iter().enumerate() {
+                for (j, v) in row.iter().enumerate() {
+                    assert!((out[r * 2 + j] as f64 - v.max(0.0)).abs() < 1e-5);
+                }
             }
-        }
+        })
     }
 }

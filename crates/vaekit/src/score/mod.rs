@@ -602,8 +602,7 @@ mod tests {
             batch_norm: false,
             table: None,
         };
-        device.seed(5);
-        (data, config.init(device).unwrap())
+        crate::random::with_seeded_device(device, 5, || (data, config.init(device).unwrap()))
     }
 
     fn options(kind: ScoreKind, samples: usize, batch_size: usize) -> ScoreOptions {

@@ -25,9 +25,7 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         || format!("'{text}' is not a duration; write it such as 45m, 2h, 1h30m or 3600 (seconds)");
     let text = text.trim();
     let duration = match text.parse::<f64>() {
-        Ok(seconds) if (0.0..1e12).contains(&seconds) => {
-            Duration::from_secs_f64(seconds)
-        }
+        Ok(seconds) if (0.0..1e12).contains(&seconds) => Duration::from_secs_f64(seconds),
         Ok(_) => return Err(bad()),
         Err(_) => humantime::parse_duration(text).map_err(|_| bad())?,
     };

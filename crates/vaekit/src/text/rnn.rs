@@ -490,63 +490,65 @@ mod tests {
         use crate::kernels::testing::{assert_close, values_of};
         use burn::tensor::Distribution;
         let device = Device::flex().autodiff();
-        device.seed(17);
-        // Sizes off any vector width, a batch the fused pass splits between
-        // threads unevenly; sentences of 1 to 5 steps.
-        let (batch, steps, input, hidden) = (19, 5, 6, 9);
-        let length = |row: usize| if row == 0 { steps } else { 1 + row * 3 % steps };
-        let mask: Vec<f32> = (0..batch * steps)
-            .map(|i| f32::from(i % steps < length(i / steps)))
-            .collect();
-        let mask = Tensor::<2>::from_data(TensorData::new(mask, [batch, steps]), &device);
-        let x = Tensor::<3>::random(
-            [batch, steps, input],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let h0 = Tensor::<2>::random([batch, hidden], Distribution::Normal(0.0, 0.5), &device);
-        // Weights on the outputs, so that every step's gradient differs.
-        let on_out = Tensor::<3>::random(
-            [batch, steps, hidden],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let on_last = Tensor::<2>::random([batch, hidden], Distribution::Normal(0.0, 1.0), &device);
-        for cell in [CellKind::Gru, CellKind::Lstm] {
-            let rnn = RnnConfig::new(input, hidden).with_cell(cell).init(&device);
-            let layer = &rnn.layers[0];
-            for masked in [false, true] {
-                let run = |fused: bool| {
-                    let x = x.clone().detach().require_grad();
-                    let h0 = h0.clone().detach().require_grad();
-                    let m = masked.then_some(&mask);
-                    let (out, last) = match fused {
-                        true => layer.forward_fused(x.clone(), h0.clone(), m),
-                        false => layer.forward_plain(x.clone(), h0.clone(), m),
+        crate::random::with_seeded_device(&device, 17, || {
+            // Sizes off any vector width, a batch the fused pass splits between
+            // threads unevenly; sentences of 1 to 5 steps.
+            let (batch, steps, input, hidden) = (19, 5, 6, 9);
+            let length = |row: usize| if row == 0 { steps } else { 1 + row * 3 % steps };
+            let mask: Vec<f32> = (0..batch * steps)
+                .map(|i| f32::from(i % steps < length(i / steps)))
+                .collect();
+            let mask = Tensor::<2>::from_data(TensorData::new(mask, [batch, steps]), &device);
+            let x = Tensor::<3>::random(
+                [batch, steps, input],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let h0 = Tensor::<2>::random([batch, hidden], Distribution::Normal(0.0, 0.5), &device);
+            // Weights on the outputs, so that every step's gradient differs.
+            let on_out = Tensor::<3>::random(
+                [batch, steps, hidden],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let on_last =
+                Tensor::<2>::random([batch, hidden], Distribution::Normal(0.0, 1.0), &device);
+            for cell in [CellKind::Gru, CellKind::Lstm] {
+                let rnn = RnnConfig::new(input, hidden).with_cell(cell).init(&device);
+                let layer = &rnn.layers[0];
+                for masked in [false, true] {
+                    let run = |fused: bool| {
+                        let x = x.clone().detach().require_grad();
+                        let h0 = h0.clone().detach().require_grad();
+                        let m = masked.then_some(&mask);
+                        let (out, last) = match fused {
+                            true => layer.forward_fused(x.clone(), h0.clone(), m),
+                            false => layer.forward_plain(x.clone(), h0.clone(), m),
+                        };
+                        let loss = (out.clone() * on_out.clone()).sum()
+                            + (last.clone() * on_last.clone()).sum();
+                        let grads = loss.backward();
+                        let mut got = vec![
+                            values_of(out.inner()),
+                            values_of(last.inner()),
+                            values_of(x.grad(&grads).unwrap()),
+                            values_of(h0.grad(&grads).unwrap()),
+                        ];
+                        for l in layer.input.iter().chain(&layer.state) {
+                            got.push(values_of(l.weight.val().grad(&grads).unwrap()));
+                            got.push(values_of(
+                                l.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
+                            ));
+                        }
+                        got
                     };
-                    let loss = (out.clone() * on_out.clone()).sum()
-                        + (last.clone() * on_last.clone()).sum();
-                    let grads = loss.backward();
-                    let mut got = vec![
-                        values_of(out.inner()),
-                        values_of(last.inner()),
-                        values_of(x.grad(&grads).unwrap()),
-                        values_of(h0.grad(&grads).unwrap()),
-                    ];
-                    for l in layer.input.iter().chain(&layer.state) {
-                        got.push(values_of(l.weight.val().grad(&grads).unwrap()));
-                        got.push(values_of(
-                            l.bias.as_ref().unwrap().val().grad(&grads).unwrap(),
-                        ));
+                    let (fused, plain) = (run(true), run(false));
+                    for (i, (f, p)) in fused.iter().zip(&plain).enumerate() {
+                        assert_close(f, p, 2e-5, &format!("{cell} masked {masked} value {i}"));
                     }
-                    got
-                };
-                let (fused, plain) = (run(true), run(false));
-                for (i, (f, p)) in fused.iter().zip(&plain).enumerate() {
-                    assert_close(f, p, 2e-5, &format!("{cell} masked {masked} value {i}"));
                 }
             }
-        }
+        })
     }
 
     #[test]

@@ -383,7 +383,7 @@ fn new_session(
         * settings.train_samples.unwrap_or(1);
     crate::memory::check_fits(
         "training this model",
-        crate::memory::training_need(&model_config, rows as u64),
+        crate::model::size::training_need(&model_config, rows as u64),
         crate::memory::available(),
         "--hidden / --latent",
         "--batch-size",

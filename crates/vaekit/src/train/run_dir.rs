@@ -107,8 +107,12 @@ pub(crate) fn remove_partial_run(dir: &Path, created: bool) {
 /// A folder that holds a run another process is training refuses with that
 /// process's id.
 pub(crate) fn check_new_run_dir(out: &Path, resumable: bool) -> Result<()> {
-    if out.join(files::CONFIG).is_file() {
-        RunLock::take(out)?;
+    // Only the answer "busy" matters here: a folder this process cannot
+    // write is refused below for what it holds.
+    if out.join(files::CONFIG).is_file()
+        && let Err(busy @ Error::Run { .. }) = RunLock::take(out)
+    {
+        return Err(busy);
     }
     check_contents(out, resumable)
 }
