@@ -6,7 +6,7 @@
 //! aborts the process: the test fails loudly).
 //!
 //! `VAEKIT_FUZZ_ITERATIONS` sets the mutations per parser (default
-//! [`DEFAULT_ITERATIONS`], about a minute in all in a test build) and
+//! [`DEFAULT_ITERATIONS`], about half a minute in all in a test build) and
 //! `VAEKIT_FUZZ_SEED` the seed; `bench/fuzz` runs it for as long as asked.
 //! A failure names the parser, the seed and the iteration, and keeps the
 //! file that broke it.
