@@ -75,6 +75,27 @@ pub fn with_device_generator<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Builds a module whose initial weights `init` draws from burn's generator
+/// seeded with `seed` on the CPU, whatever `device` is, and moves it there.
+/// Each backend's generator draws its own sequence, so drawing on the CPU is
+/// what makes a seed give the same initial model on every device (and a run
+/// on a GPU comparable with the same run on the CPU).
+pub fn init_on_cpu<M: burn::module::Module, E>(
+    device: &burn::tensor::Device,
+    seed: u64,
+    init: impl FnOnce(&burn::tensor::Device) -> Result<M, E>,
+) -> Result<M, E> {
+    let cpu = match device.is_autodiff() {
+        true => burn::tensor::Device::flex().autodiff(),
+        false => burn::tensor::Device::flex(),
+    };
+    let module = with_seeded_device(&cpu, seed, || init(&cpu))?;
+    Ok(match *device == cpu {
+        true => module,
+        false => module.fork(device),
+    })
+}
+
 pub fn seeded(seed: u64, stream: Stream) -> Rng {
     let mut rng = Rng::seed_from_u64(seed);
     rng.set_stream(stream as u64);

@@ -299,11 +299,11 @@ pub fn train_text(
         },
     };
     let device = request.device.clone().autodiff();
-    let mut model = random::with_seeded_device(&device, s.seed, || {
-        let m = model_config.init(&device);
+    let mut model = random::init_on_cpu(&device, s.seed, |cpu| {
+        let m = model_config.init(cpu);
         initialize_now(&m);
-        m
-    });
+        Ok::<_, Error>(m)
+    })?;
     let (_lock, created) = open_new_run_dir(out, false)?;
     let setup = write_json(&out.join(files::CONFIG), &config)
         .and_then(|()| write_atomic(&out.join(VOCAB), data.vocab.to_saved().as_bytes()));

@@ -411,8 +411,8 @@ fn new_session(
     let seed = config.settings.seed.unwrap_or(0);
     let model = match &source_run {
         Some(run) => starting_weights(run, &config.model, device)?,
-        None => random::with_seeded_device(device, seed, || {
-            let model = config.model.init(device)?;
+        None => random::init_on_cpu(device, seed, |cpu| {
+            let model = config.model.init(cpu)?;
             initialize_now(&model);
             Ok::<_, Error>(model)
         })?,
