@@ -216,9 +216,8 @@ pub(crate) fn parse_csv(
         // A file read as one column whose records another delimiter splits
         // was most likely given the wrong --delimiter: say which would do.
         let sniffed = delimiter_for(Path::new(""), bytes, None);
-        let fields = |d: u8| sniffed_counts(bytes).first().map_or(0, |c| {
-            DELIMITERS.iter().position(|&x| x == d).map_or(0, |i| c[i])
-        });
+        let first = sniffed_counts(bytes).first().copied().unwrap_or_default();
+        let fields = |d: u8| DELIMITERS.iter().position(|&x| x == d).map_or(0, |i| first[i]);
         match sniffed != delimiter && fields(delimiter) == 0 && fields(sniffed) > 0 {
             true => Error::Data(format!(
                 "{e}. With the delimiter {:?} the file is one column, but its records split on {:?}: pass --delimiter '{}'",
