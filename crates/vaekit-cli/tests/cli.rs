@@ -3057,6 +3057,69 @@ fn penguins_with_their_na_cells_train_sample_impute_and_are_judged() {
         (count("Adelie"), count("Gentoo"), count("Chinstrap")),
         (304, 248, 136)
     );
+    // Codes from mixtures fitted per species keep the shares, and each
+    // species' rows keep its own measurements: Gentoo penguins are the
+    // heavy ones (4,000-6,300 g; the others 2,700-4,800 g).
+    ok(
+        d,
+        &[
+            "sample",
+            "--run",
+            "cvae",
+            "--class-shares",
+            "--code-mixture",
+            "3",
+            "--n",
+            "688",
+            "--out",
+            "m.csv",
+        ],
+    );
+    let (m_header, m_rows) = csv_cells(&std::fs::read_to_string(d.join("m.csv")).unwrap());
+    assert_eq!(m_header, c_header);
+    let species = |s: &str| -> Vec<&Vec<String>> {
+        m_rows.iter().filter(|r| r.last().unwrap() == s).collect()
+    };
+    assert_eq!(
+        (
+            species("Adelie").len(),
+            species("Gentoo").len(),
+            species("Chinstrap").len()
+        ),
+        (304, 248, 136)
+    );
+    let mass = m_header.iter().position(|h| h == "body_mass_g").unwrap();
+    let mean_mass = |s: &str| {
+        let masses: Vec<f64> = species(s)
+            .iter()
+            .filter_map(|r| r[mass].parse().ok())
+            .collect();
+        masses.iter().sum::<f64>() / masses.len() as f64
+    };
+    let (gentoo, adelie) = (mean_mass("Gentoo"), mean_mass("Adelie"));
+    assert!(
+        gentoo > adelie + 700.0,
+        "Gentoo {gentoo} g, Adelie {adelie} g"
+    );
+    for (k, message) in [("0", "give between 1"), ("200", "fewer than the 200")] {
+        bad_input(
+            d,
+            &[
+                "sample",
+                "--run",
+                "cvae",
+                "--class-shares",
+                "--code-mixture",
+                k,
+                "--n",
+                "10",
+                "--out",
+                "x.csv",
+            ],
+            &["--code-mixture", message],
+        );
+    }
+    assert!(!d.join("x.csv").exists());
     bad_input(
         d,
         &[

@@ -13,6 +13,7 @@ use crate::io::write_atomic_with;
 use crate::model::Vae;
 use crate::random::{self, Stream};
 use crate::report::{ImageShape, comparison_grid, image_grid, save_png};
+use crate::stats::gmm::DiagonalGmm;
 
 /// Largest number of examples one call generates.
 pub const MAX_EXAMPLES: usize = 100_000;
@@ -113,6 +114,75 @@ pub struct Samples {
 /// conditional model gives `n` samples of `class`, or, without one, `n` of
 /// every class, class after class (a grid with one row per class).
 pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Result<Samples> {
+    sample_from(model, CodeSource::Prior, n, seed, class)
+}
+
+/// Where drawn samples take their codes from.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum CodeSource<'a> {
+    /// The model's prior p(z).
+    #[default]
+    Prior,
+    /// Mixtures fitted to the codes of the training rows ([`FittedCodes`]).
+    Fitted(&'a FittedCodes),
+}
+
+/// Gaussian mixtures fitted to the codes q(z|x) gives the training rows:
+/// their aggregate posterior, one mixture for an unconditional model and one
+/// per class for a conditional one (Ghosh et al. 2020's ex-post density
+/// estimation). A decoder has only ever seen codes from that aggregate; the
+/// prior also puts mass where no training row's code lies (its "holes"), and
+/// rows decoded from there are rows of no kind the data has.
+/// [`crate::latent::fitted::fit_codes`] fits them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedCodes {
+    /// One mixture, or one per class in class order.
+    pub mixtures: Vec<DiagonalGmm>,
+}
+
+impl FittedCodes {
+    /// One code per entry of `labels` (each from its class's mixture), or
+    /// `count` codes of the one mixture.
+    ///
+    /// # Shapes
+    /// - returns `[count, latent_dim]`
+    fn draw(
+        &self,
+        labels: Option<&[u32]>,
+        count: usize,
+        rng: &mut random::Rng,
+        device: &burn::tensor::Device,
+    ) -> Result<Tensor<2>> {
+        let dim = self.mixtures.first().map_or(0, |m| m.dim);
+        let mut codes = Vec::with_capacity(count * dim);
+        for i in 0..count {
+            let m = match (labels, self.mixtures.len()) {
+                (Some(labels), k) if k > 1 => labels[i] as usize,
+                _ => 0,
+            };
+            let Some(mixture) = self.mixtures.get(m) else {
+                return Err(Error::Data(format!(
+                    "the fitted codes have {} mixtures and no class {m}",
+                    self.mixtures.len()
+                )));
+            };
+            mixture.sample_into(rng, &mut codes);
+        }
+        Ok(Tensor::from_data(
+            burn::tensor::TensorData::new(codes, [count, dim]),
+            device,
+        ))
+    }
+}
+
+/// [`sample_prior`] with the codes from `codes`.
+pub fn sample_from(
+    model: &Vae,
+    codes: CodeSource,
+    n: usize,
+    seed: u64,
+    class: Option<u32>,
+) -> Result<Samples> {
     check_count(n)?;
     let labels: Option<Vec<u32>> = match (model.classes(), class) {
         (None, None) => None,
@@ -142,7 +212,7 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
         (Some(_), None) => n,
         _ => grid_columns(labels.as_ref().map_or(n, Vec::len)),
     };
-    draw(model, n, labels, seed, columns)
+    draw(model, codes, n, labels, seed, columns)
 }
 
 /// `n` samples of a conditional model with its classes at the shares of
@@ -155,7 +225,13 @@ pub fn sample_prior(model: &Vae, n: usize, seed: u64, class: Option<u32>) -> Res
 ///
 /// [`Error::Setting`] for an unconditional model or a bad count,
 /// [`Error::Data`] when `counts` does not fit the model's classes.
-pub fn sample_at_shares(model: &Vae, n: usize, seed: u64, counts: &[usize]) -> Result<Samples> {
+pub fn sample_at_shares(
+    model: &Vae,
+    codes: CodeSource,
+    n: usize,
+    seed: u64,
+    counts: &[usize],
+) -> Result<Samples> {
     check_count(n)?;
     let Some(classes) = model.classes() else {
         return Err(Error::setting(
@@ -171,7 +247,7 @@ pub fn sample_at_shares(model: &Vae, n: usize, seed: u64, counts: &[usize]) -> R
         )));
     }
     let labels = apportion(counts, n);
-    draw(model, n, Some(labels), seed, grid_columns(n))
+    draw(model, codes, n, Some(labels), seed, grid_columns(n))
 }
 
 /// Class after class, `n` labels with class c's count as near n * counts[c] /
@@ -193,6 +269,7 @@ fn apportion(counts: &[usize], n: usize) -> Vec<u32> {
 /// Draws for `labels` (a conditional model) or `n` codes (an unconditional one).
 fn draw(
     model: &Vae,
+    codes: CodeSource,
     n: usize,
     labels: Option<Vec<u32>>,
     seed: u64,
@@ -201,16 +278,31 @@ fn draw(
     let count = labels.as_ref().map_or(n, Vec::len);
     let device = model_device(model);
     let mut rng = random::seeded(seed, Stream::Sample);
-    let eps = noise(&mut rng, count, model.noise_dim(), &device);
-    // A mixture prior's component of each sample, by the mixing weights.
-    let choice: Vec<usize> = match model.prior_weights() {
-        Some(w) => match rand::distr::weighted::WeightedIndex::new(&w) {
-            Ok(pick) => (0..count).map(|_| rng.sample(&pick)).collect(),
-            Err(_) => (0..count).map(|_| rng.random_range(0..w.len())).collect(),
-        },
-        None => Vec::new(),
+    let z = match codes {
+        CodeSource::Prior => {
+            let eps = noise(&mut rng, count, model.noise_dim(), &device);
+            // A mixture prior's component of each sample, by the mixing weights.
+            let choice: Vec<usize> = match model.prior_weights() {
+                Some(w) => match rand::distr::weighted::WeightedIndex::new(&w) {
+                    Ok(pick) => (0..count).map(|_| rng.sample(&pick)).collect(),
+                    Err(_) => (0..count).map(|_| rng.random_range(0..w.len())).collect(),
+                },
+                None => Vec::new(),
+            };
+            model.prior_codes(eps, &choice)
+        }
+        CodeSource::Fitted(fitted) => {
+            let dim = fitted.mixtures.first().map_or(0, |m| m.dim);
+            if dim != model.latent_dim() || model.noise_dim() != dim {
+                return Err(Error::Data(format!(
+                    "the fitted codes are {dim}-dimensional and the model draws {} noise values for a {}-dimensional code; fit them to this run's model",
+                    model.noise_dim(),
+                    model.latent_dim()
+                )));
+            }
+            fitted.draw(labels.as_deref(), count, &mut rng, &device)?
+        }
     };
-    let z = model.prior_codes(eps, &choice);
     let y = match (&labels, model.classes()) {
         (Some(labels), Some(classes)) => Some(one_hot(labels, classes, &device)),
         _ => None,

@@ -381,6 +381,9 @@ pub struct SampleArgs {
     /// A conditional model: --n samples in all, its classes at their shares of the training rows (a synthetic table of the whole data, the label column written as the table had it).
     #[arg(long, conflicts_with = "class")]
     pub class_shares: bool,
+    /// Draw the codes from a Gaussian mixture of K components fitted to the training rows' codes (per class for a conditional model) instead of from the prior: samples then come from where the data's codes lie (ex-post density estimation). The run's data is read again to fit it.
+    #[arg(long, value_name = "K")]
+    pub code_mixture: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -156,6 +156,12 @@ pub fn sample(args: &SampleArgs, device: Device) -> Result<()> {
             "--class and --class-shares are for conditional image and table models; a text run has no classes",
         ));
     }
+    if args.code_mixture.is_some() {
+        return Err(usage(
+            "--code-mixture",
+            "a text run samples sentences from its prior; --code-mixture is for image and table runs",
+        ));
+    }
     let how = args.decode.decoding(model.latent() == 0);
     let level = run.config.settings.tokenizer.level;
     let sentences = decode::sample_sentences(

@@ -11,10 +11,14 @@
 //! * [`traverse`]: each dimension swept over the prior while the others stay
 //!   at one code, a row per dimension in order of the KL it carries.
 //!
+//! [`fitted`] fits a mixture to the training rows' codes, for samples drawn
+//! where the data's codes lie rather than from the prior.
+//!
 //! [`space`] says which code they move through (z, or the top layer z2 of a
 //! hierarchical VAE); [`paths`] and [`pca`] hold the arithmetic.
 
 pub mod colour;
+pub mod fitted;
 pub mod interpolate;
 pub mod manifold;
 pub mod map;

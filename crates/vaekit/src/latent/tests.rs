@@ -207,3 +207,121 @@ fn a_hierarchical_model_moves_through_its_top_layer() {
     let m = decode_manifold(&model, &kind(), &[0.3, 0.1], 3, None).unwrap();
     assert_eq!((m.axes, m.values.len()), ((0, 1), 9 * 16));
 }
+
+fn conditional_model(classes: usize) -> Vae {
+    let config = ModelConfig {
+        input: kind(),
+        architecture: Architecture::Mlp {
+            hidden: vec![8],
+            activation: Activation::Tanh,
+        },
+        latent_dim: 3,
+        likelihood: Likelihood::Bernoulli,
+        top: None,
+        classes: Some(classes),
+        prior: Prior::Standard,
+        batch_norm: false,
+        table: None,
+    };
+    let device = Device::default();
+    crate::random::with_seeded_device(&device, 5, || config.init(&device).unwrap())
+}
+
+#[test]
+fn the_fitted_mixture_has_the_moments_of_the_aggregate_posterior() {
+    use super::encode_dataset;
+    use super::fitted::fit_codes;
+
+    let (model, rows) = (model(2, None), data(3000));
+    let fitted = fit_codes(&model, &rows, 4, 0).unwrap();
+    assert_eq!(fitted.mixtures.len(), 1);
+    let gmm = &fitted.mixtures[0];
+    assert_eq!((gmm.k, gmm.dim), (4, 2));
+    // The aggregate posterior (1/n) sum_i N(mu_i, sigma_i^2) has mean
+    // mean(mu) and variance mean(mu^2 + sigma^2) - mean(mu)^2, whatever
+    // draws the fit saw; a mixture fitted by EM keeps a sample's mean and
+    // variance, so it agrees up to the draws' sampling error.
+    let codes = encode_dataset(&model, &rows, 100).unwrap();
+    let n = codes.len() as f64;
+    for d in 0..2 {
+        let mu = (0..codes.len()).map(|i| codes.mu[i * 2 + d] as f64);
+        let var = (0..codes.len()).map(|i| (codes.logvar[i * 2 + d] as f64).exp());
+        let mean = mu.clone().sum::<f64>() / n;
+        let second = mu.zip(var).map(|(m, v)| m * m + v).sum::<f64>() / n;
+        let variance = second - mean * mean;
+        let fit_mean: f64 = (0..4).map(|c| gmm.weights[c] * gmm.means[c * 2 + d]).sum();
+        let fit_second: f64 = (0..4)
+            .map(|c| gmm.weights[c] * (gmm.variances[c * 2 + d] + gmm.means[c * 2 + d].powi(2)))
+            .sum();
+        let fit_variance = fit_second - fit_mean * fit_mean;
+        assert!(
+            (fit_mean - mean).abs() < 4.0 * (variance / n).sqrt(),
+            "dimension {d}: mean {fit_mean} vs {mean}"
+        );
+        assert!(
+            (fit_variance / variance - 1.0).abs() < 0.1,
+            "dimension {d}: variance {fit_variance} vs {variance}"
+        );
+    }
+    // Draws from it decode to examples, reproducibly for a seed.
+    let draw = |seed| {
+        crate::generate::sample_from(
+            &model,
+            crate::generate::CodeSource::Fitted(&fitted),
+            50,
+            seed,
+            None,
+        )
+        .unwrap()
+    };
+    let (a, b, c) = (draw(1), draw(1), draw(2));
+    assert_eq!(a.values.len(), 50 * SIDE * SIDE);
+    assert!(close(&a.values, &b.values) && !close(&a.values, &c.values));
+}
+
+#[test]
+fn a_conditional_model_gets_a_mixture_per_class_and_draws_each_from_its_own() {
+    use super::fitted::fit_codes;
+    use crate::generate::{CodeSource, sample_from};
+    use crate::stats::gmm::DiagonalGmm;
+
+    let model = conditional_model(3);
+    let fitted = fit_codes(&model, &data(600), 2, 0).unwrap();
+    assert_eq!(fitted.mixtures.len(), 3);
+    // Mixtures of one point each, far apart: class c's samples must be
+    // decoded from class c's point, which a draw of class c at that code
+    // shows.
+    let point = |c: usize| DiagonalGmm {
+        k: 1,
+        dim: 3,
+        weights: vec![1.0],
+        means: vec![4.0 * c as f64 - 4.0; 3],
+        variances: vec![1e-12; 3],
+        log_likelihood: Vec::new(),
+    };
+    let pinned = crate::generate::FittedCodes {
+        mixtures: (0..3).map(point).collect(),
+    };
+    for c in 0..3u32 {
+        let got = sample_from(&model, CodeSource::Fitted(&pinned), 2, 0, Some(c)).unwrap();
+        let alone = crate::generate::FittedCodes {
+            mixtures: vec![point(c as usize)],
+        };
+        let want = sample_from(&model, CodeSource::Fitted(&alone), 2, 0, Some(c)).unwrap();
+        assert!(close(&got.values, &want.values), "class {c}");
+    }
+}
+
+#[test]
+fn fitting_codes_refuses_what_it_cannot_fit() {
+    use super::fitted::fit_codes;
+
+    let message =
+        |r: crate::error::Result<crate::generate::FittedCodes>| r.unwrap_err().to_string();
+    let rows = data(30);
+    assert!(message(fit_codes(&model(2, None), &rows, 0, 0)).contains("--code-mixture"));
+    assert!(message(fit_codes(&model(2, None), &rows, 31, 0)).contains("fewer than the 31"));
+    // Class 0 of a conditional model has 10 of the 30 rows.
+    assert!(message(fit_codes(&conditional_model(3), &rows, 11, 0)).contains("class 0 has 10"));
+    assert!(message(fit_codes(&model(2, Some(2)), &rows, 2, 0)).contains("hierarchical"));
+}

@@ -6,10 +6,13 @@
 //! on plain slices, where the crates that have it (`linfa-clustering`) bring
 //! `ndarray` and a framework.
 
+use rand::RngExt;
+use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
 use super::kmeans::KMeans;
 use crate::error::{Error, Result};
+use crate::random::Rng;
 
 /// log(2 pi).
 const LOG_2PI: f64 = 1.837_877_066_409_345_5;
@@ -33,32 +36,72 @@ pub struct DiagonalGmm {
 }
 
 impl DiagonalGmm {
+    /// The logarithms [`Self::log_joint`] needs, taken once per E step rather
+    /// than once per point (they were most of a fit's time).
+    fn logs(&self) -> Logs {
+        Logs {
+            weights: self.weights.iter().map(|w| w.ln()).collect(),
+            variances: self.variances.iter().map(|v| v.ln()).collect(),
+        }
+    }
+
     /// log weight_c + log N(point; mean_c, var_c) of each component.
-    fn log_joint(&self, point: &[f64], out: &mut [f64]) {
+    fn log_joint(&self, logs: &Logs, point: &[f64], out: &mut [f64]) {
         for (c, o) in out.iter_mut().enumerate() {
-            let mean = &self.means[c * self.dim..(c + 1) * self.dim];
-            let var = &self.variances[c * self.dim..(c + 1) * self.dim];
+            let span = c * self.dim..(c + 1) * self.dim;
             let quad: f64 = point
                 .iter()
-                .zip(mean)
-                .zip(var)
-                .map(|((x, m), v)| (x - m) * (x - m) / v + v.ln() + LOG_2PI)
+                .zip(&self.means[span.clone()])
+                .zip(&self.variances[span.clone()])
+                .zip(&logs.variances[span])
+                .map(|(((x, m), v), log_v)| (x - m) * (x - m) / v + log_v + LOG_2PI)
                 .sum();
-            *o = self.weights[c].ln() - 0.5 * quad;
+            *o = logs.weights[c] - 0.5 * quad;
         }
     }
 
     /// The component of highest posterior probability of each row of `points`.
     pub fn predict(&self, points: &[f32]) -> Vec<u32> {
+        let logs = self.logs();
         let mut joint = vec![0.0; self.k];
         points
             .chunks_exact(self.dim)
             .map(|p| {
                 let p: Vec<f64> = p.iter().map(|&v| v as f64).collect();
-                self.log_joint(&p, &mut joint);
+                self.log_joint(&logs, &p, &mut joint);
                 argmax(&joint) as u32
             })
             .collect()
+    }
+}
+
+/// log weight_c and log var_cd of a mixture.
+struct Logs {
+    weights: Vec<f64>,
+    variances: Vec<f64>,
+}
+
+impl DiagonalGmm {
+    /// One draw appended to `out`: a component by the mixing weights, then a
+    /// point from its Gaussian.
+    pub fn sample_into(&self, rng: &mut Rng, out: &mut Vec<f32>) {
+        let u: f64 = rng.random();
+        // The last component takes what rounding leaves above the weights' sum.
+        let mut c = self.k - 1;
+        let mut below = 0.0;
+        for (i, w) in self.weights.iter().enumerate() {
+            below += w;
+            if u < below {
+                c = i;
+                break;
+            }
+        }
+        let mean = &self.means[c * self.dim..(c + 1) * self.dim];
+        let var = &self.variances[c * self.dim..(c + 1) * self.dim];
+        for (m, v) in mean.iter().zip(var) {
+            let eps: f64 = rng.sample(StandardNormal);
+            out.push((m + v.sqrt() * eps) as f32);
+        }
     }
 }
 
@@ -127,13 +170,14 @@ const POINTS_PER_TASK: usize = 4096;
 /// column, 32,561 points of UCI Adult each).
 fn expect(gmm: &DiagonalGmm, points: &[f64], resp: &mut [f64]) -> f64 {
     let (k, dim) = (gmm.k, gmm.dim);
+    let logs = gmm.logs();
     let partials: Vec<f64> = points
         .par_chunks(POINTS_PER_TASK * dim)
         .zip(resp.par_chunks_mut(POINTS_PER_TASK * k))
         .map(|(points, resp)| {
             let mut total = 0.0;
             for (p, r) in points.chunks_exact(dim).zip(resp.chunks_exact_mut(k)) {
-                gmm.log_joint(p, r);
+                gmm.log_joint(&logs, p, r);
                 let max = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 let sum: f64 = r.iter().map(|v| (v - max).exp()).sum();
                 let log_sum = max + sum.ln();
@@ -186,6 +230,46 @@ mod tests {
     use super::*;
     use crate::stats::kmeans::tests::blobs;
     use crate::stats::kmeans::{KMeansConfig, kmeans};
+
+    #[test]
+    fn draws_follow_the_weights_means_and_variances() {
+        // Two components far apart in 2-D, weights 0.3 and 0.7.
+        let gmm = DiagonalGmm {
+            k: 2,
+            dim: 2,
+            weights: vec![0.3, 0.7],
+            means: vec![-10.0, 5.0, 10.0, -5.0],
+            variances: vec![0.25, 4.0, 1.0, 9.0],
+            log_likelihood: Vec::new(),
+        };
+        let mut rng = crate::random::seeded(1, crate::random::Stream::Sample);
+        let n = 40_000;
+        let mut draws = Vec::new();
+        for _ in 0..n {
+            gmm.sample_into(&mut rng, &mut draws);
+        }
+        assert_eq!(draws.len(), 2 * n);
+        for c in 0..2 {
+            let mine: Vec<&[f32]> = draws
+                .chunks_exact(2)
+                .filter(|p| (p[0] > 0.0) == (c == 1))
+                .collect();
+            let share = mine.len() as f64 / n as f64;
+            // The share's standard error is sqrt(0.21 / n) = 0.0023.
+            assert!((share - gmm.weights[c]).abs() < 0.01, "{c}: {share}");
+            for d in 0..2 {
+                let xs: Vec<f64> = mine.iter().map(|p| p[d] as f64).collect();
+                let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+                let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+                let (m, v) = (gmm.means[c * 2 + d], gmm.variances[c * 2 + d]);
+                assert!(
+                    (mean - m).abs() < 5.0 * (v / xs.len() as f64).sqrt(),
+                    "{c} {d}: {mean}"
+                );
+                assert!((var / v - 1.0).abs() < 0.05, "{c} {d}: {var} vs {v}");
+            }
+        }
+    }
 
     #[test]
     fn em_raises_the_likelihood_and_finds_the_blobs() {

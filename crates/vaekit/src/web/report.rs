@@ -21,7 +21,9 @@ use crate::data::{DataKind, Dataset};
 use crate::error::{Error, Result};
 use crate::eval::iw::{IwReport, evaluate_iw};
 use crate::eval::{ElboReport, EvalOptions, evaluate_elbo};
-use crate::generate::{Samples, Units, image_shape, reconstruct, sample_at_shares, sample_prior};
+use crate::generate::{
+    CodeSource, Samples, Units, image_shape, reconstruct, sample_at_shares, sample_prior,
+};
 use crate::latent::map::map_dataset;
 use crate::latent::traverse::{Base, DimChoice, traversal_picture, traverse};
 use crate::model::Vae;
@@ -480,7 +482,9 @@ fn image_pictures(
 /// conditional model, else from the prior.
 fn synthetic_rows(run: &Run, model: &Vae, n: usize, seed: u64) -> Result<Samples> {
     match (model.classes(), run.config.data.class_counts.as_deref()) {
-        (Some(_), Some(counts)) => sample_at_shares(model, n.max(1), seed, counts),
+        (Some(_), Some(counts)) => {
+            sample_at_shares(model, CodeSource::Prior, n.max(1), seed, counts)
+        }
         (Some(_), None) => sample_prior(model, (n / 10).max(1), seed, None),
         (None, _) => sample_prior(model, n.max(1), seed, None),
     }
