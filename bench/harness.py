@@ -31,6 +31,16 @@ CONV_FORWARD_MAC = (32 * 14 * 14 * 16 + 64 * 7 * 7 * 32 * 16 + 2 * 3136 * 16
 CONV_TRAIN_FLOP = 6 * CONV_FORWARD_MAC - 2 * 32 * 14 * 14 * 16
 ENCODE_FLOP = 2 * (784 * 400 + 400 * 40)
 SCORE_FLOP = 2 * MLP_FORWARD_MAC
+# Importance-weighted -log p(x), K = 5000: the encoder once, the decoder K times.
+IW_SAMPLES = 5000
+IW_EVAL_FLOP = 2 * (784 * 400 + 400 * 40 + IW_SAMPLES * (20 * 400 + 400 * 784))
+# IWAE training, K = 50, the IWAE paper's 784-200-200-50 network: the encoder once and the
+# decoder K times forward, twice that backward, less the first layer's input gradient.
+IWAE_SAMPLES = 50
+IWAE_FORWARD_MAC = (784 * 200 + 200 * 200 + 200 * 100) + IWAE_SAMPLES * (50 * 200 + 200 * 200 + 200 * 784)
+IWAE_TRAIN_FLOP = 6 * IWAE_FORWARD_MAC - 2 * 784 * 200
+# Time to quality: the validation -ELBO to reach, nats.
+QUALITY_TARGET = 110.0
 
 
 def run(cmd, env, cwd):
@@ -127,6 +137,48 @@ class Bench:
         return v, result["first_step_at"] - started
 
 
+    def iw_eval(self):
+        text, _, _, _ = self.vaekit("eval", "--run", self.mlp_run, "--split", "test", "--limit",
+                                    "1000", "--iw-samples", str(IW_SAMPLES), "--json")
+        v = json.loads(text)["iw"]["seconds"]
+        result, _, _, _ = self.torch("iw-eval", "--samples", str(IW_SAMPLES), "--limit", "1000")
+        return v, result["seconds"]
+
+    def iwae_epoch(self):
+        out = self.fresh("iwae")
+        self.vaekit("train", "--data", self.args.data, "--out", out, "--epochs", "1",
+                    "--val-fraction", "0", "--hidden", "200,200", "--activation", "tanh",
+                    "--latent", "50", "--model", "iwae", "--train-samples", str(IWAE_SAMPLES),
+                    "--batch-size", "100")
+        result, _, _, _ = self.torch("iwae-epoch", "--samples", str(IWAE_SAMPLES))
+        return last_epoch_seconds(out), result["seconds"]
+
+    def time_to_quality(self):
+        # pytorch/examples' setting (784-400-20, batch 128, Adam 1e-3), a tenth held out:
+        # training seconds until the epoch after which the validation -ELBO is below the
+        # target (validation passes not counted on either side).
+        out = self.fresh("quality")
+        epochs = self.args.quality_epochs
+        self.vaekit("train", "--data", self.args.data, "--out", out, "--epochs", str(epochs),
+                    "--val-fraction", "0.1", "--hidden", "400", "--latent", "20",
+                    "--batch-size", "128", "--lr", "1e-3")
+        with open(os.path.join(out, "metrics.jsonl")) as f:
+            epochs_seen = [json.loads(line) for line in f if line.strip()]
+        v, reached = 0.0, None
+        for m in epochs_seen:
+            v += m["seconds"]
+            if m["val"]["neg_elbo"] < QUALITY_TARGET:
+                reached = m["epoch"]
+                break
+        result, _, _, _ = self.torch("time-to-quality", "--target", str(QUALITY_TARGET),
+                                     "--max-epochs", str(epochs))
+        if reached is None or not result["reached"]:
+            sys.exit(f"time-to-quality: {QUALITY_TARGET} nats not reached in {epochs} epochs "
+                     f"(vaekit: epoch {reached}; PyTorch: {result['curve']}); "
+                     "raise --quality-epochs")
+        return v, result["seconds"], (reached, result["epochs"])
+
+
 def cpu_info():
     model, mhz, flags = "unknown", None, ""
     try:
@@ -168,6 +220,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--conv-steps", type=int, default=200)
+    parser.add_argument("--quality-epochs", type=int, default=10,
+                        help="time-to-quality: epochs each side may take to reach the target")
     parser.add_argument("--only", nargs="*", help="run only these workloads")
     parser.add_argument("--results", help="also write the table to this Markdown file")
     parser.add_argument("--command", default="bench/run", help="the command line to record")
@@ -189,16 +243,23 @@ def main():
         ("encode", "3. encode 10,000 test images", bench.encode, 10000 * ENCODE_FLOP),
         ("score", "4. -ELBO of 10,000 test images", bench.score, 10000 * SCORE_FLOP),
         ("first-step", "5. process start to first finished step", bench.first_step, None),
+        ("iw-eval", f"7. -log p(x) of 1,000 test images, K = {IW_SAMPLES}", bench.iw_eval,
+         1000 * IW_EVAL_FLOP),
+        ("iwae-epoch", f"8. IWAE training epoch, K = {IWAE_SAMPLES} (784-200-200-50 tanh, batch 100)",
+         bench.iwae_epoch, 60000 * IWAE_TRAIN_FLOP),
+        ("time-to-quality", f"9. training time to a validation -ELBO below {QUALITY_TARGET:.0f} nats "
+         "(784-400-20, batch 128)", bench.time_to_quality, None),
     ]
     if args.only:
         unknown = set(args.only) - {w[0] for w in workloads}
         if unknown:
             sys.exit(f"unknown workloads {sorted(unknown)}")
-        # encode and score need the MLP run of workload 1.
-        wanted = set(args.only) | ({"mlp-epoch"} if {"encode", "score"} & set(args.only) else set())
+        # encode, score and iw-eval need the MLP run of workload 1.
+        wanted = set(args.only) | ({"mlp-epoch"} if {"encode", "score", "iw-eval"} & set(args.only)
+                                   else set())
         workloads = [w for w in workloads if w[0] in wanted]
 
-    rows, memory = [], None
+    rows, memory, quality_epochs = [], None, []
     for key, title, fn, flop in workloads:
         v_times, t_times, extras = [], [], []
         for repeat in range(args.repeats):
@@ -212,6 +273,8 @@ def main():
         rows.append((key, title, summary(v_times), summary(t_times), flop))
         if key == "mlp-epoch":
             memory = (summary([e[0] for e in extras]), summary([e[1] for e in extras]))
+        if key == "time-to-quality":
+            quality_epochs = extras
 
     lines = [
         f"| workload | vaekit, median (min-max) | PyTorch, median (min-max) | PyTorch / vaekit "
@@ -228,6 +291,9 @@ def main():
         extra = ""
         if key == "encode":
             extra = f" = {10000 / v:,.0f} vs {10000 / t:,.0f} images/s"
+        if key == "time-to-quality":
+            extra = " (epochs taken, vaekit / PyTorch: " + ", ".join(
+                f"{a} / {b}" for a, b in quality_epochs) + ")"
         lines.append(
             f"| {title}{extra} | {fmt_time(v)} ({fmt_time(v_lo)}-{fmt_time(v_hi)}) "
             f"| {fmt_time(t)} ({fmt_time(t_lo)}-{fmt_time(t_hi)}) | {t / v:.2f}x | {rate(v)} | {rate(t)} |"

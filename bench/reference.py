@@ -88,6 +88,40 @@ class ConvVae(nn.Module):
         return self.deconv2(F.relu(self.deconv1(h))).flatten(1)
 
 
+class IwaeMlp(MlpVae):
+    """The IWAE paper's one-stochastic-layer network: 784-200-200-50, tanh, as
+    `vaekit train --hidden 200,200 --activation tanh --latent 50`."""
+
+    def __init__(self, dim=784, hidden=200, latent=50):
+        super().__init__(dim, hidden, latent)
+        self.hidden2 = nn.Linear(hidden, hidden)
+        self.dec_hidden2 = nn.Linear(hidden, hidden)
+
+    def encode(self, x):
+        h = torch.tanh(self.hidden2(torch.tanh(self.hidden(x))))
+        return self.mu(h), self.logvar(h)
+
+    def decode(self, z):
+        return self.out(torch.tanh(self.dec_hidden2(torch.tanh(self.dec_hidden(z)))))
+
+
+LOG_2PI = 1.8378770664093453
+
+
+def log_weights(model, x, k, generator):
+    """log p(x|z) + log p(z) - log q(z|x) of k draws of z per row of x: `[rows, k]`, as a
+    user writes it (every draw decoded in one batch)."""
+    mu, logvar = model.encode(x)
+    eps = torch.randn(x.shape[0], k, mu.shape[1], generator=generator)
+    z = mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps
+    logits = model.decode(z.reshape(-1, mu.shape[1])).reshape(x.shape[0], k, -1)
+    target = x.unsqueeze(1).expand_as(logits)
+    log_px = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
+    log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+    log_qz = -0.5 * (eps.pow(2) + logvar.unsqueeze(1) + LOG_2PI).sum(-1)
+    return log_px + log_pz - log_qz
+
+
 def neg_elbo_terms(model, x, eps):
     mu, logvar = model.encode(x)
     z = mu + torch.exp(0.5 * logvar) * eps
@@ -97,9 +131,13 @@ def neg_elbo_terms(model, x, eps):
     return recon, kl
 
 
-def train_steps(model, data, batch_size, steps, generator, on_first_step=None, reduction="mean"):
-    """Trains for `steps` steps (epochs of fresh permutations as needed); returns seconds."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+def train_steps(model, data, batch_size, steps, generator, on_first_step=None, reduction="mean",
+                optimizer=None):
+    """Trains for `steps` steps (epochs of fresh permutations as needed); returns seconds.
+    An `optimizer` from an earlier call (kept as `model._optimizer`) goes on with its state."""
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model._optimizer = optimizer
     latent = model.mu.out_features
     done = 0
     started = time.perf_counter()
@@ -125,16 +163,51 @@ def train_steps(model, data, batch_size, steps, generator, on_first_step=None, r
     return seconds
 
 
+def train_iwae_epoch(model, data, batch_size, k, generator):
+    """One epoch of the IWAE objective with k samples; returns seconds."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    started = time.perf_counter()
+    order = torch.randperm(data.shape[0], generator=generator)
+    for start in range(0, data.shape[0], batch_size):
+        x = data[order[start : start + batch_size]]
+        lw = log_weights(model, x, k, generator)
+        loss = -(torch.logsumexp(lw, 1) - torch.log(torch.tensor(float(k)))).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_value = loss.item()
+    seconds = time.perf_counter() - started
+    if loss_value != loss_value:
+        raise SystemExit("the reference's loss is NaN")
+    return seconds
+
+
+def mean_neg_elbo(model, data, generator):
+    with torch.no_grad():
+        total = 0.0
+        for start in range(0, data.shape[0], 1000):
+            x = data[start : start + 1000]
+            eps = torch.randn(x.shape[0], model.mu.out_features, generator=generator)
+            recon, kl = neg_elbo_terms(model, x, eps)
+            total += float((recon + kl).sum())
+    return total / data.shape[0]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workload", required=True,
                         choices=["mlp-epoch", "conv-steps", "encode", "score", "first-step",
-                                 "quality"])
+                                 "quality", "iw-eval", "iwae-epoch", "time-to-quality"])
     parser.add_argument("--data", required=True, help="folder with the MNIST IDX files")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=10, help="quality: epochs to train")
+    parser.add_argument("--samples", type=int, default=5000, help="iw-eval, iwae-epoch: K")
+    parser.add_argument("--limit", type=int, default=1000, help="iw-eval: test images")
+    parser.add_argument("--target", type=float, default=110.0,
+                        help="time-to-quality: the validation -ELBO to reach, nats")
+    parser.add_argument("--max-epochs", type=int, default=30, help="time-to-quality: give up after")
     parser.add_argument("--reduction", choices=["mean", "sum"], default="mean",
                         help="quality: average the loss over the batch (as vaekit) or sum it "
                              "(as pytorch/examples vae/main.py)")
@@ -173,6 +246,49 @@ def main():
         result["test_neg_elbo"] = total / test.shape[0]
         result["reduction"] = args.reduction
         result["epochs"] = args.epochs
+    elif args.workload == "iw-eval":
+        # -log p(x) with K importance samples, written as a user would: one image's K draws
+        # per batch, the log-sum-exp in float64.
+        model = MlpVae()
+        data = mnist(args.data, "test", limit=args.limit)
+        k = args.samples
+        started = time.perf_counter()
+        with torch.no_grad():
+            total = 0.0
+            for i in range(data.shape[0]):
+                lw = log_weights(model, data[i : i + 1], k, generator).double()
+                total += float(-(torch.logsumexp(lw, 1) - torch.log(torch.tensor(float(k),
+                                                                                dtype=torch.float64))))
+        result["seconds"] = time.perf_counter() - started
+        result["nll"] = total / data.shape[0]
+        result["examples"] = data.shape[0]
+    elif args.workload == "iwae-epoch":
+        data = mnist(args.data, "train")
+        result["seconds"] = train_iwae_epoch(IwaeMlp(), data, 100, args.samples, generator)
+        result["examples"] = data.shape[0]
+    elif args.workload == "time-to-quality":
+        # pytorch/examples' vae/main.py setting (784-400-20, batch 128, Adam 1e-3, the loss
+        # summed over the batch), a random tenth of the training images held out: training
+        # seconds, validation excluded, until the validation -ELBO is below --target.
+        data = mnist(args.data, "train")
+        order = torch.randperm(data.shape[0], generator=generator)
+        held = data.shape[0] // 10
+        val, train = data[order[:held]], data[order[held:]]
+        model = MlpVae()
+        steps = (train.shape[0] + 127) // 128
+        optimizer_seconds, curve = 0.0, []
+        optimizer = None
+        for epoch in range(1, args.max_epochs + 1):
+            optimizer_seconds += train_steps(model, train, 128, steps, generator,
+                                             reduction="sum", optimizer=optimizer)
+            optimizer = model._optimizer
+            curve.append(mean_neg_elbo(model, val, generator))
+            if curve[-1] < args.target:
+                break
+        result["seconds"] = optimizer_seconds
+        result["epochs"] = len(curve)
+        result["curve"] = curve
+        result["reached"] = curve[-1] < args.target
     elif args.workload == "first-step":
         data = mnist(args.data, "train", limit=128)
         marks = {}
