@@ -39,6 +39,11 @@ IW_EVAL_FLOP = 2 * (784 * 400 + 400 * 40 + IW_SAMPLES * (20 * 400 + 400 * 784))
 IWAE_SAMPLES = 50
 IWAE_FORWARD_MAC = (784 * 200 + 200 * 200 + 200 * 100) + IWAE_SAMPLES * (50 * 200 + 200 * 200 + 200 * 784)
 IWAE_TRAIN_FLOP = 6 * IWAE_FORWARD_MAC - 2 * 784 * 200
+# The IWAE paper's two-stochastic-layer model (vaekit's --model hvae): q(z1|x), q(z2|z1),
+# p(z1|z2), p(x|z1); the heads are two products each.
+HVAE_FORWARD_MAC = ((784 * 200 + 200 * 200 + 2 * 200 * 100) + (100 * 100 + 100 * 100 + 2 * 100 * 50)
+                    + (50 * 100 + 100 * 100 + 2 * 100 * 100) + (100 * 200 + 200 * 200 + 200 * 784))
+HVAE_TRAIN_FLOP = 6 * HVAE_FORWARD_MAC - 2 * 784 * 200
 # Time to quality: the validation -ELBO to reach, nats.
 QUALITY_TARGET = 110.0
 
@@ -153,6 +158,20 @@ class Bench:
         result, _, _, _ = self.torch("iwae-epoch", "--samples", str(IWAE_SAMPLES))
         return last_epoch_seconds(out), result["seconds"]
 
+    def hvae(self, batch_norm):
+        out = self.fresh("hvae")
+        self.vaekit("train", "--data", self.args.data, "--out", out, "--epochs", "1",
+                    "--val-fraction", "0", "--model", "hvae", "--batch-size", "100",
+                    *(["--batch-norm"] if batch_norm else []))
+        result, _, _, _ = self.torch("hvae-bn-epoch" if batch_norm else "hvae-epoch")
+        return last_epoch_seconds(out), result["seconds"]
+
+    def hvae_epoch(self):
+        return self.hvae(False)
+
+    def hvae_bn_epoch(self):
+        return self.hvae(True)
+
     def time_to_quality(self):
         # pytorch/examples' setting (784-400-20, batch 128, Adam 1e-3), a tenth held out:
         # training seconds until the epoch after which the validation -ELBO is below the
@@ -180,7 +199,7 @@ class Bench:
 
 
 def cpu_info():
-    model, mhz, flags = "unknown", None, ""
+    model, mhz, flags, vendor, family = "unknown", None, "", None, None
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -192,9 +211,17 @@ def cpu_info():
                     mhz = float(value)
                 elif key == "flags" and not flags:
                     flags = value
+                elif key == "vendor_id" and vendor is None:
+                    vendor = value
+                elif key == "cpu family" and family is None:
+                    family = int(value)
     except OSError:
         pass
     flop_per_cycle = 64 if "avx512f" in flags.split() else 32 if "fma" in flags.split() else 16
+    # Zen 4 (AMD family 25) runs an AVX-512 instruction as two 256-bit halves on its two FMA
+    # pipes: 32 FLOP per cycle, as with AVX2. Zen 5 (family 26) has whole 512-bit pipes.
+    if vendor == "AuthenticAMD" and family == 25:
+        flop_per_cycle = min(flop_per_cycle, 32)
     return model, mhz, flop_per_cycle, os.cpu_count()
 
 
@@ -247,6 +274,10 @@ def main():
          1000 * IW_EVAL_FLOP),
         ("iwae-epoch", f"8. IWAE training epoch, K = {IWAE_SAMPLES} (784-200-200-50 tanh, batch 100)",
          bench.iwae_epoch, 60000 * IWAE_TRAIN_FLOP),
+        ("hvae-epoch", "10. two-stochastic-layer model (hvae) training epoch, batch 100",
+         bench.hvae_epoch, 60000 * HVAE_TRAIN_FLOP),
+        ("hvae-bn-epoch", "11. the same with batch normalization (--batch-norm)", bench.hvae_bn_epoch,
+         60000 * HVAE_TRAIN_FLOP),
         ("time-to-quality", f"9. training time to a validation -ELBO below {QUALITY_TARGET:.0f} nats "
          "(784-400-20, batch 128)", bench.time_to_quality, None),
     ]
@@ -298,6 +329,11 @@ def main():
             f"| {title}{extra} | {fmt_time(v)} ({fmt_time(v_lo)}-{fmt_time(v_hi)}) "
             f"| {fmt_time(t)} ({fmt_time(t_lo)}-{fmt_time(t_hi)}) | {t / v:.2f}x | {rate(v)} | {rate(t)} |"
         )
+    medians = {key: (v[0], t[0]) for key, _, v, t, _ in rows}
+    if "hvae-epoch" in medians and "hvae-bn-epoch" in medians:
+        (v, t), (v_bn, t_bn) = medians["hvae-epoch"], medians["hvae-bn-epoch"]
+        lines.append(f"| 12. batch normalization's cost: workload 11 / workload 10 | {v_bn / v:.2f}x "
+                     f"| {t_bn / t:.2f}x | - | - | - |")
     if memory:
         (v, v_lo, v_hi), (t, t_lo, t_hi) = memory
         lines.append(

@@ -108,6 +108,62 @@ class IwaeMlp(MlpVae):
 LOG_2PI = 1.8378770664093453
 
 
+def tanh_layers(sizes, batch_norm):
+    """Linear layers between `sizes`, each batch-normalized (when asked) before its tanh."""
+    layers = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers.append(nn.Linear(a, b))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(b))
+        layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+class GaussianMlp(nn.Module):
+    """Hidden tanh layers, then a mean head and a log-variance head."""
+
+    def __init__(self, sizes, out, batch_norm):
+        super().__init__()
+        self.body = tanh_layers(sizes, batch_norm)
+        self.mu = nn.Linear(sizes[-1], out)
+        self.logvar = nn.Linear(sizes[-1], out)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.mu(h), self.logvar(h)
+
+
+class Hvae(nn.Module):
+    """The IWAE paper's two-stochastic-layer network, as `vaekit train --model hvae
+    [--batch-norm]`: q(z1|x) 784-200-200-100, q(z2|z1) 100-100-100-50, p(z1|z2)
+    50-100-100-100, p(x|z1) 100-200-200-784, tanh, every hidden layer batch-normalized
+    before its tanh with --batch-norm."""
+
+    def __init__(self, batch_norm):
+        super().__init__()
+        self.q1 = GaussianMlp([784, 200, 200], 100, batch_norm)
+        self.q2 = GaussianMlp([100, 100, 100], 50, batch_norm)
+        self.p1 = GaussianMlp([50, 100, 100], 100, batch_norm)
+        self.decoder = nn.Sequential(tanh_layers([100, 200, 200], batch_norm), nn.Linear(200, 784))
+
+    def loss(self, x, generator):
+        """The batch mean of -ELBO with one draw of each layer, the KL terms from the draws."""
+        mu1, logvar1 = self.q1(x)
+        e1 = torch.randn(mu1.shape, generator=generator)
+        z1 = mu1 + torch.exp(0.5 * logvar1) * e1
+        mu2, logvar2 = self.q2(z1)
+        e2 = torch.randn(mu2.shape, generator=generator)
+        z2 = mu2 + torch.exp(0.5 * logvar2) * e2
+        prior_mu1, prior_logvar1 = self.p1(z2)
+        logits = self.decoder(z1)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+        log_q = (-0.5 * (e1.pow(2) + logvar1 + LOG_2PI)).sum(1) \
+            + (-0.5 * (e2.pow(2) + logvar2 + LOG_2PI)).sum(1)
+        log_p = (-0.5 * ((z1 - prior_mu1).pow(2) / prior_logvar1.exp() + prior_logvar1
+                         + LOG_2PI)).sum(1) + (-0.5 * (z2.pow(2) + LOG_2PI)).sum(1)
+        return (recon + log_q - log_p).mean()
+
+
 def log_weights(model, x, k, generator):
     """log p(x|z) + log p(z) - log q(z|x) of k draws of z per row of x: `[rows, k]`, as a
     user writes it (every draw decoded in one batch)."""
@@ -182,6 +238,24 @@ def train_iwae_epoch(model, data, batch_size, k, generator):
     return seconds
 
 
+def train_hvae_epoch(model, data, batch_size, generator):
+    """One epoch of the two-layer model; returns seconds."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    started = time.perf_counter()
+    order = torch.randperm(data.shape[0], generator=generator)
+    for start in range(0, data.shape[0], batch_size):
+        loss = model.loss(data[order[start : start + batch_size]], generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_value = loss.item()
+    seconds = time.perf_counter() - started
+    if loss_value != loss_value:
+        raise SystemExit("the reference's loss is NaN")
+    return seconds
+
+
 def mean_neg_elbo(model, data, generator):
     with torch.no_grad():
         total = 0.0
@@ -197,7 +271,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workload", required=True,
                         choices=["mlp-epoch", "conv-steps", "encode", "score", "first-step",
-                                 "quality", "iw-eval", "iwae-epoch", "time-to-quality"])
+                                 "quality", "iw-eval", "iwae-epoch", "time-to-quality",
+                                 "hvae-epoch", "hvae-bn-epoch"])
     parser.add_argument("--data", required=True, help="folder with the MNIST IDX files")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
@@ -265,6 +340,11 @@ def main():
     elif args.workload == "iwae-epoch":
         data = mnist(args.data, "train")
         result["seconds"] = train_iwae_epoch(IwaeMlp(), data, 100, args.samples, generator)
+        result["examples"] = data.shape[0]
+    elif args.workload in ("hvae-epoch", "hvae-bn-epoch"):
+        data = mnist(args.data, "train")
+        model = Hvae(batch_norm=args.workload == "hvae-bn-epoch")
+        result["seconds"] = train_hvae_epoch(model, data, 100, generator)
         result["examples"] = data.shape[0]
     elif args.workload == "time-to-quality":
         # pytorch/examples' vae/main.py setting (784-400-20, batch 128, Adam 1e-3, the loss

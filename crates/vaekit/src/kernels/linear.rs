@@ -359,7 +359,11 @@ impl Backward<Flex, 3> for LinearBackward {
 }
 
 /// `grad * activation'(x)`, computed from the activation's output `y`.
-fn through_activation(grad: FlexTensor, y: &FlexTensor, activation: Pointwise) -> FlexTensor {
+pub(super) fn through_activation(
+    grad: FlexTensor,
+    y: &FlexTensor,
+    activation: Pointwise,
+) -> FlexTensor {
     let derivative = |y: f32| match activation {
         Pointwise::Relu => (y > 0.0) as u8 as f32,
         Pointwise::Tanh => 1.0 - y * y,

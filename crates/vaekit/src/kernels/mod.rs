@@ -16,6 +16,9 @@
 //!   blocks (a typed table's columns), forward and backward in one pass each;
 //! - [`linear`]: a fully connected layer with its bias and ReLU, forward and
 //!   backward;
+//! - [`norm`]: batch normalization by the batch's statistics with the
+//!   activation after it, forward and backward, and the running statistics'
+//!   update;
 //! - [`sparse`]: products whose left operand is mostly zeros (images, ReLU
 //!   outputs), used by [`linear`] when they are;
 //! - [`softmax`]: the token softmax's negative log-likelihood per row from
@@ -42,6 +45,7 @@ use rayon::prelude::*;
 
 pub mod likelihoods;
 pub mod linear;
+pub mod norm;
 pub mod patches;
 pub mod recurrent;
 pub mod softmax;

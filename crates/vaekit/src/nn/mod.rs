@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernels::fused_applies;
 use crate::kernels::linear::{self, Pointwise};
+use crate::kernels::norm;
 
 /// A fully connected layer followed by `activation`, if any. On the CPU the
 /// product, bias and activation are one kernel ([`linear::linear`]); elsewhere,
@@ -160,18 +161,52 @@ fn affine(
     activation: Option<Activation>,
 ) -> Tensor<2> {
     if fused_applies(&x) {
-        let pointwise = match activation {
-            None => Pointwise::Identity,
-            Some(Activation::Relu) => Pointwise::Relu,
-            Some(Activation::Tanh) => Pointwise::Tanh,
-        };
-        return linear::linear(x, weight, bias, pointwise);
+        return linear::linear(x, weight, bias, pointwise(activation));
     }
     let y = x.matmul(weight) + bias.unsqueeze();
     match activation {
         Some(activation) => activation.apply(y),
         None => y,
     }
+}
+
+/// The fused kernels' name for an activation (None: the identity).
+fn pointwise(activation: Option<Activation>) -> Pointwise {
+    match activation {
+        None => Pointwise::Identity,
+        Some(Activation::Relu) => Pointwise::Relu,
+        Some(Activation::Tanh) => Pointwise::Tanh,
+    }
+}
+
+/// `activation(norm(x))` by the batch's statistics, moving the running
+/// statistics towards them, as burn's `BatchNorm::forward` does in training;
+/// on the CPU one fused kernel each ([`crate::kernels::norm`]), elsewhere
+/// burn's own.
+///
+/// # Shapes
+/// - `x`: `[batch, d]`; returns `[batch, d]`
+fn normalize_batch(norm: &BatchNorm, x: Tensor<2>, activation: Activation) -> Tensor<2> {
+    if !(fused_applies(&x) && norm.training.is_enabled()) {
+        return activation.apply(norm.forward(x));
+    }
+    let device = x.device();
+    for (state, variance) in [(&norm.running_mean, false), (&norm.running_var, true)] {
+        let running = state.value_sync().to_device(&device);
+        state.update(norm::running_moment(
+            x.clone(),
+            running,
+            norm.momentum,
+            variance,
+        ));
+    }
+    norm::batch_norm(
+        x,
+        norm.gamma.val(),
+        norm.beta.val(),
+        norm.epsilon,
+        pointwise(Some(activation)),
+    )
 }
 
 /// The hidden layers of an MLP: fully connected layers, each optionally
@@ -181,6 +216,8 @@ fn affine(
 /// device that records gradients it normalizes by the batch's statistics and
 /// updates the running ones; elsewhere (evaluation, sampling, every command but
 /// `train`) it uses the running statistics, which the saved weights hold.
+/// On the CPU the training pass is a fused kernel with the same maths
+/// ([`normalize_batch`]).
 ///
 /// Layers mapping `widths[i]` to `widths[i + 1]`, and a batch norm of each
 /// layer's outputs when `batch_norm` is set (else none).
@@ -263,7 +300,7 @@ pub(crate) fn hidden_forward_complemented(
             _ => Weights::of(layer),
         };
         match norms.get(i) {
-            Some(norm) if training => activation.apply(norm.forward(weights.apply(h, None))),
+            Some(norm) if training => normalize_batch(norm, weights.apply(h, None), activation),
             Some(norm) => weights.normalized(norm, h, activation),
             None => weights.apply(h, Some(activation)),
         }
