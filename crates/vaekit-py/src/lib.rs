@@ -409,16 +409,24 @@ impl Model {
         Ok(rows(values, n)?.into_pyarray(py))
     }
 
-    /// `n` samples from the model, `(n, input_dim)`.
-    #[pyo3(signature = (n, seed=0, y=None))]
+    /// `n` samples from the model, `(n, input_dim)`; with `data` and
+    /// `code_mixture`, the codes from a mixture of that many components
+    /// fitted to the codes of `data`'s rows.
+    #[pyo3(signature = (n, seed=0, y=None, data=None, code_mixture=None))]
     fn sample<'py>(
         &self,
         py: Python<'py>,
         n: usize,
         seed: u64,
         y: Option<u32>,
+        data: Option<PyRef<'py, Data>>,
+        code_mixture: Option<usize>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let values = compute(py, || self.fitted.sample(n, seed, y))?;
+        let codes_of = match (&data, code_mixture) {
+            (Some(d), Some(k)) => Some((&d.data, k)),
+            _ => None,
+        };
+        let values = compute(py, || self.fitted.sample(n, seed, y, codes_of))?;
         Ok(rows(values, n)?.into_pyarray(py))
     }
 

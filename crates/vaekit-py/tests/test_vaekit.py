@@ -146,6 +146,31 @@ def test_dataframes_in_and_out():
     assert np.isfinite(typed.score_samples(mixed)).all()
     with pytest.raises(ValueError, match="DataFrame"):
         typed.transform(mixed.to_numpy())
+    # Codes from a mixture fitted to the rows' codes: the same columns and
+    # types, reproducible for a seed, and the same as the CLI's flag asks.
+    fitted = typed.sample(100, random_state=3, code_mixture=5, X=mixed)
+    assert list(fitted.columns) == ["age", "job", "smoker", "income"]
+    assert set(fitted["job"]) <= {"nurse", "clerk", "farmer"}
+    pd.testing.assert_frame_equal(fitted, typed.sample(100, random_state=3, code_mixture=5,
+                                                       X=mixed))
+    with pytest.raises(ValueError, match="training rows as X"):
+        typed.sample(10, code_mixture=5)
+    with pytest.raises(ValueError, match="fewer than the 500"):
+        typed.sample(10, code_mixture=500, X=mixed)
+
+
+def test_codes_from_a_fitted_mixture_stay_where_the_data_is():
+    # Two far-apart clusters of rows: prior draws decode between them as
+    # often as the prior puts mass there; codes from the fitted mixture land
+    # on one cluster or the other, so fewer rows fall in the empty middle.
+    rng = np.random.default_rng(0)
+    centres = rng.choice([-4.0, 4.0], size=(600, 1))
+    x = (centres + rng.normal(0.0, 0.3, (600, 6))).astype(np.float32)
+    vae = vaekit.VAE(**dict(SMALL, epochs=30, latent_dim=1)).fit(x)
+    middle = lambda rows: float(np.mean(np.abs(rows.mean(axis=1)) < 2.0))
+    prior = middle(vae.sample(2000, random_state=0))
+    fitted = middle(vae.sample(2000, random_state=0, code_mixture=2, X=x))
+    assert fitted < prior, (fitted, prior)
 
 
 def cli(*args):

@@ -18,7 +18,8 @@ use crate::data::npy::arrange;
 use crate::data::{DataKind, Dataset, Format, LoadOptions, Source};
 use crate::error::{Error, Result};
 use crate::eval::EvalOptions;
-use crate::generate::{Units, sample_prior};
+use crate::generate::{CodeSource, Units, sample_from};
+use crate::latent::fitted::fit_codes;
 use crate::latent::space::{CodeSpace, check_class};
 use crate::model::Vae;
 use crate::run::{Run, Weights};
@@ -219,13 +220,30 @@ impl Fitted {
     }
 
     /// `n` examples drawn from the model (means of p(x|z) at codes from
-    /// the prior; typed table columns drawn), in the data's units.
-    pub fn sample(&self, n: usize, seed: u64, class: Option<u32>) -> Result<Vec<f32>> {
+    /// the prior; typed table columns drawn), in the data's units. With
+    /// `codes_of = Some((rows, k))` the codes come from a `k`-component
+    /// mixture fitted to the codes of `rows` instead
+    /// ([`crate::latent::fitted::fit_codes`]; for a conditional model, rows
+    /// with their labels).
+    pub fn sample(
+        &self,
+        n: usize,
+        seed: u64,
+        class: Option<u32>,
+        codes_of: Option<(&Dataset, usize)>,
+    ) -> Result<Vec<f32>> {
         let class = match self.model.classes() {
             Some(_) => Some(class.unwrap_or(0)),
             None => class,
         };
-        let mut samples = sample_prior(&self.model, n, seed, class)?;
+        let fitted = match codes_of {
+            Some((rows, k)) => Some(fit_codes(&self.model, rows, k, seed)?),
+            None => None,
+        };
+        let codes = fitted
+            .as_ref()
+            .map_or(CodeSource::Prior, CodeSource::Fitted);
+        let mut samples = sample_from(&self.model, codes, n, seed, class)?;
         self.run.units().inverse(&mut samples.values);
         Ok(samples.values)
     }
@@ -343,7 +361,7 @@ mod tests {
         // The importance-weighted bound is tighter than the ELBO on average.
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         assert!(mean(&iw) > mean(&scores) - 0.5, "{iw:?} {scores:?}");
-        assert_eq!(f.sample(7, 0, None).unwrap().len(), 7 * 64);
+        assert_eq!(f.sample(7, 0, None, None).unwrap().len(), 7 * 64);
     }
 
     #[test]

@@ -374,16 +374,34 @@ class VAE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                                                self._class_code(y))
         return self._examples(values, like=z)
 
-    def sample(self, n_samples=1, random_state=None, y=None):
+    def sample(self, n_samples=1, random_state=None, y=None, code_mixture=None, X=None,
+               X_y=None):
         """`n_samples` examples generated from the prior, in the data's
-        shape and units (of class y for a conditional model)."""
+        shape and units (of class y for a conditional model).
+
+        With `code_mixture=K` and rows `X` (the training rows, usually; with
+        their labels `X_y` for a conditional model), the codes are drawn
+        from a K-component Gaussian mixture fitted to the codes of X instead
+        of from the prior (as `vaekit sample --code-mixture K`)."""
         self._fitted()
         if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int, not {n_samples!r}")
         seed = 0 if random_state is None else random_state
         if not isinstance(seed, (int, np.integer)):
             seed = int(np.random.default_rng(seed).integers(2**63))
-        return self._examples(self.model_.sample(int(n_samples), int(seed), self._class_code(y)))
+        data = None
+        if code_mixture is not None:
+            if not isinstance(code_mixture, (int, np.integer)) or code_mixture < 1:
+                raise ValueError(f"code_mixture must be a positive int, not {code_mixture!r}")
+            if X is None:
+                raise ValueError("code_mixture fits a mixture to the codes of rows X; pass the "
+                                 "training rows as X")
+            data = self._data(X, X_y)
+        elif X is not None:
+            raise ValueError("X is for code_mixture; pass code_mixture=K or drop X")
+        return self._examples(self.model_.sample(
+            int(n_samples), int(seed), self._class_code(y), data,
+            None if code_mixture is None else int(code_mixture)))
 
     def reconstruct(self, X, y=None):
         """Each example decoded at its posterior mean, in its own shape."""
