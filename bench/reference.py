@@ -219,33 +219,15 @@ def train_steps(model, data, batch_size, steps, generator, on_first_step=None, r
     return seconds
 
 
-def train_iwae_epoch(model, data, batch_size, k, generator):
-    """One epoch of the IWAE objective with k samples; returns seconds."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    started = time.perf_counter()
-    order = torch.randperm(data.shape[0], generator=generator)
-    for start in range(0, data.shape[0], batch_size):
-        x = data[order[start : start + batch_size]]
-        lw = log_weights(model, x, k, generator)
-        loss = -(torch.logsumexp(lw, 1) - torch.log(torch.tensor(float(k)))).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_value = loss.item()
-    seconds = time.perf_counter() - started
-    if loss_value != loss_value:
-        raise SystemExit("the reference's loss is NaN")
-    return seconds
-
-
-def train_hvae_epoch(model, data, batch_size, generator):
-    """One epoch of the two-layer model; returns seconds."""
+def train_epoch(model, data, batch_size, generator, loss_of):
+    """One epoch of Adam (lr 1e-3) on `loss_of(x)` over batches of a fresh permutation;
+    returns seconds."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
     started = time.perf_counter()
     order = torch.randperm(data.shape[0], generator=generator)
     for start in range(0, data.shape[0], batch_size):
-        loss = model.loss(data[order[start : start + batch_size]], generator)
+        loss = loss_of(data[order[start : start + batch_size]])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -254,6 +236,12 @@ def train_hvae_epoch(model, data, batch_size, generator):
     if loss_value != loss_value:
         raise SystemExit("the reference's loss is NaN")
     return seconds
+
+
+def iwae_loss(model, x, k, generator):
+    """The batch mean of the k-sample importance-weighted bound, negated."""
+    lw = log_weights(model, x, k, generator)
+    return -(torch.logsumexp(lw, 1) - torch.log(torch.tensor(float(k)))).mean()
 
 
 def mean_neg_elbo(model, data, generator):
@@ -339,12 +327,15 @@ def main():
         result["examples"] = data.shape[0]
     elif args.workload == "iwae-epoch":
         data = mnist(args.data, "train")
-        result["seconds"] = train_iwae_epoch(IwaeMlp(), data, 100, args.samples, generator)
+        model = IwaeMlp()
+        result["seconds"] = train_epoch(model, data, 100, generator,
+                                        lambda x: iwae_loss(model, x, args.samples, generator))
         result["examples"] = data.shape[0]
     elif args.workload in ("hvae-epoch", "hvae-bn-epoch"):
         data = mnist(args.data, "train")
         model = Hvae(batch_norm=args.workload == "hvae-bn-epoch")
-        result["seconds"] = train_hvae_epoch(model, data, 100, generator)
+        result["seconds"] = train_epoch(model, data, 100, generator,
+                                        lambda x: model.loss(x, generator))
         result["examples"] = data.shape[0]
     elif args.workload == "time-to-quality":
         # pytorch/examples' vae/main.py setting (784-400-20, batch 128, Adam 1e-3, the loss

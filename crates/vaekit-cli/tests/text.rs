@@ -464,6 +464,19 @@ fn text_commands_refuse_what_does_not_apply() {
     bad_input(
         d,
         &[
+            "sample",
+            "--run",
+            "vae",
+            "--out",
+            "x.txt",
+            "--code-mixture",
+            "5",
+        ],
+        &["--code-mixture", "image and table runs"],
+    );
+    bad_input(
+        d,
+        &[
             "interpolate",
             "--run",
             "vae",

@@ -14,8 +14,13 @@ pub fn run(args: &SampleArgs, device: Device) -> Result<()> {
     let (run, model) = open_run(&args.run, &device)?;
     let fitted = match args.code_mixture {
         Some(k) => {
-            let rows = run.prepare_data(None)?.split(Split::Train)?.clone();
-            Some(fit_codes(&model, &rows, k, args.seed)?)
+            let prepared = run.prepare_data(None)?;
+            Some(fit_codes(
+                &model,
+                prepared.split(Split::Train)?,
+                k,
+                args.seed,
+            )?)
         }
         None => None,
     };

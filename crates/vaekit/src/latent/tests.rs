@@ -25,6 +25,12 @@ fn kind() -> DataKind {
 }
 
 fn model(latent_dim: usize, top: Option<usize>) -> Vae {
+    built(latent_dim, top, None, 3)
+}
+
+/// A small MLP model of the 4x4 images: `top` the size of a second
+/// latent layer, `classes` those of a conditional model.
+fn built(latent_dim: usize, top: Option<usize>, classes: Option<usize>, seed: u64) -> Vae {
     let config = ModelConfig {
         input: kind(),
         architecture: Architecture::Mlp {
@@ -38,13 +44,13 @@ fn model(latent_dim: usize, top: Option<usize>) -> Vae {
             hidden: vec![6],
             activation: Activation::Tanh,
         }),
-        classes: None,
+        classes,
         prior: Prior::Standard,
         batch_norm: false,
         table: None,
     };
     let device = Device::default();
-    crate::random::with_seeded_device(&device, 3, || config.init(&device).unwrap())
+    crate::random::with_seeded_device(&device, seed, || config.init(&device).unwrap())
 }
 
 fn data(n: usize) -> Dataset {
@@ -209,22 +215,7 @@ fn a_hierarchical_model_moves_through_its_top_layer() {
 }
 
 fn conditional_model(classes: usize) -> Vae {
-    let config = ModelConfig {
-        input: kind(),
-        architecture: Architecture::Mlp {
-            hidden: vec![8],
-            activation: Activation::Tanh,
-        },
-        latent_dim: 3,
-        likelihood: Likelihood::Bernoulli,
-        top: None,
-        classes: Some(classes),
-        prior: Prior::Standard,
-        batch_norm: false,
-        table: None,
-    };
-    let device = Device::default();
-    crate::random::with_seeded_device(&device, 5, || config.init(&device).unwrap())
+    built(3, None, Some(classes), 5)
 }
 
 #[test]
