@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fastest() {
     rm -rf "$work/run"
-    "$1" --threads "$THREADS" train --data "$DATA" --out "$work/run" --epochs 8 --batch-size 500 -q >/dev/null
+    "$1" --threads "$THREADS" train --data "$DATA" --out "$work/run" --epochs 8 --batch-size 500 ${EXTRA:-} -q >/dev/null
     python3 -c "
 import json
 print('%.3f' % min(json.loads(l)['seconds'] for l in open('$work/run/metrics.jsonl')))"

@@ -192,6 +192,54 @@ pub(crate) fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
+/// The rows of a matrix, read in place when it is a block of columns of a
+/// larger row-major matrix (a model input's values or mask, sliced off it),
+/// else from [`values`]: the slice costs no copy.
+pub(crate) struct Rows<'a> {
+    values: std::borrow::Cow<'a, [f32]>,
+    start: usize,
+    stride: usize,
+    width: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// The rows of the 2-D tensor `t`.
+    pub(crate) fn of(t: &'a FlexTensor) -> Self {
+        let layout = t.layout();
+        if let (Some((rows, width, stride, 1)), DType::F32) = (layout.as_2d_strides(), t.dtype())
+            && stride >= width as isize
+        {
+            let storage = t.storage::<f32>();
+            let start = layout.start_offset();
+            let stride = stride as usize;
+            let end = rows
+                .checked_sub(1)
+                .map_or(start, |last| start + last * stride + width);
+            if end <= storage.len() {
+                return Rows {
+                    values: std::borrow::Cow::Borrowed(storage),
+                    start,
+                    stride,
+                    width,
+                };
+            }
+        }
+        let width = t.shape().last().copied().unwrap_or(1);
+        Rows {
+            values: values(t),
+            start: 0,
+            stride: width,
+            width,
+        }
+    }
+
+    /// Row `r`.
+    pub(crate) fn row(&self, r: usize) -> &[f32] {
+        let at = self.start + r * self.stride;
+        &self.values[at..at + self.width]
+    }
+}
+
 /// Rows per parallel task of a pass over a `rows x width` matrix: fixed
 /// chunks of about [`CHUNK`] values when it has at least eight of them (a
 /// convolution's rows are its output positions, tens of thousands per batch,
@@ -441,6 +489,25 @@ mod tests {
     use super::*;
     use crate::distributions::bernoulli_nll_from_logits;
     use burn::tensor::Distribution;
+
+    /// A block of columns is read in place, a transposed matrix through a
+    /// copy, and both give the same rows as the values themselves.
+    #[test]
+    fn rows_of_a_column_block_are_read_in_place() {
+        let (rows, cols) = (3, 5);
+        let all: Vec<f32> = (0..rows * cols).map(|v| v as f32).collect();
+        let t = FlexTensor::from_data(TensorData::new(all.clone(), [rows, cols]));
+        let block = t.narrow(1, 1, 3);
+        let view = Rows::of(&block);
+        assert!(matches!(view.values, std::borrow::Cow::Borrowed(_)));
+        for r in 0..rows {
+            assert_eq!(view.row(r), &all[r * cols + 1..r * cols + 4]);
+        }
+        let transposed = t.transpose(0, 1);
+        let view = Rows::of(&transposed);
+        assert!(matches!(view.values, std::borrow::Cow::Owned(_)));
+        assert_eq!(view.row(1), &[1.0, 6.0, 11.0]);
+    }
 
     #[test]
     fn the_cpu_backend_has_the_fused_kernels() {

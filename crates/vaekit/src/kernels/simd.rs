@@ -89,6 +89,18 @@ pub(super) fn exp_neg(a: f32) -> f32 {
     y * scale
 }
 
+#[inline(always)]
+fn exp_neg_all(values: &mut [f32]) {
+    for v in values {
+        *v = exp_neg(*v);
+    }
+}
+
+multiversion! {
+    /// `v = e^(-v)` for each value (see [`exp_neg`]).
+    pub fn exp_neg_in_place(values: &mut [f32]) = exp_neg_all;
+}
+
 /// log(1 + e) for e in [0, 1].
 #[inline(always)]
 fn log1p_unit(e: f32) -> f32 {

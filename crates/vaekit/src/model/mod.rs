@@ -11,12 +11,13 @@ pub mod objective;
 pub mod observation;
 pub mod prior;
 pub mod size;
+mod table_input;
 pub mod weights;
 
 use burn::module::Param;
 use burn::nn::BatchNorm;
 use burn::prelude::*;
-use burn::tensor::{Int, TensorData};
+use burn::tensor::Int;
 
 use crate::distributions::{
     DiagonalGaussian, Likelihood, mean_of_repeats, repeat_rows, standard_normal_log_prob, sum_rows,
@@ -27,6 +28,7 @@ pub(crate) use coding::CodingPrior;
 pub use config::{Architecture, ModelConfig, TopLayerConfig};
 use observation::ObservationModel;
 use prior::{GaussianMixture, LatentPrior, mean_over_samples};
+use table_input::TableInput;
 
 /// The encoder network q(z|x).
 #[derive(Module, Debug)]
@@ -86,92 +88,6 @@ pub struct Vae {
     /// How a typed table's values reach the encoder (None: as they are).
     #[module(skip)]
     table_input: Option<TableInput>,
-}
-
-/// The encoder's view of a typed table's row: each value transformed (a
-/// count as its standardized log(1 + x), see
-/// [`crate::data::TableColumns::input_transform`]), zero where the cell is
-/// missing, followed by the mask itself, so that the encoder tells a
-/// missing cell from a zero (the partial-VAE and HI-VAE input).
-#[derive(Debug, Clone)]
-pub(crate) struct TableInput {
-    /// 1 where the value is read as log(1 + x).
-    log: Vec<f32>,
-    /// Subtracted after the log.
-    shift: Vec<f32>,
-    /// Multiplied after the shift.
-    inv_scale: Vec<f32>,
-    /// The decoder's output for a count is in the same units: its log-mean
-    /// is `raw * scale + shift`, so an untrained decoder already predicts
-    /// counts of the column's size (without it, Adam would take thousands
-    /// of steps to climb from e^0 to a body mass of 4,000 grams).
-    scale: Vec<f32>,
-}
-
-impl TableInput {
-    pub(crate) fn of(table: &crate::data::TableColumns) -> TableInput {
-        let t = table.input_transform();
-        TableInput {
-            log: t
-                .iter()
-                .map(|&(log, _, _)| f32::from(u8::from(log)))
-                .collect(),
-            shift: t.iter().map(|&(_, shift, _)| shift).collect(),
-            inv_scale: t.iter().map(|&(_, _, scale)| 1.0 / scale).collect(),
-            scale: t
-                .iter()
-                .map(|&(log, _, scale)| if log { scale } else { 1.0 })
-                .collect(),
-        }
-    }
-
-    /// The decoder's raw outputs in the likelihoods' units (see `scale`).
-    ///
-    /// # Shapes
-    /// - `raw`: `[n, dim]`; returns the same shape
-    fn output(&self, raw: Tensor<2>) -> Tensor<2> {
-        if self.log.iter().all(|&l| l == 0.0) {
-            return raw;
-        }
-        let device = raw.device();
-        let row =
-            |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v.clone(), [1, v.len()]), &device);
-        let shift: Vec<f32> = self
-            .shift
-            .iter()
-            .zip(&self.log)
-            .map(|(s, l)| s * l)
-            .collect();
-        raw * row(self.scale.clone()) + row(shift)
-    }
-
-    /// The encoder's input from values and their observed mask, the mask
-    /// given as its complement (1 for a missing cell) when `complement` is
-    /// set.
-    ///
-    /// # Shapes
-    /// - `values`, `observed`: `[n, dim]`; returns `[n, 2 * dim]`
-    fn apply(&self, values: Tensor<2>, observed: Tensor<2>, complement: bool) -> Tensor<2> {
-        let device = values.device();
-        let row =
-            |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, v.len()]), &device);
-        // Only counts are transformed (shift 0 and scale 1 elsewhere): a
-        // table without any skips the six passes.
-        let features = match self.log.contains(&1.0) {
-            false => values * observed.clone(),
-            true => {
-                let log = row(&self.log);
-                let logged = values.clone().clamp_min(0.0).log1p() * log.clone()
-                    + values * log.neg().add_scalar(1.0);
-                (logged - row(&self.shift)) * row(&self.inv_scale) * observed.clone()
-            }
-        };
-        let mask = match complement {
-            true => observed.neg().add_scalar(1.0),
-            false => observed,
-        };
-        Tensor::cat(vec![features, mask], 1)
-    }
 }
 
 /// The two terms of the negative ELBO, per example, in nats, and what each
@@ -442,18 +358,24 @@ impl Vae {
     /// - `x`: `[batch, input_width]`; returns `[batch, latent_dim]` mean and log-variance
     pub fn encode(&self, x: Tensor<2>) -> DiagonalGaussian {
         let mlp = matches!(self.encoder, Encoder::Mlp(_));
-        let (x, complemented) = match (&self.table_input, self.observed_of(&x)) {
-            (Some(t), Some(observed)) => {
-                let (values, labels) = self.split_input(x);
+        let (x, complemented) = match (&self.table_input, self.takes_observed()) {
+            (Some(t), true) => {
                 let d = self.input_dim;
                 // A table's mask is mostly ones: an MLP reads it as its
                 // complement, the missing cells (mostly zeros), with its
                 // first layer's weights changed to match, so that the same
                 // posterior comes from a product that skips the zeros.
-                let seen = t.apply(values, observed, mlp);
-                let seen = match labels {
-                    Some(y) => Tensor::cat(vec![seen, y], 1),
-                    None => seen,
+                let seen = match t.encoder_input_on_cpu(&x, d, mlp) {
+                    Some(seen) => seen,
+                    None => {
+                        let observed = self.observed_of(&x).expect("a table model takes the mask");
+                        let (values, labels) = self.split_input(x);
+                        let seen = t.apply(values, observed, mlp);
+                        match labels {
+                            Some(y) => Tensor::cat(vec![seen, y], 1),
+                            None => seen,
+                        }
+                    }
                 };
                 (seen, if mlp { d..2 * d } else { 0..0 })
             }

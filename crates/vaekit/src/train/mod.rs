@@ -611,10 +611,16 @@ fn epoch_loop(
         let mut sums = [0.0f64; 4]; // loss, recon, kl, grad norm (weighted by batch size)
         let (mut applied_examples, mut skipped, mut consecutive) = (0usize, 0usize, 0usize);
         let mut beta_now = beta;
-        for (i, chunk) in order.chunks(batch_size).enumerate() {
-            let dynamic = (binarize == Binarize::Dynamic).then_some(&mut s.state.rng);
+        let chunks: Vec<&[usize]> = order.chunks(batch_size).collect();
+        // A batch's rows and noise, drawn in the order the steps take them.
+        let prepare = |chunk: &[usize], rng: &mut Rng| {
+            let dynamic = (binarize == Binarize::Dynamic).then_some(&mut *rng);
             let x = model_input(&s.model, &s.data.train, chunk, dynamic, &s.device);
-            let eps = noise(&mut s.state.rng, chunk.len() * samples, latent, &s.device);
+            (x, noise(rng, chunk.len() * samples, latent, &s.device))
+        };
+        let mut next = chunks.first().map(|c| prepare(c, &mut s.state.rng));
+        for (i, chunk) in chunks.iter().enumerate() {
+            let Some((x, eps)) = next.take() else { break };
             beta_now = warmup_beta(beta, warmup, s.state.steps, steps_per_epoch);
             s.adam.set_lr(settings.lr_at(s.state.steps, total_steps));
             let objective = match epoch <= pretraining {
@@ -628,7 +634,16 @@ fn epoch_loop(
                 }
                 None => None,
             };
-            let (updated, step) = train_step(model, &mut s.adam, x, seen, eps, objective, clip);
+            // The next batch is copied and its noise drawn on another thread
+            // while this step runs (the same draws in the same order as one
+            // after the other): a tenth of a table's step on two cores.
+            let rng = &mut s.state.rng;
+            let adam = &mut s.adam;
+            let ((updated, step), prepared) = rayon::join(
+                || train_step(model, adam, x, seen, eps, objective, clip),
+                || chunks.get(i + 1).map(|c| prepare(c, rng)),
+            );
+            next = prepared;
             model = updated;
             s.state.steps += 1;
             if step.applied {
