@@ -2,7 +2,9 @@
 # The table model's epoch time on UCI Adult, two builds side by side:
 #   bench/table-epochs.sh A_BINARY B_BINARY [PAIRS]
 # Each pair trains A then B for 8 epochs (batch 500, THREADS threads, 2 by
-# default as in the bench's recipe) and prints the fastest epoch of each and B/A. The fastest epoch,
+# default as in the bench's recipe; EXTRA adds train flags, such as
+# EXTRA='--label-column income --model cvae') and prints the fastest epoch
+# of each and B/A. The fastest epoch,
 # not the median: on a shared virtual machine whole runs drift between a fast
 # and a slow speed (0.3 against 0.5 s an epoch here), and alternating runs in
 # pairs keeps the drift out of the ratio.

@@ -48,7 +48,7 @@ pub use run_dir::RunLock;
 pub(crate) use run_dir::{check_new_run_dir, open_new_run_dir, remove_partial_run};
 pub use step::{StepOutput, optimizer_step, optimizer_step_parts, train_step, warmup_beta};
 pub use stopping::StopReason;
-use stopping::StopRule;
+use stopping::{StopRule, nonfinite_error};
 
 /// Share of a batch's examples whose values `--encoder-mask` hides from the
 /// encoder; the others it sees whole, so q(z|x) stays good on complete inputs.
@@ -636,13 +636,18 @@ fn epoch_loop(
             };
             // The next batch is copied and its noise drawn on another thread
             // while this step runs (the same draws in the same order as one
-            // after the other): a tenth of a table's step on two cores.
-            let rng = &mut s.state.rng;
-            let adam = &mut s.adam;
-            let ((updated, step), prepared) = rayon::join(
-                || train_step(model, adam, x, seen, eps, objective, clip),
-                || chunks.get(i + 1).map(|c| prepare(c, rng)),
-            );
+            // after the other): a tenth of a table's step on two cores. Only
+            // from a worker of the pool (as the CLI runs), where `join` runs
+            // the step on this thread: from any other thread rayon would run
+            // it on a worker, and burn keeps batch norm's running statistics
+            // per thread.
+            let (rng, adam) = (&mut s.state.rng, &mut s.adam);
+            let step_now = || train_step(model, adam, x, seen, eps, objective, clip);
+            let mut prepare_next = || chunks.get(i + 1).map(|c| prepare(c, rng));
+            let ((updated, step), prepared) = match rayon::current_thread_index() {
+                Some(_) => rayon::join(step_now, prepare_next),
+                None => (step_now(), prepare_next()),
+            };
             next = prepared;
             model = updated;
             s.state.steps += 1;
@@ -735,37 +740,6 @@ fn epoch_loop(
         }
     }
     Ok(None)
-}
-
-/// Why training stopped and what to change, for a run whose loss kept being
-/// non-finite in epoch `epoch` (`bad` of `of` steps).
-fn nonfinite_error(
-    out: &Path,
-    epoch: usize,
-    settings: &TrainSettings,
-    data: &Dataset,
-    bad: usize,
-    of: usize,
-) -> Error {
-    let kept = match epoch {
-        1 => "No epoch finished, so no run was kept.".to_string(),
-        _ => format!(
-            "The run in {} keeps its checkpoint of epoch {}.",
-            out.display(),
-            epoch - 1
-        ),
-    };
-    let clip = match settings.clip_grad {
-        Some(c) if c > 0.0 => format!("a smaller --clip-grad (now {c})"),
-        _ => "gradient clipping such as --clip-grad 10".to_string(),
-    };
-    let (lo, hi) = data.value_range();
-    Error::Training(format!(
-        "the loss or its gradient was not finite in {bad} of {of} steps of epoch {epoch}. {kept} \
-         Start a new run with a lower --lr (now {}), {clip}, or check the data scale (values \
-         range from {lo} to {hi})",
-        settings.lr.unwrap_or(0.0),
-    ))
 }
 
 /// Writes everything an epoch leaves: metrics first (a crash after it is

@@ -1,9 +1,13 @@
 //! Ending a run before its last epoch: `--early-stop` (no better validation
-//! -ELBO for some epochs) and `--max-time` (the run's training time).
+//! -ELBO for some epochs), `--max-time` (the run's training time), and a
+//! loss that stays not finite.
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::{BestScore, EpochMetrics, TrainState};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::settings::{Stopping, TrainSettings};
 
@@ -105,4 +109,35 @@ impl std::fmt::Display for StopReason {
             StopReason::MaxTime => "max-time",
         })
     }
+}
+
+/// Why training stopped and what to change, for a run whose loss kept being
+/// non-finite in epoch `epoch` (`bad` of `of` steps).
+pub(super) fn nonfinite_error(
+    out: &Path,
+    epoch: usize,
+    settings: &TrainSettings,
+    data: &Dataset,
+    bad: usize,
+    of: usize,
+) -> Error {
+    let kept = match epoch {
+        1 => "No epoch finished, so no run was kept.".to_string(),
+        _ => format!(
+            "The run in {} keeps its checkpoint of epoch {}.",
+            out.display(),
+            epoch - 1
+        ),
+    };
+    let clip = match settings.clip_grad {
+        Some(c) if c > 0.0 => format!("a smaller --clip-grad (now {c})"),
+        _ => "gradient clipping such as --clip-grad 10".to_string(),
+    };
+    let (lo, hi) = data.value_range();
+    Error::Training(format!(
+        "the loss or its gradient was not finite in {bad} of {of} steps of epoch {epoch}. {kept} \
+         Start a new run with a lower --lr (now {}), {clip}, or check the data scale (values \
+         range from {lo} to {hi})",
+        settings.lr.unwrap_or(0.0),
+    ))
 }
