@@ -111,11 +111,11 @@ impl TableInput {
             return None;
         }
         let [rows, width] = x.dims();
-        let data = x.to_data();
-        let values = data.as_slice::<f32>().ok()?;
         if width < 2 * dim || self.log.len() != dim {
             return None;
         }
+        let data = x.to_data();
+        let values = data.as_slice::<f32>().ok()?;
         let counts = self.log.contains(&1.0);
         let mut out = vec![0.0f32; rows * width];
         for (input, seen) in values.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
